@@ -1,0 +1,60 @@
+"""The `ftlab` command: info, demo, pretrain, and the revision and course commands."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _info(args) -> None:
+    import platformdirs
+    import torch
+    import torchvision
+
+    from .device import describe, pick_device
+    from .models import WEIGHTS_DIR, glyphnet_meta
+
+    meta = glyphnet_meta()
+    print(f"ftlab        {__import__('ftlab').__file__.rsplit('/', 1)[0]}")
+    print(f"python       {sys.version.split()[0]}")
+    print(f"torch        {torch.__version__} (CUDA build: {torch.version.cuda or 'no'})")
+    print(f"torchvision  {torchvision.__version__}")
+    print(f"device       {describe(pick_device())}  (cuda available: {torch.cuda.is_available()})")
+    print(f"hub cache    {torch.hub.get_dir()}/checkpoints  (torchvision ImageNet weights go here)")
+    print(f"data dir     {platformdirs.user_data_dir('ftlab')}  (progress; FTLAB_DATA_DIR overrides)")
+    print(f"offline model glyphnet: {WEIGHTS_DIR / meta['file']} "
+          f"({meta['num_params']:,} parameters, source accuracy {meta['source_val_accuracy']:.3f})")
+
+
+def _demo(args) -> None:
+    from .demo import DemoConfig, run_demo
+
+    cfg = DemoConfig(plot=args.plot) if not args.quick else DemoConfig.quick(plot=args.plot)
+    run_demo(cfg)
+
+
+def _pretrain(args) -> None:
+    from .pretrain import main
+
+    main(args.rest)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ftlab", description="Learn, teach and revise fine-tuning of vision models.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    sub.add_parser("info", help="versions, device found and cache locations").set_defaults(run=_info)
+    demo = sub.add_parser("demo", help="compare scratch, head-only, fine-tuning and the recipe (offline, CPU, < 2 min)")
+    demo.add_argument("--plot", default="ftlab-demo.png", help="where to save the curves (PNG)")
+    demo.add_argument("--quick", action="store_true", help="one seed and a shorter budget (for tests)")
+    demo.set_defaults(run=_demo)
+    pre = sub.add_parser("pretrain", help="re-run the recipe that produced the shipped GlyphNet weights")
+    pre.add_argument("rest", nargs=argparse.REMAINDER)
+    pre.set_defaults(run=_pretrain)
+    from .selfquiz.terminal import add_parsers
+
+    add_parsers(sub)  # quiz, revise
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Model registry: a pretrained backbone with a new head and named layer groups, in one call.
+
+`get_model("resnet18", num_classes=5)` returns the torchvision module itself, with its
+ImageNet weights loaded through torchvision's Weights API, the classifier replaced, and a
+`model.ftlab` record of its layer groups (stem, stage1..stage4, head) so that "freeze below
+stage3" means the same thing for every family. "glyphnet" is the offline default: its
+weights ship inside the package (see ftlab.pretrain for the recipe).
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.error
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from .glyphnet import GlyphNet
+from .preprocess import Preprocess
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights are neither cached locally nor downloadable (e.g. offline)."""
+
+
+@dataclass
+class ModelInfo:
+    """What ftlab knows about a model: attached as `model.ftlab` (plain data, not a submodule)."""
+
+    name: str
+    groups: dict[str, tuple[str, ...]]  # group -> parameter-name prefixes, input side first
+    head: str  # attribute holding the classifier head
+    preprocess: Preprocess
+    weights: str | None  # weights entry loaded, None for random initialisation
+    meta: dict = field(default_factory=dict)
+
+
+def _blocks(prefix: str, indices) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{i}" for i in indices)
+
+
+def _resnet_groups():
+    return {"stem": ("conv1", "bn1"), "stage1": ("layer1",), "stage2": ("layer2",),
+            "stage3": ("layer3",), "stage4": ("layer4",), "head": ("fc",)}
+
+
+def _feature_groups(stem, s1, s2, s3, s4, head="classifier"):
+    return {"stem": _blocks("features", stem), "stage1": _blocks("features", s1),
+            "stage2": _blocks("features", s2), "stage3": _blocks("features", s3),
+            "stage4": _blocks("features", s4), "head": (head,)}
+
+
+def _vit_groups():
+    layers = [f"encoder.layers.encoder_layer_{i}" for i in range(12)]
+    return {"stem": ("conv_proj", "class_token", "encoder.pos_embedding"),
+            "stage1": tuple(layers[0:3]), "stage2": tuple(layers[3:6]), "stage3": tuple(layers[6:9]),
+            "stage4": (*layers[9:12], "encoder.ln"), "head": ("heads",)}
+
+
+# family -> (layer groups, attribute of the head module)
+FAMILIES = {
+    "resnet18": (_resnet_groups(), "fc"),
+    "resnet34": (_resnet_groups(), "fc"),
+    "resnet50": (_resnet_groups(), "fc"),
+    "mobilenet_v3_small": (_feature_groups([0], [1], [2, 3], range(4, 9), range(9, 13)), "classifier"),
+    "mobilenet_v3_large": (_feature_groups([0], [1, 2, 3], [4, 5, 6], range(7, 13), range(13, 17)), "classifier"),
+    "efficientnet_b0": (_feature_groups([0], [1, 2], [3], [4, 5], [6, 7, 8]), "classifier"),
+    "convnext_tiny": (_feature_groups([0], [1], [2, 3], [4, 5], [6, 7]), "classifier"),
+    "vit_b_16": (_vit_groups(), "heads"),
+    "glyphnet": ({g: (g,) for g in ("stem", "stage1", "stage2", "stage3", "stage4", "head")}, "head"),
+}
+
+
+def list_models() -> list[str]:
+    return list(FAMILIES)
+
+
+def glyphnet_meta(name: str = "glyphnet_v1") -> dict:
+    """The shipped GlyphNet weights' record: recipe, source accuracy, normalisation."""
+    return json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
+
+
+def _replace_head(model: nn.Module, head_attr: str, num_classes: int) -> None:
+    """Swap the last Linear of the head for a fresh one with `num_classes` outputs."""
+    head = getattr(model, head_attr)
+    if isinstance(head, nn.Linear):
+        setattr(model, head_attr, nn.Linear(head.in_features, num_classes))
+        return
+    name, last = [(n, m) for n, m in head.named_modules() if isinstance(m, nn.Linear)][-1]
+    parent = head.get_submodule(name.rpartition(".")[0]) if "." in name else head
+    setattr(parent, name.rpartition(".")[2], nn.Linear(last.in_features, num_classes))
+
+
+def cached_weights_path(weights) -> Path:
+    """Where torchvision looks for (and saves) a weights file: the torch hub cache."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+
+
+def _torchvision_state_dict(weights) -> dict:
+    path = cached_weights_path(weights)
+    advice = (f"Download {weights.url} on a machine with a network and copy it to {path} "
+              "(the torch hub cache; $TORCH_HOME moves it), or pass weights=None for random initialisation.")
+    if not path.exists() and os.environ.get("FTLAB_OFFLINE"):
+        raise WeightsUnavailable(f"{weights} is not in the local cache and FTLAB_OFFLINE is set. {advice}")
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(20)
+    try:
+        return weights.get_state_dict(progress=False, check_hash=True)
+    except (urllib.error.URLError, OSError, socket.timeout) as err:
+        raise WeightsUnavailable(f"{weights} could not be downloaded ({err}). {advice}") from None
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def get_model(name: str, num_classes: int | None = None, weights: str | None = "DEFAULT") -> nn.Module:
+    """A model of family `name` with pretrained `weights` ("DEFAULT", an entry name, or None)
+    and, when `num_classes` is given, a freshly initialised head with that many outputs."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(FAMILIES)}")
+    groups, head_attr = FAMILIES[name]
+    if name == "glyphnet":
+        meta = glyphnet_meta()
+        model = GlyphNet(num_classes=meta["recipe"].get("num_classes", 62))
+        if weights is not None:
+            if weights not in ("DEFAULT", "GLYPHS_V1"):
+                raise ValueError(f"unknown weights {weights!r} for glyphnet; available: DEFAULT, GLYPHS_V1")
+            state = torch.load(WEIGHTS_DIR / meta["file"], map_location="cpu", weights_only=True)
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+            weights = "GLYPHS_V1"
+        size = meta["input_size"]
+        preprocess = Preprocess(size, size, (meta["mean"],), (meta["std"],))
+    else:
+        model = torchvision.models.get_model(name, weights=None)
+        entry = None
+        if weights is not None:
+            entry = torchvision.models.get_model_weights(name)[weights] if isinstance(weights, str) else weights
+            model.load_state_dict(_torchvision_state_dict(entry))
+            weights = str(entry).rpartition(".")[2]
+        entry = entry or torchvision.models.get_model_weights(name).DEFAULT
+        preprocess = Preprocess.from_transforms(entry.transforms())
+        meta = dict(entry.meta)
+    if num_classes is not None:
+        _replace_head(model, head_attr, num_classes)
+    model.ftlab = ModelInfo(name, dict(groups), head_attr, preprocess, weights, meta)
+    return model
+
+
+def info(model: nn.Module) -> ModelInfo:
+    """`model.ftlab`, with a clear error for modules that did not come from get_model."""
+    found = getattr(model, "ftlab", None)
+    if not isinstance(found, ModelInfo):
+        raise TypeError("this model has no layer groups: load it with ftlab.get_model(name, num_classes)")
+    return found

@@ -1,0 +1,193 @@
+"""The trainer: real learning, changes between steps of a run in progress, divergence, interrupts,
+checkpoints and the frozen-feature cache."""
+import os
+import signal
+import threading
+
+import pytest
+import torch
+
+import ftlab
+from ftlab.train import TrainConfig, Trainer
+
+
+def _trainer(model, data, **kw):
+    kw = {"lr": 0.05, "batch_size": 20, "progress": False, "log_every": 1, **kw}
+    return Trainer(model, data.train, data.val, **kw)
+
+
+def test_fine_tuning_learns_the_target(glyphnet, digits):
+    trainer = _trainer(glyphnet, digits, lr=0.01)
+    before = trainer.evaluate(digits.test)["acc"]
+    history = trainer.fit(epochs=5)
+    after = trainer.evaluate(digits.test)["acc"]
+    assert after > max(0.6, before + 0.3), (before, after)
+    assert len(history.steps) == trainer.step == 25 and len(history.epochs) == 5
+    assert history.epochs[-1]["val_acc"] > 0.6
+    assert history.steps[0]["loss"] > history.steps[-1]["loss"]
+
+
+def test_learning_rate_and_freezing_change_at_the_next_step_of_a_running_fit(glyphnet, digits):
+    trainer = _trainer(glyphnet, digits, lr=0.01)
+    seen = {}
+
+    def intervene(t, record):
+        if record["step"] == 3:
+            t.set_lr(0.002)  # from inside the run: queued for the next step boundary
+            t.freeze("stem", "stage1")
+            seen["stem"] = glyphnet.stem[0].weight.detach().clone()
+        if record["step"] == 4:
+            seen["lr"] = record["lr"]
+
+    trainer.on("step", intervene)
+    trainer.fit(epochs=2)
+    assert seen["lr"]["head"] == pytest.approx(0.002) and seen["lr"]["stage2"] == pytest.approx(0.002)
+    assert torch.equal(glyphnet.stem[0].weight, seen["stem"]), "frozen at step 3: no change afterwards"
+    names = {pg["name"]: pg for pg in trainer.optimizer.param_groups}
+    assert names["stem"]["params"] == [] and names["stage1"]["params"] == []
+    assert not any(p in trainer.optimizer.state for p in glyphnet.stem.parameters())
+    assert [r["step"] for r in trainer.history.steps] == list(range(1, 11)), "history continues"
+    assert trainer.history.steps[4]["trainable"] < trainer.history.steps[2]["trainable"]
+
+
+def test_changes_from_another_thread_apply_while_training(glyphnet, digits):
+    ftlab.freeze(glyphnet)
+    ftlab.unfreeze(glyphnet, "head")
+    trainer = _trainer(glyphnet, digits, lr=0.01, feature_cache=False)
+    head_only = sum(p.numel() for p in glyphnet.head.parameters())
+    first, changed = threading.Event(), threading.Event()
+
+    def watch(t, record):
+        first.set()
+        if record["trainable"] > head_only:
+            changed.set()
+
+    trainer.on("step", watch)
+    run = threading.Thread(target=trainer.fit, kwargs={"epochs": 400})
+    run.start()
+    assert first.wait(30)
+    trainer.unfreeze("stage4")
+    trainer.set_lr(0.004, group="stage4")
+    assert changed.wait(30), "the change reached the running loop"
+    trainer.stop()
+    run.join(30)
+    assert not run.is_alive() and trainer.status == "stopped"
+    rows = trainer.history.steps
+    assert rows[-1]["lr"]["stage4"] == pytest.approx(0.004) and rows[0]["lr"]["stage4"] == pytest.approx(0.01)
+    assert rows[-1]["trainable"] > rows[0]["trainable"] == head_only
+    assert trainer.step < 400 * 5
+
+
+def test_pause_and_resume(glyphnet, digits):
+    trainer = _trainer(glyphnet, digits)
+    trainer.on("step", lambda t, r: t.pause() if r["step"] == 2 else None)
+    run = threading.Thread(target=trainer.fit, kwargs={"epochs": 2})
+    run.start()
+    run.join(1.0)
+    assert run.is_alive() and trainer.status == "paused" and trainer.step == 2
+    trainer.resume()
+    run.join(30)
+    assert trainer.status == "done" and trainer.step == 10
+
+
+def test_a_diverging_run_stops_and_keeps_the_last_good_weights(glyphnet, digits):
+    trainer = _trainer(glyphnet, digits, lr=1e6, log_every=3)
+    history = trainer.fit(epochs=5)
+    assert trainer.status == "diverged"
+    assert "NaN/inf" in history.events[-1]
+    assert all(torch.isfinite(p).all() for p in glyphnet.parameters())
+    good_step = trainer.step
+    assert good_step % 3 == 0 and good_step < 25
+    assert [r["step"] for r in history.steps] == list(range(1, good_step + 1))
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in history.steps)
+    acc = trainer.evaluate(digits.test)["acc"]
+    assert 0 <= acc <= 1
+
+
+def test_an_interrupt_leaves_model_optimizer_and_history_consistent(glyphnet, digits):
+    trainer = _trainer(glyphnet, digits, optimizer="adamw", lr=1e-3)
+    trainer.on("step", lambda t, r: os.kill(os.getpid(), signal.SIGINT) if r["step"] == 4 else None)
+    history = trainer.fit(epochs=3)
+    assert trainer.status == "interrupted"
+    steps = {int(s["step"]) for s in trainer.optimizer.state_dict()["state"].values()}
+    assert steps == {trainer.step}, "every parameter was updated exactly as many times as the history says"
+    assert history.steps[-1]["step"] == trainer.step
+    trainer.fit(epochs=1)  # and training carries on from there
+    assert trainer.status == "done"
+
+
+def test_checkpoints_round_trip_and_are_written_atomically(glyphnet, digits, tmp_path, monkeypatch):
+    ftlab.freeze(glyphnet, "stem")
+    trainer = _trainer(glyphnet, digits)
+    trainer.fit(epochs=1)
+    path = trainer.save(tmp_path / "run.pt")
+    good = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError):
+        trainer.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == good, "a failed save leaves the previous checkpoint intact"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"] or all(p.name == "run.pt" or p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+    torch.manual_seed(5)
+    fresh = ftlab.get_model("glyphnet", num_classes=10)
+    other = _trainer(fresh, digits)
+    other.load(path)
+    assert torch.equal(fresh.head.weight, glyphnet.head.weight)
+    assert not fresh.stem[0].weight.requires_grad and fresh.head.weight.requires_grad
+    assert other.step == trainer.step and other.history.steps == trainer.history.steps
+
+
+def test_head_only_training_uses_cached_features_with_the_same_result(digits):
+    results = {}
+    for cache in (True, False):
+        torch.manual_seed(0)
+        model = ftlab.get_model("glyphnet", num_classes=10)
+        ftlab.freeze(model)
+        ftlab.unfreeze(model, "head")
+        trainer = _trainer(model, digits, feature_cache=cache)
+        trainer.fit(epochs=2)
+        results[cache] = (model.head.weight.detach().clone(), trainer.history.steps[-1]["mode"])
+    assert results[True][1] == "cached features" and results[False][1] == "full"
+    assert torch.allclose(results[True][0], results[False][0], atol=1e-4)
+
+
+def test_cache_is_dropped_once_the_body_trains(glyphnet, digits):
+    ftlab.freeze(glyphnet)
+    ftlab.unfreeze(glyphnet, "head")
+    trainer = _trainer(glyphnet, digits)
+    trainer.fit(epochs=1)
+    trainer.unfreeze("stage4")
+    trainer.fit(epochs=1)
+    trainer.freeze("stage4")
+    trainer.fit(epochs=1)
+    modes = [r["mode"] for r in trainer.history.steps]
+    assert modes == ["cached features"] * 5 + ["full"] * 5 + ["cached features"] * 5
+    full = _trainer(glyphnet, digits, feature_cache=False).evaluate(digits.val)
+    assert trainer.evaluate(digits.val) == pytest.approx(full, abs=1e-4), "features recomputed after stage4 moved"
+
+
+def test_seeded_runs_are_reproducible_on_the_cpu(digits):
+    finals = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = ftlab.get_model("glyphnet", num_classes=10)
+        _trainer(model, digits, seed=3).fit(epochs=1)
+        finals.append(model.head.weight.detach().clone())
+    assert torch.equal(*finals)
+
+
+def test_bad_settings_are_refused_with_clear_messages(glyphnet, digits):
+    with pytest.raises(ValueError, match="unknown optimizer 'adam'; choose 'sgd' or 'adamw'"):
+        _trainer(glyphnet, digits, optimizer="adam")
+    trainer = _trainer(glyphnet, digits)
+    with pytest.raises(ValueError, match="positive number"):
+        trainer.set_lr(float("nan"))
+    with pytest.raises(ValueError, match="valid groups"):
+        trainer.unfreeze("layer9")
+    with pytest.raises(ValueError, match="unknown event"):
+        trainer.on("batch", print)
