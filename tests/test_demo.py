@@ -30,10 +30,11 @@ def test_a_too_high_learning_rate_loses_50_points(table):
     assert _acc(table, "glyph-digits", "full fine-tune, high LR") <= _acc(table, "glyph-digits", "full fine-tune, low LR") - 0.50
 
 
-def test_the_dissimilar_target_gains_less_from_pretraining(table):
-    gain = lambda t: _acc(table, t, "full fine-tune, low LR") - _acc(table, t, "scratch")
-    assert gain("sklearn-digits") < gain("glyph-digits")
-    assert _acc(table, "sklearn-digits", "head only") < _acc(table, "glyph-digits", "head only")
+def test_on_the_dissimilar_target_frozen_features_transfer_worse_and_tuning_the_body_matters_more(table):
+    head, full = "head only", "full fine-tune, low LR"
+    assert _acc(table, "sklearn-digits", head) < _acc(table, "glyph-digits", head)
+    body_gain = lambda t: _acc(table, t, full) - _acc(table, t, head)
+    assert body_gain("sklearn-digits") > body_gain("glyph-digits")
 
 
 @pytest.mark.slow
