@@ -38,6 +38,13 @@ def _pretrain(args) -> None:
     main(args.rest)
 
 
+def _course(args) -> None:
+    from .course.build import run
+
+    if run(args):
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ftlab", description="Learn, teach and revise fine-tuning of vision models.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -52,6 +59,13 @@ def main(argv: list[str] | None = None) -> None:
     from .selfquiz.terminal import add_parsers
 
     add_parsers(sub)  # quiz, revise
+    from .course.build import add_arguments
+
+    course = sub.add_parser("course", help="the nbgrader course in quizzes/")
+    build = course.add_subparsers(dest="action", required=True, metavar="action").add_parser(
+        "build", help="write quizzes/source/ from the question bank (--check: only compare)")
+    add_arguments(build)
+    build.set_defaults(run=_course)
     args = parser.parse_args(argv)
     args.run(args)
 

@@ -1,0 +1,104 @@
+"""Grade any bank item from a plain Python answer; malformed answers score 0 with a message, never raise."""
+from __future__ import annotations
+
+from typing import Any
+
+from ftlab.bank.items import RATINGS, Card, Choice, Exercise, Explain, Grade, Item, Outcome
+from ftlab.bank.matcher import covered
+
+CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
+
+
+def grade(item: Item, answer: Any) -> Grade:
+    """Dispatch on the item kind; exercises need live objects, so pass a dict of them (e.g. {"model": m})."""
+    if isinstance(item, Choice):
+        return grade_choice(item, answer)
+    if isinstance(item, Explain):
+        return grade_explain(item, answer)
+    if isinstance(item, Card):
+        return grade_card(item, answer)
+    if isinstance(item, Exercise):
+        return grade_exercise(item, answer)
+    raise TypeError(f"not a bank item: {item!r}")
+
+
+def not_attempted(item_id: str, max_score: float, expected: str) -> Grade:
+    """Zero-score grade for a missing or malformed answer, saying what was expected."""
+    return Grade(item_id, 0.0, max_score, False, f"No usable answer: expected {expected}.",
+                 outcome=Outcome.NOT_ATTEMPTED)
+
+
+def choice_index(item: Choice, answer: Any) -> int | None:
+    """Read an index, a letter, the option text or (true/false only) a bool; None if it is none of those."""
+    if isinstance(answer, bool):
+        return (0 if answer else 1) if item.kind == "truefalse" else None
+    if isinstance(answer, int):
+        return answer if 0 <= answer < len(item.options) else None
+    if isinstance(answer, str):
+        text = answer.strip()
+        folded = [option.casefold() for option in item.options]
+        if text.casefold() in folded:
+            return folded.index(text.casefold())
+        letter = text.rstrip(".)").strip().upper()
+        if letter in item.letters:
+            return item.letters.index(letter)
+        if item.kind == "truefalse" and text.casefold() in {"t", "f", "yes", "no"}:
+            return 0 if text.casefold() in {"t", "yes"} else 1
+    return None
+
+
+def grade_choice(item: Choice, answer: Any) -> Grade:
+    """Score 1 for the correct option; a wrong option gets the mistake that usually leads to it."""
+    index = choice_index(item, answer)
+    if index is None:
+        letters = "/".join(item.letters)
+        extra = ", True/False" if item.kind == "truefalse" else ""
+        return not_attempted(item.id, 1.0, f"an option letter {letters}, an index 0..{len(item.options) - 1}"
+                             f"{extra} or the text of an option")
+    right = f"{item.letters[item.answer]}) {item.options[item.answer]}"
+    if index == item.answer:
+        return Grade(item.id, 1.0, 1.0, True, f"Yes, {right}. {item.explanation}")
+    return Grade(item.id, 0.0, 1.0, False, f"Not quite: the answer is {right}. {item.explanation}",
+                 diagnosis=item.mistakes.get(index))
+
+
+def grade_explain(item: Explain, answer: Any) -> Grade:
+    """One point per rubric concept the text covers; the feedback lists the missing ones."""
+    if not isinstance(answer, str) or not answer.strip():
+        return not_attempted(item.id, float(len(item.concepts)), "a few sentences of free text")
+    hits = covered(answer, item.concepts)
+    missing = [c.name for c, hit in zip(item.concepts, hits) if not hit]
+    k, n = sum(hits), len(item.concepts)
+    feedback = f"You covered {k} of {n} concepts."
+    if missing:
+        feedback += " Missing: " + "; ".join(missing) + "."
+    return Grade(item.id, float(k), float(n), k == n, feedback, missing=missing)
+
+
+def grade_card(item: Card, answer: Any) -> Grade:
+    """A recall card is self-rated; 'again' counts as a miss, anything else as recalled."""
+    rating = card_rating(answer)
+    if rating is None:
+        return not_attempted(item.id, 1.0, "a self-rating: again, hard, good or easy (or 1-4)")
+    return Grade(item.id, CARD_SCORES[rating], 1.0, rating != "again", f"Rated {rating}. Answer: {item.answer}")
+
+
+def card_rating(answer: Any) -> str | None:
+    """The rating word for a word or an int 1-4 (fsrs numbering); None for anything else."""
+    if isinstance(answer, str):
+        word = answer.strip().lower()
+        return word if word in RATINGS else None
+    if isinstance(answer, int) and not isinstance(answer, bool) and 1 <= answer <= 4:
+        return RATINGS[answer - 1]
+    return None
+
+
+def grade_exercise(item: Exercise, answer: Any) -> Grade:
+    """Run the exercise's check on the live objects given as a dict of keyword arguments."""
+    from ftlab.exercises import EXERCISES
+
+    if not isinstance(answer, dict):
+        return not_attempted(item.id, 1.0, "a dict of your live objects, e.g. {'model': model}")
+    result = EXERCISES[item.exercise]().check(**answer)
+    return Grade(item.id, result.score, result.max_score, result.correct, result.feedback,
+                 result.missing, result.diagnosis, result.outcome)

@@ -1,0 +1,103 @@
+"""Typed question-bank items and grades: the shared vocabulary of quizzes, revision and nbgrader."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from html import escape
+
+DIFFICULTIES = ("beginner", "intermediate", "easy", "medium", "hard")
+KINDS = ("card", "choice", "truefalse", "explain", "exercise")
+RATINGS = ("again", "hard", "good", "easy")
+
+
+class Outcome(str, Enum):
+    """Learntools-style verdict of one attempt, so messages can be styled by kind."""
+
+    CORRECT = "Correct"
+    INCORRECT = "Incorrect"
+    NOT_ATTEMPTED = "NotAttempted"
+
+
+@dataclass(frozen=True)
+class Grade:
+    """Result of grading one answer: score, student-facing feedback and a known-misconception diagnosis."""
+
+    item_id: str
+    score: float
+    max_score: float
+    correct: bool
+    feedback: str
+    missing: list[str] = field(default_factory=list)
+    diagnosis: str | None = None
+    outcome: Outcome | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome is None:
+            object.__setattr__(self, "outcome", Outcome.CORRECT if self.correct else Outcome.INCORRECT)
+
+    def __str__(self) -> str:
+        text = f"{self.outcome.value}: {self.feedback}"
+        return f"{text}\nWhy: {self.diagnosis}" if self.diagnosis else text
+
+    def _repr_html_(self) -> str:
+        colour = {"Correct": "#1a7f37", "Incorrect": "#b42318"}.get(self.outcome.value, "#9a6700")
+        text = f"<span style='color:{colour}'><b>{self.outcome.value}</b></span> {escape(self.feedback)}"
+        return text + (f"<br><i>Why:</i> {escape(self.diagnosis)}" if self.diagnosis else "")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One idea an 'explain' answer should contain, with the phrasings that count as covering it."""
+
+    name: str
+    phrasings: list[str]
+
+
+@dataclass(frozen=True)
+class Item:
+    """Fields every bank item has; the id is stable across bank versions."""
+
+    id: str
+    kind: str
+    topic: str
+    difficulty: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class Card(Item):
+    """Recall card: reveal the answer, then rate yourself again/hard/good/easy."""
+
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Choice(Item):
+    """Multiple choice or true/false: one correct option index, a hint and the mistake behind each wrong option."""
+
+    options: list[str] = field(default_factory=list)
+    answer: int = 0
+    explanation: str = ""
+    hint: str = ""
+    mistakes: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def letters(self) -> list[str]:
+        """Option labels A, B, C... in order."""
+        return [chr(ord("A") + i) for i in range(len(self.options))]
+
+
+@dataclass(frozen=True)
+class Explain(Item):
+    """Free-text question scored by how many rubric concepts the answer covers."""
+
+    concepts: list[Concept] = field(default_factory=list)
+    model_answer: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Exercise(Item):
+    """Coding exercise checked on live objects by the class named in ftlab.exercises.EXERCISES."""
+
+    exercise: str = ""

@@ -1,0 +1,214 @@
+"""Load and validate the TOML question bank, naming file, item and field in every error."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ftlab.bank.items import DIFFICULTIES, KINDS, Card, Choice, Concept, Exercise, Explain, Item
+
+ITEMS_DIR = Path(__file__).parent / "items"
+BANK_FORMAT = 1
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class BankError(ValueError):
+    """A malformed bank file; the message says which file, item and field, and what was expected."""
+
+    def __init__(self, file: Path | str, item_id: str | None, field: str | None, problem: str):
+        self.file, self.item_id, self.field, self.problem = str(file), item_id, field, problem
+        where = [f"file {self.file}"]
+        if item_id:
+            where.append(f"item {item_id!r}")
+        if field:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+@dataclass
+class Bank:
+    """All items of the bank, in file order, with lookup and filtering."""
+
+    items: list[Item]
+
+    def __post_init__(self) -> None:
+        self._by_id = {item.id: item for item in self.items}
+
+    def get(self, item_id: str) -> Item:
+        """Return the item with this id; KeyError naming the id if there is none."""
+        try:
+            return self._by_id[item_id]
+        except KeyError:
+            raise KeyError(f"no bank item with id {item_id!r}") from None
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._by_id
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def topics(self) -> list[str]:
+        """Topics in first-seen order."""
+        return list(dict.fromkeys(item.topic for item in self.items))
+
+    def select(self, topic: str | None = None, difficulty: str | None = None, kind: str | None = None) -> list[Item]:
+        """Items matching every filter that is given; kind "choice" also matches true/false items."""
+        kinds = {"choice", "truefalse"} if kind == "choice" else {kind}
+        return [
+            item for item in self.items
+            if (topic is None or item.topic == topic)
+            and (difficulty is None or item.difficulty == difficulty)
+            and (kind is None or item.kind in kinds)
+        ]
+
+
+def load_bank(directory: Path | None = None) -> Bank:
+    """Read every items/*.toml file, validate it, and reject duplicate ids across files."""
+    directory = Path(directory) if directory is not None else ITEMS_DIR
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise BankError(directory, None, None, "no *.toml item files found")
+    items: list[Item] = []
+    seen: dict[str, Path] = {}
+    for path in files:
+        for item in load_file(path):
+            if item.id in seen:
+                raise BankError(path, item.id, "id", f"duplicate id, already used in {seen[item.id].name}")
+            seen[item.id] = path
+            items.append(item)
+    return Bank(items)
+
+
+def load_file(path: Path) -> list[Item]:
+    """Parse one bank file; its top-level `topic` is the default topic of its items."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise BankError(path, None, None, f"not valid TOML ({err})") from None
+    if data.get("format") != BANK_FORMAT:
+        raise BankError(path, None, "format", f"expected format = {BANK_FORMAT}")
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        raise BankError(path, None, "items", "expected one or more [[items]] tables")
+    return [_item(path, raw, data.get("topic")) for raw in raw_items]
+
+
+def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
+    item_id = raw.get("id")
+    if not isinstance(item_id, str) or not _ID.match(item_id):
+        raise BankError(path, str(item_id) if item_id else None, "id", "expected lowercase letters, digits and dashes")
+    v = _Validator(path, item_id, raw)
+    kind = v.choice("kind", KINDS)
+    common = dict(
+        id=item_id, kind=kind, topic=v.text("topic", default_topic),
+        difficulty=v.choice("difficulty", DIFFICULTIES), prompt=v.text("prompt"),
+    )
+    known = {"id", "kind", "topic", "difficulty", "prompt"}
+    if kind == "card":
+        item: Item = Card(**common, answer=v.text("answer"))
+        known |= {"answer"}
+    elif kind in ("choice", "truefalse"):
+        item = _choice(v, common)
+        known |= {"options", "answer", "explanation", "hint", "mistakes"}
+    elif kind == "explain":
+        item = Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"))
+        known |= {"concepts", "model_answer", "hint"}
+    else:
+        item = Exercise(**common, exercise=v.exercise())
+        known |= {"exercise"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise BankError(path, item_id, unknown[0], f"unknown field for kind {kind!r}")
+    return item
+
+
+def _choice(v: _Validator, common: dict[str, Any]) -> Choice:
+    if common["kind"] == "truefalse":
+        options = ["True", "False"]
+        truth = v.raw.get("answer")
+        if not isinstance(truth, bool):
+            raise v.error("answer", "expected true or false")
+        answer = 0 if truth else 1
+    else:
+        options = v.text_list("options", minimum=2)
+        letters = [chr(ord("A") + i) for i in range(len(options))]
+        answer = v.letter("answer", letters)
+    letters = [chr(ord("A") + i) for i in range(len(options))]
+    mistakes_raw = v.raw.get("mistakes")
+    if not isinstance(mistakes_raw, dict):
+        raise v.error("mistakes", "expected a table: wrong option letter -> the mistake behind choosing it")
+    mistakes: dict[int, str] = {}
+    for key, text in mistakes_raw.items():
+        if key not in letters or letters.index(key) == answer:
+            raise v.error(f"mistakes.{key}", f"expected a wrong option letter among {letters}")
+        if not isinstance(text, str) or not text.strip():
+            raise v.error(f"mistakes.{key}", "expected a non-empty string")
+        mistakes[letters.index(key)] = text.strip()
+    lacking = [letters[i] for i in range(len(options)) if i != answer and i not in mistakes]
+    if lacking:
+        raise v.error("mistakes", f"every wrong option needs its mistake; missing {lacking}")
+    return Choice(**common, options=options, answer=answer, explanation=v.text("explanation"),
+                  hint=v.text("hint"), mistakes=mistakes)
+
+
+@dataclass
+class _Validator:
+    """Field readers that raise BankError pointing at this item."""
+
+    path: Path
+    item_id: str
+    raw: dict[str, Any]
+
+    def error(self, field: str, problem: str) -> BankError:
+        return BankError(self.path, self.item_id, field, problem)
+
+    def text(self, field: str, default: Any = None) -> str:
+        value = self.raw.get(field, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(field, "expected a non-empty string")
+        return value.strip()
+
+    def choice(self, field: str, allowed: tuple[str, ...]) -> str:
+        value = self.raw.get(field)
+        if value not in allowed:
+            raise self.error(field, f"expected one of {list(allowed)}, got {value!r}")
+        return value
+
+    def letter(self, field: str, letters: list[str]) -> int:
+        value = self.raw.get(field)
+        if not isinstance(value, str) or value.upper() not in letters:
+            raise self.error(field, f"expected an option letter among {letters}, got {value!r}")
+        return letters.index(value.upper())
+
+    def text_list(self, field: str, minimum: int = 1) -> list[str]:
+        value = self.raw.get(field)
+        if not isinstance(value, list) or len(value) < minimum:
+            raise self.error(field, f"expected a list of at least {minimum} strings")
+        for i, entry in enumerate(value):
+            if not isinstance(entry, str) or not entry.strip():
+                raise self.error(f"{field}[{i}]", "expected a non-empty string")
+        return [entry.strip() for entry in value]
+
+    def concepts(self) -> list[Concept]:
+        value = self.raw.get("concepts")
+        if not isinstance(value, list) or len(value) < 2:
+            raise self.error("concepts", "expected two or more [[items.concepts]] tables")
+        concepts = []
+        for i, entry in enumerate(value):
+            sub = _Validator(self.path, self.item_id, entry if isinstance(entry, dict) else {})
+            try:
+                concepts.append(Concept(name=sub.text("name"), phrasings=sub.text_list("phrasings")))
+            except BankError as err:
+                raise self.error(f"concepts[{i}].{err.field}", err.problem) from None
+        return concepts
+
+    def exercise(self) -> str:
+        from ftlab.exercises import EXERCISES
+
+        name = self.text("exercise")
+        if name not in EXERCISES:
+            raise self.error("exercise", f"expected a class in ftlab.exercises.EXERCISES {sorted(EXERCISES)}")
+        return name

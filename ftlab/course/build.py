@@ -1,0 +1,77 @@
+"""Write (or check) the nbgrader source notebooks of quizzes/ from the question bank."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ftlab.bank import Bank, load_bank
+
+from . import notebook as nb
+from .assignments import ASSIGNMENTS, Assignment, cells
+
+DEFAULT_ROOT = Path("quizzes")
+
+
+def source_path(root: Path, assignment: Assignment) -> Path:
+    """Where nbgrader expects the instructor's version: source/<assignment>/<assignment>.ipynb."""
+    return root / "source" / assignment.name / f"{assignment.name}.ipynb"
+
+
+def render(assignment: Assignment, bank: Bank) -> str:
+    """The source notebook's exact text."""
+    return nb.dumps(nb.notebook(cells(assignment, bank)))
+
+
+def stale(root: Path, bank: Bank | None = None) -> list[Path]:
+    """Source notebooks that are missing or differ from what the bank generates now."""
+    bank = bank or load_bank()
+    out = []
+    for assignment in ASSIGNMENTS:
+        path = source_path(root, assignment)
+        if not path.exists() or path.read_text(encoding="utf-8") != render(assignment, bank):
+            out.append(path)
+    return out
+
+
+def build(root: Path, bank: Bank | None = None) -> list[Path]:
+    """Write every source notebook whose text changed; return the paths written."""
+    bank = bank or load_bank()
+    written = []
+    for assignment in ASSIGNMENTS:
+        path = source_path(root, assignment)
+        if nb.write(nb.notebook(cells(assignment, bank)), path):
+            written.append(path)
+    return written
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `ftlab course build`, shared with this module's own entry point."""
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the nbgrader course directory (quizzes)")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if a committed notebook differs from the bank")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build or check as the parsed arguments say; the exit status."""
+    if args.check:
+        paths = stale(args.root)
+        for path in paths:
+            print(f"out of date: {path} (run: ftlab course build)")
+        return 1 if paths else 0
+    paths = build(args.root)
+    for path in paths:
+        print(f"wrote {path}")
+    print(f"{len(ASSIGNMENTS)} assignments in {args.root / 'source'}, {len(paths)} changed")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: python -m ftlab.course.build [--root quizzes] [--check]."""
+    parser = argparse.ArgumentParser(prog="ftlab course build", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

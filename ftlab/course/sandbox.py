@@ -1,0 +1,82 @@
+"""A throwaway copy of the course with scripted students: the tests and the benchmark drive nbgrader through it."""
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import notebook as nb
+from .restore import grade_id
+
+
+@dataclass
+class Student:
+    """One scripted submission: answer sources by grade id, edited or deleted cells, or no cells at all."""
+
+    id: str
+    answers: dict[str, str] = field(default_factory=dict)  # grade id -> the student's source
+    edits: dict[str, str] = field(default_factory=dict)  # grade id of a read-only or test cell -> new source
+    deleted: frozenset[str] = frozenset()  # grade ids of cells the student deleted
+    empty: bool = False  # every cell deleted
+
+
+def copy_course(quizzes: Path, dest: Path) -> Path:
+    """Copy the config and the source notebooks (nothing nbgrader wrote) into `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(quizzes / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(quizzes / "source", dest / "source", dirs_exist_ok=True)
+    return dest
+
+
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real nbgrader CLI in the course directory; on failure raise with its log."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def solutions(source: Path) -> dict[str, str]:
+    """The instructor's answer for every answer cell of a source notebook, delimiters removed."""
+    out = {}
+    for cell in nbformat.read(source, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        text = cell.source
+        if nb.BEGIN in text:
+            head, rest = text.split(nb.BEGIN, 1)
+            body, tail = rest.split(nb.END, 1)
+            text = head + body.strip("\n") + tail
+        out[meta["grade_id"]] = text.strip()
+    return out
+
+
+def submission(released: Path, student: Student) -> nbformat.NotebookNode:
+    """The released notebook as this student hands it in."""
+    work = copy.deepcopy(nbformat.read(released, as_version=4))
+    if student.empty:
+        work.cells = []
+        return work
+    work.cells = [cell for cell in work.cells if grade_id(cell) not in student.deleted]
+    for cell in work.cells:
+        gid = grade_id(cell)
+        if gid in student.answers:
+            cell.source = student.answers[gid]
+        elif gid in student.edits:
+            cell.source = student.edits[gid]
+    return work
+
+
+def submit(course: Path, assignment: str, student: Student) -> Path:
+    """Place the student's notebook where `nbgrader collect` would: submitted/<student>/<assignment>/."""
+    released = course / "release" / assignment / f"{assignment}.ipynb"
+    path = course / "submitted" / student.id / assignment / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(submission(released, student), path)
+    return path

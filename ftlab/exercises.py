@@ -1,0 +1,277 @@
+"""Coding exercises checked on the student's live PyTorch objects, with hints, solutions and diagnoses."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ftlab.bank.items import Grade, Outcome
+
+HEAD_NAMES = ("fc", "head", "classifier", "heads")
+# AttributeError text -> why the seed quizzes' wrong snippets fail in PyTorch.
+KNOWN_ERRORS = {
+    "freeze_layers": "nn.Module has no freeze_layers() method, so that line raises AttributeError and freezes "
+                     "nothing. PyTorch freezes tensors: set requires_grad = False on each parameter.",
+    "layers": "PyTorch modules have no .layers list (that is Keras vocabulary), so the loop raises AttributeError. "
+              "Iterate model.parameters() (or model.children()); and trainable = True would mean 'keep training' "
+              "anyway, the opposite of freezing.",
+}
+ATTRIBUTE_TRAPS = {
+    "trainable": "`{where}.trainable = ...` only stores a plain Python attribute that PyTorch never reads "
+                 "(it is a Keras flag), so every parameter still trains.",
+    "requires_grad": "`{where}.requires_grad = False` on a module only stores a plain attribute and freezes "
+                     "nothing; call `{where}.requires_grad_(False)` (with the underscore) or set it on each "
+                     "parameter.",
+}
+
+
+def find_head(model: nn.Module) -> tuple[str, nn.Module]:
+    """The classifier head: model.ftlab.head if present, else fc/head/classifier/heads, else the last Linear."""
+    names = [getattr(getattr(model, "ftlab", None), "head", None), *HEAD_NAMES]
+    for name in names:
+        if isinstance(name, str) and isinstance(getattr(model, name, None), nn.Module):
+            return name, getattr(model, name)
+    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError("this model has no Linear layer that could be its head")
+    return linears[-1]
+
+
+def last_linear(module: nn.Module) -> nn.Linear | None:
+    """The last nn.Linear inside a module (the module itself if it is one)."""
+    found = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    return found[-1] if found else None
+
+
+def probe(model: nn.Module) -> torch.Tensor | None:
+    """Forward one small dummy image with grad enabled and every module in eval mode, restoring modes after."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        return None
+    size = getattr(model, "image_size", 32)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        with torch.enable_grad():
+            return model(torch.zeros(1, convs[0].in_channels, size, size))
+    except RuntimeError:
+        return None
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def attribute_traps(model: nn.Module) -> str | None:
+    """Explain plain attributes like `model.trainable = False` that look like freezing but are not."""
+    for name, module in model.named_modules():
+        for attr, message in ATTRIBUTE_TRAPS.items():
+            if attr in vars(module):
+                return message.format(where=f"model.{name}" if name else "model")
+    return None
+
+
+class CodingExercise(ABC):
+    """Base of every exercise: check(**live objects) -> Grade, hint(), solution(), check_code(snippet)."""
+
+    id: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ("model",)
+    hint_text: ClassVar[str]
+    solution_text: ClassVar[str]
+
+    def hint(self) -> str:
+        """A nudge that does not give the code away."""
+        return self.hint_text
+
+    def solution(self) -> str:
+        """Working code, to read after trying."""
+        return self.solution_text
+
+    def check(self, **objects: Any) -> Grade:
+        """Grade the live objects; missing ones give NotAttempted, a non-Module model Incorrect."""
+        lacking = [name for name in self.needs if objects.get(name) is None]
+        if lacking:
+            call = ", ".join(f"{n}={n}" for n in self.needs)
+            return self.grade(False, f"Pass your objects: check({call}). Missing: {', '.join(lacking)}.",
+                              outcome=Outcome.NOT_ATTEMPTED)
+        if not isinstance(objects["model"], nn.Module):
+            return self.grade(False, f"`model` should be a torch.nn.Module, got {type(objects['model']).__name__}.")
+        return self._check(**{name: objects[name] for name in self.needs})
+
+    def check_code(self, code: str, **objects: Any) -> Grade:
+        """Run a snippet on the given objects and grade the result, explaining known wrong snippets."""
+        namespace = {"torch": torch, "nn": nn, **objects}
+        try:
+            exec(code, namespace)  # the student's own code, in their own process
+        except AttributeError as err:
+            why = next((text for attr, text in KNOWN_ERRORS.items() if f"'{attr}'" in str(err)), None)
+            return self.grade(False, f"Your code raised AttributeError: {err}.", diagnosis=why)
+        except Exception as err:  # any error in student code becomes feedback
+            return self.grade(False, f"Your code raised {type(err).__name__}: {err}.")
+        return self.check(**{name: namespace.get(name) for name in self.needs})
+
+    def grade(self, correct: bool, feedback: str, diagnosis: str | None = None,
+              outcome: Outcome | None = None) -> Grade:
+        """Build this exercise's one-point Grade."""
+        return Grade(self.id, float(correct), 1.0, correct, feedback, diagnosis=diagnosis, outcome=outcome)
+
+    @abstractmethod
+    def _check(self, **objects: Any) -> Grade:
+        """Grade well-typed objects; each exercise says what correct means."""
+
+
+class FreezeAll(CodingExercise):
+    """Freeze every parameter of a pretrained model."""
+
+    id = "ex-freeze-all"
+    hint_text = "Loop over model.parameters() and switch off gradient tracking on each tensor."
+    solution_text = "for param in model.parameters():\n    param.requires_grad = False\n" \
+                    "# or, equivalently: model.requires_grad_(False)"
+
+    def _check(self, model: nn.Module) -> Grade:
+        params = list(model.named_parameters())
+        live = [name for name, p in params if p.requires_grad]
+        if live:
+            return self.grade(False, f"{len(live)} of {len(params)} parameter tensors still have requires_grad=True "
+                                     f"(first: {live[0]}).", diagnosis=attribute_traps(model))
+        if not params:
+            return self.grade(False, "This model has no parameters at all; pass the pretrained model.")
+        out = probe(model)
+        if out is not None and out.requires_grad:
+            return self.grade(False, "A forward pass still builds a graph: something in the model still trains.")
+        return self.grade(True, f"All {len(params)} parameter tensors are frozen and a forward pass tracks no "
+                                f"gradients: sum(p.requires_grad for p in model.parameters()) == 0.")
+
+
+class ReplaceHead(CodingExercise):
+    """Freeze the body and give the model a new, trainable 5-class head."""
+
+    id = "ex-replace-head"
+    num_classes: ClassVar[int] = 5
+    hint_text = "Freeze first, then assign a fresh nn.Linear to the head attribute (fc for ResNet, head for " \
+                "GlyphNet); reuse the old layer's in_features."
+    solution_text = "model.requires_grad_(False)\nmodel.fc = nn.Linear(model.fc.in_features, 5)  " \
+                    "# GlyphNet: model.head = nn.Linear(model.head.in_features, 5)"
+
+    def _check(self, model: nn.Module) -> Grade:
+        name, head = find_head(model)
+        linear = last_linear(head)
+        outputs = linear.out_features if linear is not None else None
+        if outputs != self.num_classes:
+            why = ("The head still has 1000 outputs, one per ImageNet class: it was never replaced."
+                   if outputs == 1000 else None)
+            return self.grade(False, f"model.{name} has {outputs} outputs; the task has {self.num_classes} classes.",
+                              diagnosis=why)
+        out = probe(model)
+        if out is None or out.shape[-1] != self.num_classes:
+            return self.grade(False, "A forward pass fails or gives the wrong width.",
+                              diagnosis="The new Linear's in_features must equal the old head's in_features.")
+        if not all(p.requires_grad for p in head.parameters()):
+            return self.grade(False, f"model.{name} is frozen, so nothing will learn.",
+                              diagnosis="You froze after replacing the head, which froze the new head too.")
+        head_ids = {id(p) for p in head.parameters()}
+        body = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head_ids]
+        if body:
+            return self.grade(False, f"The head is right, but {len(body)} body tensors still train (first: "
+                                     f"{body[0]}); freeze the body first.", diagnosis=attribute_traps(model))
+        return self.grade(True, f"model.{name} now maps to {self.num_classes} classes, trains, and the body is frozen.")
+
+
+class TrainableOptimizer(CodingExercise):
+    """Build an optimizer that holds exactly the parameters that train."""
+
+    id = "ex-optimizer-trainable"
+    needs = ("model", "optimizer")
+    hint_text = "Create the optimizer last, after freezing and replacing the head, from the parameters whose " \
+                "requires_grad is True."
+    solution_text = "trainable = [p for p in model.parameters() if p.requires_grad]\n" \
+                    "optimizer = torch.optim.SGD(trainable, lr=1e-3, momentum=0.9)"
+
+    def _check(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> Grade:
+        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        names = {id(p): n for n, p in model.named_parameters()}
+        trainable = {id(p) for p in model.parameters() if p.requires_grad}
+        if not trainable:
+            return self.grade(False, "The model has no trainable parameters; replace or unfreeze the head first.")
+        stale = held - set(names)
+        if stale:
+            return self.grade(False, f"The optimizer holds {len(stale)} tensors that are no longer in the model.",
+                              diagnosis="Optimizer built before replacing the head: it updates the old head and "
+                                        "misses the new one.")
+        frozen = held - trainable
+        if frozen:
+            return self.grade(False, f"The optimizer holds {len(frozen)} frozen tensors.",
+                              diagnosis="Optimizer built before freezing (or from model.parameters()): it carries "
+                                        "tensors that never train, and would apply any stale .grad left on them.")
+        missing = sorted(names[i] for i in trainable - held)
+        if missing:
+            return self.grade(False, f"{len(missing)} trainable tensors are not in the optimizer (first: "
+                                     f"{missing[0]}), so they would never update.")
+        return self.grade(True, f"The optimizer holds exactly the {len(trainable)} trainable tensors.")
+
+
+class DiscriminativeLR(CodingExercise):
+    """Give unfrozen body layers a lower learning rate than the head."""
+
+    id = "ex-discriminative-lr"
+    needs = ("model", "optimizer")
+    hint_text = "Pass a list of parameter groups, one dict per group, each with its own 'lr'; the head's group " \
+                "gets the larger value."
+    solution_text = "model.requires_grad_(False)\nmodel.layer4.requires_grad_(True)\nmodel.fc.requires_grad_(True)\n" \
+                    "optimizer = torch.optim.SGD([\n    {'params': model.layer4.parameters(), 'lr': 1e-4},\n" \
+                    "    {'params': model.fc.parameters(), 'lr': 1e-3},\n], momentum=0.9)"
+
+    def _check(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> Grade:
+        _, head = find_head(model)
+        head_ids = {id(p) for p in head.parameters()}
+        lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+        head_lrs = [lr_of[i] for i in head_ids if i in lr_of]
+        body_lrs = [lr_of[id(p)] for p in model.parameters()
+                    if p.requires_grad and id(p) not in head_ids and id(p) in lr_of]
+        if len(head_lrs) < len(head_ids):
+            return self.grade(False, "Some head parameters are missing from the optimizer.")
+        if not body_lrs:
+            return self.grade(False, "No trainable body layer is in the optimizer: unfreeze a late stage and give "
+                                     "it its own parameter group.")
+        if max(body_lrs) >= min(head_lrs):
+            return self.grade(False, f"Body lr {max(body_lrs):g} is not lower than head lr {min(head_lrs):g}.",
+                              diagnosis="Pretrained layers need smaller steps than the new head; a large learning "
+                                        "rate overwrites the features they learned.")
+        return self.grade(True, f"Body lr {max(body_lrs):g} < head lr {min(head_lrs):g}: the pretrained layers move "
+                                f"gently while the new head learns fast.")
+
+
+class FrozenBatchNorm(CodingExercise):
+    """Keep frozen BatchNorm layers in eval mode while the rest of the model trains."""
+
+    id = "ex-frozen-batchnorm"
+    hint_text = "Freezing stops weight updates but not running statistics; after model.train(), switch the frozen " \
+                "BatchNorm modules back with .eval()."
+    solution_text = "model.requires_grad_(False)\nmodel.fc.requires_grad_(True)\nmodel.train()\n" \
+                    "for m in model.modules():\n    if isinstance(m, nn.BatchNorm2d):\n        m.eval()"
+
+    def _check(self, model: nn.Module) -> Grade:
+        norms = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return self.grade(False, "This model has no BatchNorm layers; use resnet18 or GlyphNet.")
+        trainable = [n for n, m in norms if any(p.requires_grad for p in m.parameters())]
+        if trainable:
+            return self.grade(False, f"{len(trainable)} BatchNorm layers still have trainable weights (first: "
+                                     f"{trainable[0]}); freeze the body first.")
+        drifting = [n for n, m in norms if m.training]
+        if drifting:
+            return self.grade(False, f"{len(drifting)} frozen BatchNorm layers are in train mode (first: "
+                                     f"{drifting[0]}).",
+                              diagnosis="BatchNorm still in train mode: its weights are frozen, but it keeps "
+                                        "overwriting running_mean/running_var with statistics of your small batches.")
+        _, head = find_head(model)
+        if not head.training:
+            return self.grade(False, "The head is in eval mode too; call model.train() before re-freezing BatchNorm.")
+        return self.grade(True, f"All {len(norms)} frozen BatchNorm layers use their stored statistics while the "
+                                f"head trains.")
+
+
+EXERCISES: dict[str, type[CodingExercise]] = {
+    cls.__name__: cls for cls in (FreezeAll, ReplaceHead, TrainableOptimizer, DiscriminativeLR, FrozenBatchNorm)
+}

@@ -1,0 +1,180 @@
+"""Per-learner progress in SQLite: every answer with its time, fsrs cards and review logs, safe across processes."""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from fsrs import Card, ReviewLog
+
+from ftlab.bank import Grade
+
+SCHEMA_VERSION = 1
+SQLITE_HEADER = b"SQLite format 3\x00"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, answered_at TEXT NOT NULL, source TEXT NOT NULL,
+    answer TEXT, score REAL NOT NULL, max_score REAL NOT NULL, correct INTEGER NOT NULL, diagnosis TEXT);
+CREATE TABLE IF NOT EXISTS cards (item_id TEXT PRIMARY KEY, card TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS review_logs (id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, log TEXT NOT NULL);
+"""
+
+
+class StoreError(RuntimeError):
+    """The progress file cannot be used; the message names the file and what to do. History is never touched."""
+
+
+def data_dir() -> Path:
+    """Where progress lives: $FTLAB_DATA_DIR if set, else the platform's user data directory."""
+    return Path(os.environ.get("FTLAB_DATA_DIR") or platformdirs.user_data_dir("ftlab"))
+
+
+def default_learner() -> str:
+    """$FTLAB_LEARNER if set, else the login name."""
+    return os.environ.get("FTLAB_LEARNER") or getpass.getuser()
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One stored answer, as it was graded at the time."""
+
+    item_id: str
+    answered_at: datetime
+    source: str
+    answer: Any
+    score: float
+    max_score: float
+    correct: bool
+    diagnosis: str | None
+
+
+class Store:
+    """One learner's SQLite file; each write is one IMMEDIATE transaction in WAL mode with a busy timeout."""
+
+    def __init__(self, path: Path | str | None = None, learner: str | None = None, timeout_s: float = 15.0):
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", learner or default_learner())
+        self.path = Path(path) if path is not None else data_dir() / "progress" / f"{safe}.sqlite3"
+        self.timeout_s = timeout_s
+        self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path.exists():
+            with self.path.open("rb") as f:
+                header = f.read(len(SQLITE_HEADER))
+            if header and header != SQLITE_HEADER:
+                raise self._corrupt("it is not an SQLite database")
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise self._corrupt(f"SQLite integrity check failed ({check})")
+            self._check_ours(conn)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            with self._transaction(conn):
+                if self._check_ours(conn) == 0:
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as err:
+            conn.close()
+            raise self._explain(err) from None
+        except StoreError:
+            conn.close()
+            raise
+        return conn
+
+    def _check_ours(self, conn: sqlite3.Connection) -> int:
+        """Schema version of an ftlab store (0: still empty); refuse a database that belongs to something else."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION) or (version == 0 and tables):
+            raise self._corrupt(f"it is not an ftlab progress store (schema version {version})")
+        return version
+
+    def _corrupt(self, why: str) -> StoreError:
+        return StoreError(f"Progress file {self.path} cannot be read: {why}. It was left untouched. Move it aside "
+                          f"(or restore a backup) to start a new history, or set FTLAB_DATA_DIR to another folder.")
+
+    def _explain(self, err: sqlite3.DatabaseError) -> StoreError:
+        if "locked" in str(err) or "busy" in str(err):
+            return StoreError(f"Progress file {self.path} stayed locked by another process for {self.timeout_s:g} s. "
+                              f"Nothing was lost; close other quizzes or notebooks using it and try again.")
+        return self._corrupt(str(err))
+
+    @contextmanager
+    def _transaction(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        conn = conn or self._conn
+        try:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(err, sqlite3.DatabaseError):
+                raise self._explain(err) from None
+            raise
+
+    def record(self, grade: Grade, answer: Any, when: datetime, source: str,
+               card: Card | None = None, log: ReviewLog | None = None) -> None:
+        """Store an answer, and the item's new fsrs card and review log, all in one transaction."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO answers (item_id, answered_at, source, answer, score, max_score, correct, diagnosis) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (grade.item_id, when.isoformat(), source, json.dumps(answer, default=lambda o: type(o).__name__),
+                 grade.score, grade.max_score, int(grade.correct), grade.diagnosis),
+            )
+            if card is not None:
+                conn.execute("INSERT OR REPLACE INTO cards (item_id, card, updated_at) VALUES (?, ?, ?)",
+                             (grade.item_id, card.to_json(), when.isoformat()))
+            if log is not None:
+                conn.execute("INSERT INTO review_logs (item_id, log) VALUES (?, ?)", (grade.item_id, log.to_json()))
+
+    def answers(self, item_id: str | None = None) -> list[AnswerRecord]:
+        """Every stored answer (optionally for one item), oldest first."""
+        sql = "SELECT item_id, answered_at, source, answer, score, max_score, correct, diagnosis FROM answers"
+        rows = self._read(sql + (" WHERE item_id = ? ORDER BY id" if item_id else " ORDER BY id"),
+                          (item_id,) if item_id else ())
+        return [AnswerRecord(r[0], datetime.fromisoformat(r[1]), r[2], json.loads(r[3]), r[4], r[5], bool(r[6]), r[7])
+                for r in rows]
+
+    def cards(self) -> dict[str, Card]:
+        """The current fsrs card of every item reviewed so far."""
+        return {item_id: Card.from_json(text) for item_id, text in self._read("SELECT item_id, card FROM cards")}
+
+    def review_logs(self) -> list[tuple[str, ReviewLog]]:
+        """(item id, fsrs ReviewLog) pairs, oldest first: the input for refitting fsrs parameters."""
+        return [(item_id, ReviewLog.from_json(text))
+                for item_id, text in self._read("SELECT item_id, log FROM review_logs ORDER BY id")]
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise self._explain(err) from None
+
+    def close(self) -> None:
+        """Close the connection (WAL content is checkpointed by SQLite)."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

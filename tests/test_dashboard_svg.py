@@ -1,0 +1,59 @@
+"""The dashboard's SVG charts: ticks, averaging of long runs, and what the page gets to draw."""
+import math
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ftlab.dashboard_svg import Frame, Series, bar_chart, downsample, line_chart, nice_ticks
+from ftlab.history import History
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_nice_ticks_are_round_and_inside_the_range():
+    assert nice_ticks(0, 1, 5) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(0, 2000, 5) == [0, 500, 1000, 1500, 2000]
+    assert nice_ticks(0.37, 2.4, 4) == [0.5, 1.0, 1.5, 2.0]
+    assert nice_ticks(3, 3) == [3]
+
+
+def test_downsample_averages_equal_chunks():
+    assert downsample([1, 2, 3], [4, 5, 6], 5) == ([1, 2, 3], [4, 5, 6])
+    xs, ys = downsample(list(range(10)), [0, 2] * 5, 5)
+    assert xs == [0.5, 2.5, 4.5, 6.5, 8.5] and ys == [1, 1, 1, 1, 1]
+    assert len(downsample(list(range(1000)), list(range(1000)), 300)[0]) <= 300
+
+
+def test_line_chart_draws_finite_points_marks_in_range_and_escapes_text():
+    svg = line_chart("loss <train>", [Series("train", [1, 2, 3, 4], [1.0, math.nan, 0.5, 0.25], "red"),
+                                      Series("val", [2], [0.7], "blue", dots=True)],
+                     (0, 10), marks=[(2, "froze stem & stage1"), (50, "outside")], frame=Frame(width=300))
+    root = ET.fromstring(svg)  # well-formed XML, so the browser draws it
+    lines = {p.get("data-name"): p for p in root.iter(f"{SVG}polyline")}
+    assert lines["train"].get("data-points") == "3" and len(lines["train"].get("points").split()) == 3
+    assert len(list(root.iter(f"{SVG}circle"))) == 1
+    marks = [m for m in root.iter(f"{SVG}line") if m.get("class") == "mark"]
+    assert len(marks) == 1 and marks[0].find(f"{SVG}title").text == "froze stem & stage1"
+    assert "loss &lt;train&gt;" in svg
+    xs = [float(p.split(",")[0]) for p in lines["train"].get("points").split()]
+    assert 44 <= xs[0] < xs[1] < xs[2] <= 290, "x positions inside the plotting area, in order"
+
+
+def test_bar_chart_cuts_bars_at_the_scale():
+    svg = bar_chart("drift", ["stem", "head (new)"], [0.1, 2.0], ["blue", "grey"], Frame(width=300, left=100),
+                    scale=0.1)
+    widths = [float(w) for w in re.findall(r'class="bar"[^>]*width="([\d.]+)"', svg)]
+    assert widths[0] == pytest.approx(widths[1]) == pytest.approx(300 - 100 - 10 - 40)
+    assert ">2 ›<" in svg and ">0.1<" in svg, "the values are written next to the bars, a cut one marked"
+
+
+def test_history_curves_have_one_point_per_step_and_epoch():
+    from ftlab.dashboard_svg import curves
+
+    history = History(steps=[{"step": s, "loss": 1 / s, "acc": 0.1 * s} for s in range(1, 8)],
+                      epochs=[{"step": 5, "val_loss": 0.3, "val_acc": 0.6}])
+    loss, acc = curves(history, 10, [], 300)
+    for svg in (loss, acc):
+        counts = dict(re.findall(r'data-name="(\w+)" data-points="(\d+)"', svg))
+        assert counts == {"train": "7", "val": "1"}

@@ -1,0 +1,182 @@
+"""Coding exercises grade live ResNet-18 and GlyphNet objects and explain the seed quizzes' wrong snippets."""
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from ftlab.bank import Outcome, grade, load_bank
+from ftlab.exercises import (EXERCISES, DiscriminativeLR, FreezeAll, FrozenBatchNorm, ReplaceHead,
+                             TrainableOptimizer, find_head, probe)
+from ftlab.glyphnet import GlyphNet
+
+
+def resnet():
+    return torchvision.models.resnet18(weights=None)
+
+
+@pytest.fixture(params=["resnet18", "glyphnet"])
+def model(request):
+    torch.manual_seed(0)
+    return resnet() if request.param == "resnet18" else GlyphNet()
+
+
+def head_name(m):
+    return "fc" if hasattr(m, "fc") else "head"
+
+
+def new_head(m, classes=5):
+    name = head_name(m)
+    setattr(m, name, nn.Linear(getattr(m, name).in_features, classes))
+
+
+def test_registry_and_helpers(model):
+    assert set(EXERCISES) == {"FreezeAll", "ReplaceHead", "TrainableOptimizer", "DiscriminativeLR", "FrozenBatchNorm"}
+    assert find_head(model)[0] == head_name(model)
+    for cls in EXERCISES.values():
+        assert cls().hint() and cls().solution()
+
+
+def test_find_head_falls_back_to_last_linear():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(8), nn.ReLU(), nn.Linear(8, 2))
+    assert find_head(model) == ("4", model[4])
+
+
+def test_probe_restores_modes_and_running_stats(model):
+    model.train()
+    bn = next(m for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    before = bn.running_mean.clone()
+    assert probe(model) is not None
+    assert model.training and bn.training and torch.equal(bn.running_mean, before)
+
+
+def test_freeze_all_correct_both_ways(model):
+    assert FreezeAll().check(model=model).outcome is Outcome.INCORRECT
+    model.requires_grad_(False)
+    result = FreezeAll().check(model=model)
+    assert result.correct and sum(p.requires_grad for p in model.parameters()) == 0
+    fresh = GlyphNet()
+    assert FreezeAll().check_code("for param in model.parameters(): param.requires_grad = False", model=fresh).correct
+
+
+@pytest.mark.parametrize("snippet,why", [
+    ("model.freeze_layers()", "no freeze_layers() method"),
+    ("model.trainable = False", "plain Python attribute that PyTorch never reads"),
+    ("for layer in model.layers: layer.trainable = True", "no .layers list"),
+    ("model.requires_grad = False", "requires_grad_(False)"),
+    ("model.stem.trainable = True", "model.stem.trainable"),
+])
+def test_seed_wrong_snippets_fail_with_a_reason(snippet, why):
+    result = FreezeAll().check_code(snippet, model=GlyphNet())
+    assert result.outcome is Outcome.INCORRECT and why in result.diagnosis
+
+
+def test_partial_freeze_is_incorrect_and_names_a_tensor(model):
+    model.requires_grad_(False)
+    getattr(model, head_name(model)).weight.requires_grad_(True)
+    result = FreezeAll().check(model=model)
+    assert not result.correct and f"{head_name(model)}.weight" in result.feedback and "1 of" in result.feedback
+
+
+@pytest.mark.parametrize("objects", [{}, {"model": None}])
+def test_missing_objects_are_not_attempted(objects):
+    for cls in EXERCISES.values():
+        result = cls().check(**objects)
+        assert result.outcome is Outcome.NOT_ATTEMPTED and "check(model=model" in result.feedback
+
+
+def test_non_module_is_incorrect():
+    result = FreezeAll().check(model="resnet18")
+    assert result.outcome is Outcome.INCORRECT and "torch.nn.Module" in result.feedback
+
+
+def test_replace_head_correct(model):
+    model.requires_grad_(False)
+    new_head(model)
+    assert ReplaceHead().check(model=model).correct
+
+
+def test_replace_head_diagnoses(model):
+    model.requires_grad_(False)
+    untouched = ReplaceHead().check(model=model)
+    if isinstance(model, GlyphNet):  # GlyphNet's default head has 62 classes
+        assert "62 outputs" in untouched.feedback and untouched.diagnosis is None
+    else:
+        assert "still has 1000 outputs" in untouched.diagnosis
+    new_head(model)
+    model.requires_grad_(False)
+    assert "froze after replacing the head" in ReplaceHead().check(model=model).diagnosis
+    model.requires_grad_(True)
+    assert "body tensors still train" in ReplaceHead().check(model=model).feedback
+
+
+def test_replace_head_with_wrong_in_features():
+    model = resnet().requires_grad_(False)
+    model.fc = nn.Linear(100, 5)
+    assert "in_features" in ReplaceHead().check(model=model).diagnosis
+
+
+def test_optimizer_trainable_only(model):
+    model.requires_grad_(False)
+    new_head(model)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
+    assert TrainableOptimizer().check(model=model, optimizer=optimizer).correct
+
+
+def test_optimizer_built_before_freezing(model):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    model.requires_grad_(False)
+    getattr(model, head_name(model)).requires_grad_(True)
+    result = TrainableOptimizer().check(model=model, optimizer=optimizer)
+    assert "built before freezing" in result.diagnosis
+
+
+def test_optimizer_built_before_replacing_head(model):
+    model.requires_grad_(False)
+    getattr(model, head_name(model)).requires_grad_(True)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
+    new_head(model)
+    assert "before replacing the head" in TrainableOptimizer().check(model=model, optimizer=optimizer).diagnosis
+
+
+def test_optimizer_missing_trainable_tensors(model):
+    model.requires_grad_(False)
+    head = getattr(model, head_name(model))
+    head.requires_grad_(True)
+    optimizer = torch.optim.SGD([head.weight], lr=0.01)
+    result = TrainableOptimizer().check(model=model, optimizer=optimizer)
+    assert not result.correct and "bias" in result.feedback
+
+
+def test_discriminative_learning_rates():
+    model = resnet().requires_grad_(False)
+    model.fc = nn.Linear(512, 5)
+    model.layer4.requires_grad_(True)
+    good = torch.optim.SGD([{"params": model.layer4.parameters(), "lr": 1e-4},
+                            {"params": model.fc.parameters(), "lr": 1e-3}])
+    assert DiscriminativeLR().check(model=model, optimizer=good).correct
+    single = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    assert "overwrites the features" in DiscriminativeLR().check(model=model, optimizer=single).diagnosis
+    reversed_ = torch.optim.SGD([{"params": model.layer4.parameters(), "lr": 1e-2},
+                                 {"params": model.fc.parameters(), "lr": 1e-3}])
+    assert not DiscriminativeLR().check(model=model, optimizer=reversed_).correct
+    head_only = torch.optim.SGD(model.fc.parameters(), lr=1e-3)
+    assert "unfreeze a late stage" in DiscriminativeLR().check(model=model, optimizer=head_only).feedback
+
+
+def test_frozen_batchnorm(model):
+    model.requires_grad_(False)
+    new_head(model)
+    model.train()
+    assert "BatchNorm still in train mode" in FrozenBatchNorm().check(model=model).diagnosis
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+    assert FrozenBatchNorm().check(model=model).correct
+    model.eval()
+    assert "head is in eval mode" in FrozenBatchNorm().check(model=model).feedback
+
+
+def test_bank_grade_runs_exercises():
+    item = load_bank().get("ex-freeze-all")
+    assert grade(item, {"model": GlyphNet().requires_grad_(False)}).correct
+    assert grade(item, "model.requires_grad_(False)").outcome is Outcome.NOT_ATTEMPTED

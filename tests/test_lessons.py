@@ -1,0 +1,146 @@
+"""The lessons run top to bottom in the quick profile, and each claim their prose makes holds on the values
+they measured (read back from the executed notebook, where ftlab.lessons.record put them)."""
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from ftlab.lessons import MIME
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+NOTEBOOKS = sorted(p.name for p in LESSONS.glob("*.ipynb"))
+
+
+def execute(name: str, tmp_path_factory) -> dict:
+    """Run a lesson in a temporary copy of lessons/ (files it writes land there); return what it recorded."""
+    work = tmp_path_factory.mktemp(Path(name).stem)
+    shutil.copy(LESSONS / name, work / name)
+    nb = nbformat.read(work / name, as_version=4)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FTLAB_DATA_DIR", str(work / "ftlab-data"))  # self-check answers are not saved for the user
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+    measured = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            measured.update(out.get("data", {}).get(MIME, {}))
+    return measured
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = execute(name, tmp_path_factory)
+        return cache[name]
+    return get
+
+
+def test_there_are_six_lessons():
+    assert [n[:2] for n in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_lessons_are_stored_without_outputs_and_default_to_the_quick_profile(name):
+    nb = nbformat.read(LESSONS / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and 'PROFILE = "quick"' in params[0].source
+    assert "ftlab.selfquiz.show(topic=" in code[-1].source
+
+
+@pytest.mark.slow
+def test_lesson1_fine_tuning_beats_scratch_most_where_labels_are_few(run):
+    m = run("01_why_fine_tune.ipynb")
+    acc, gap = m["acc"], m["gap"]
+    ks = sorted(acc["scratch"], key=int)
+    for k in ks:
+        assert acc["fine-tune"][k] >= acc["scratch"][k] + 0.2
+        assert acc["head only"][k] >= acc["scratch"][k] + 0.2
+    assert gap[ks[0]] > gap[ks[-1]]
+    assert acc["fine-tune"][ks[0]] >= 0.8 > acc["scratch"][ks[0]]
+
+
+@pytest.mark.slow
+def test_lesson1_fine_tuning_reaches_the_target_in_fewer_steps(run):
+    steps = run("01_why_fine_tune.ipynb")["steps_to_target"]
+    assert steps["fine-tune"] is not None
+    assert steps["scratch"] is None or steps["scratch"] >= 2 * steps["fine-tune"]
+
+
+@pytest.mark.slow
+def test_lesson2_freezing_claims(run):
+    m = run("02_freezing.ipynb")
+    assert m["trainable_after_freeze"] == 0 and m["trainable_after_method"] == 0
+    assert m["trainable_after_trainable_attr"] == m["n_tensors"] > 0
+    assert m["freeze_layers_error"] == "AttributeError"
+    assert m["frozen_drift_max"] == 0 and m["head_drift"] > 0
+    assert m["bn_change_plain"] > 0 and m["feature_change_plain"] > 0 and m["bn_change_ftlab"] == 0
+    assert m["stage4_has_grad"] and m["stage4_drift_stale"] == 0 and m["stage4_drift_trainer"] > 0
+
+
+@pytest.mark.slow
+def test_lesson3_freezing_more_groups_is_cheaper(run):
+    similar = run("03_which_layers.ipynb")["results"]["similar"]
+    order = ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
+    trainable = [similar[b]["trainable"] for b in order]
+    assert trainable == sorted(trainable, reverse=True) and len(set(trainable)) == len(order)
+    assert similar["head"]["images_per_s"] > 5 * similar["stem"]["images_per_s"]
+
+
+@pytest.mark.slow
+def test_lesson3_the_dissimilar_target_needs_deeper_tuning(run):
+    m = run("03_which_layers.ipynb")
+    loss = m["head_only_loss"]
+    assert loss["dissimilar"] >= loss["similar"] + 0.03
+    assert m["best"]["dissimilar"] != "head"
+
+
+@pytest.mark.slow
+def test_lesson3_tuning_more_groups_on_two_labels_widens_the_gap(run):
+    overfit = run("03_which_layers.ipynb")["overfit"]
+    assert all(r["train_acc"] == 1.0 for r in overfit.values())
+    assert overfit["stem"]["loss_gap"] > overfit["stage4"]["loss_gap"] > overfit["head"]["loss_gap"]
+
+
+@pytest.mark.slow
+def test_lesson4_a_too_high_learning_rate_ruins_the_features(run):
+    m = run("04_learning_rates.ipynb")
+    sweep = m["sweep"]
+    assert 0.001 <= m["best_lr"] <= 0.03
+    assert sweep["1.0"] <= sweep[str(m["best_lr"])] - 0.5
+    assert all(m["drift_high"][g] > 10 * m["drift_low"][g] for g in m["drift_low"])
+    groups = ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
+    low = [m["drift_low"][g] for g in groups]
+    assert low == sorted(low)  # at a good rate, the later groups move most
+    pretrained, low, high = m["probes"]
+    assert high <= pretrained - 0.3 and low >= pretrained - 0.05
+
+
+@pytest.mark.slow
+def test_lesson4_discriminative_rates_beat_the_same_uniform_rate(run):
+    m = run("04_learning_rates.ipynb")
+    assert m["discriminative"]["discriminative"] >= m["discriminative"]["uniform"] + 0.1
+    assert m["dashboard_status"] == "done" and m["dashboard_steps"] > 0
+
+
+@pytest.mark.slow
+def test_lesson5_the_recipe_against_the_alternatives(run):
+    m = run("05_the_recipe.ipynb")
+    c = m["compared"]
+    assert m["final_val"] >= m["after_head"]
+    assert c["the recipe"] >= c["from scratch"] + 0.2
+    assert c["the recipe"] >= c["all layers, high LR"] + 0.5
+    assert c["the recipe"] >= max(c["head only"], c["all layers, low LR"]) - 0.02
+
+
+@pytest.mark.slow
+def test_lesson6_own_image_folder(run):
+    m = run("06_your_own_images.ipynb")
+    assert m["loaded"] == m["written"] > 0 and m["classes"] == ["circle", "square", "triangle"]
+    assert m["test_acc"] >= m["chance"] + 0.3 and m["test_acc"] > m["after_head"]
+    assert m["reloaded_same"]
