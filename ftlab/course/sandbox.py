@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -34,8 +35,13 @@ def copy_course(quizzes: Path, dest: Path) -> Path:
 
 
 def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real nbgrader CLI in the course directory; on failure raise with its log."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True)
+    """Run the real nbgrader CLI in the course directory; on failure raise with its log.
+
+    nbgrader's gradebook shells out to `alembic` by name, so this interpreter's bin/ goes first on PATH
+    (a venv that was never activated would otherwise fail with FileNotFoundError: 'alembic').
+    """
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True, env=env)
     if check and done.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
