@@ -337,6 +337,12 @@ class Dashboard:
             self.refreshes, self.refresh_seconds = self.refreshes + 1, self.refresh_seconds + cost
             self._next_refresh = time.perf_counter() + max(self.cfg.refresh_s, cost / self.cfg.budget)
 
+    def _ipython_display_(self) -> None:
+        """A Dashboard left as a cell's last expression shows its widgets."""
+        from IPython.display import display
+
+        display(self.widget)
+
     def __repr__(self) -> str:
         return f"Dashboard({self.trainer.describe()}, status {self.trainer.status})"
 

@@ -7,12 +7,11 @@ step; the optimizer has one param group per layer group holding exactly that gro
 parameters, re-synced whenever freezing changes, so frozen parameters are never touched.
 Requests from other threads (the dashboard) are queued and applied at the next step boundary.
 Losses stay on the device and are read every `log_every` steps; a non-finite loss rolls the
-model and optimizer back to the last state whose losses were all finite.
+model and optimizer back to the newest snapshot whose weights still gave a finite loss.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import os
 import signal
@@ -102,8 +101,12 @@ class Trainer:
         self._hooks: dict[str, list[Callable]] = defaultdict(list)
         self._on_device: dict[int, tuple[ImageSet, torch.Tensor, torch.Tensor]] = {}
         self._features: dict[int, tuple[ImageSet, int, torch.Tensor]] = {}
-        self._body_version = 0
-        self._good: dict | None = None
+        self._body_version = 0  # bumped whenever the body's weights may have changed
+        self._frozen_body: bool | None = None  # cached answer of _body_frozen(); None after any freezing change
+        # Snapshots for rolling back a diverged run. The loss of step k is computed on the weights left by
+        # step k-1, so the latest snapshot is only known to be good once the step after it had a finite loss.
+        self._latest: dict | None = None  # taken at the last read-back, not yet verified
+        self._good: dict | None = None  # the one before it: the next step's loss was finite
         self._pending: list[tuple] = []
 
     # ---- learning rates and the optimizer -------------------------------------------------
@@ -141,6 +144,7 @@ class Trainer:
     def _request(self, change: Callable[[], None], note: str) -> None:
         def apply():
             change()
+            self._frozen_body = None
             self._sync_optimizer()
             self.history.events.append(f"step {self.step}: {note}")
             self._emit("change", {"step": self.step, "change": note})
@@ -217,8 +221,12 @@ class Trainer:
         return getattr(self.model, self.info.head)
 
     def _body_frozen(self) -> bool:
-        head = {id(p) for p in self.head.parameters()}
-        return not any(p.requires_grad for p in self.model.parameters() if id(p) not in head)
+        """True when only the head trains. Walking every parameter costs more than a cached head step, so the
+        answer is kept until a freezing change (a request, load, or the start of a fit)."""
+        if self._frozen_body is None:
+            head = {id(p) for p in self.head.parameters()}
+            self._frozen_body = not any(p.requires_grad for p in self.model.parameters() if id(p) not in head)
+        return self._frozen_body
 
     def _cached(self) -> bool:
         return self.cfg.feature_cache and self.cfg.augment is None and self._body_frozen()
@@ -275,21 +283,46 @@ class Trainer:
         return {"loss": loss / len(y), "acc": correct / len(y)}
 
     # ---- the loop ----------------------------------------------------------------------------
-    def _snapshot(self) -> dict:
-        return {"model": copy.deepcopy(self.model.state_dict()), "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-                "step": self.step}
+    def _snapshot(self, full: bool = False) -> dict:
+        """Copies of the weights, buffers and optimizer state that a rollback restores. While no step has
+        trained the body since the last snapshot (head-only runs), the body's parameters and optimizer state
+        cannot have changed, so they are shared with that snapshot instead of copied again."""
+        prev = self._latest
+        share = not full and prev is not None and prev["body_version"] == self._body_version
+        head = {id(p) for p in self.head.parameters()}
+
+        def copied(key: str, value: torch.Tensor, old: dict) -> torch.Tensor:
+            if share and isinstance(value, nn.Parameter) and id(value) not in head and key in old:
+                return old[key]
+            return value.detach().clone()
+
+        old = prev["model"] if share else {}
+        model = {k: copied(k, v, old) for k, v in self.model.state_dict(keep_vars=True).items()}
+        optim = {}
+        for param, state in self.optimizer.state.items():
+            if share and id(param) not in head and param in prev["optim"]:
+                optim[param] = prev["optim"][param]
+            else:
+                optim[param] = {k: v.detach().clone() if torch.is_tensor(v) else v for k, v in state.items()}
+        return {"model": model, "optim": optim, "step": self.step, "body_version": self._body_version}
 
     def _rollback(self, bad_step: int) -> None:
-        good = self._good
+        """Restore the newest snapshot whose weights gave a finite loss at the next step; freezing changes made
+        since then stand (only the weights go back)."""
+        good = self._latest if bad_step > self._latest["step"] + 1 else self._good
         self.model.load_state_dict(good["model"])
-        self.optimizer.load_state_dict(good["optimizer"])
+        held = {p for pg in self.optimizer.param_groups for p in pg["params"]}
+        self.optimizer.state.clear()
+        for param, state in good["optim"].items():
+            if param in held:
+                self.optimizer.state[param] = {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
         self._pending.clear()
         self.step = good["step"]
         self.history.truncate(self.step)
         self._body_version += 1
         self.status = "diverged"
         message = (f"loss became NaN/inf at step {bad_step}: training stopped and the weights of step {self.step} "
-                   f"(the last with finite losses) were restored. Try a lower learning rate.")
+                   f"(the last that gave a finite loss) were restored. Try a lower learning rate.")
         self.history.events.append(message)
         print(message)
 
@@ -307,13 +340,14 @@ class Trainer:
         seconds = max(now - self._pending[0][5], 1e-9)
         images = sum(p[3] for p in self._pending)
         trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
-        for (step, _, _, n, lrs, _, mode), loss, c in zip(self._pending, losses, correct):
-            record = {"step": step, "epoch": self._epoch_at(step), "loss": loss, "acc": c / n, "lr": lrs,
-                      "trainable": trainable, "images_per_s": images / seconds, "mode": mode}
-            self.history.steps.append(record)
-            self._emit("step", record)
-        self._pending.clear()
-        self._good = self._snapshot()
+        with _uninterruptible():  # a Ctrl-C here (or in a hook) must not record a step twice
+            for (step, _, _, n, lrs, _, mode), loss, c in zip(self._pending, losses, correct):
+                record = {"step": step, "epoch": self._epoch_at(step), "loss": loss, "acc": c / n, "lr": lrs,
+                          "trainable": trainable, "images_per_s": images / seconds, "mode": mode}
+                self.history.steps.append(record)
+                self._emit("step", record)
+            self._pending.clear()
+            self._good, self._latest = self._latest, self._snapshot()
         return True
 
     def _epoch_at(self, step: int) -> float:
@@ -352,7 +386,8 @@ class Trainer:
         with self._lock:
             self.status = "running"
         self._train_mode()
-        self._good = self._snapshot()
+        self._frozen_body = None  # the model may have been frozen or unfrozen directly since the last run
+        self._latest = self._good = self._snapshot(full=True)  # nothing earlier to go back to
         bar = tqdm(total=total, desc="training", disable=not self.cfg.progress, leave=False)
         try:
             while self.step - start_step < total and self.status == "running":
@@ -440,6 +475,7 @@ class Trainer:
         self.step, self.epoch = state["step"], state["epoch"]
         self.history = History(**state["history"])
         self._body_version += 1
+        self._frozen_body = None
         self._train_mode()
 
     def describe(self) -> str:

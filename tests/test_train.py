@@ -104,6 +104,29 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_weights(glyphnet, digits)
     assert 0 <= acc <= 1
 
 
+def test_divergence_after_a_mid_run_unfreeze_restores_the_weights_and_keeps_the_new_freezing(glyphnet, digits):
+    ftlab.freeze(glyphnet)
+    ftlab.unfreeze(glyphnet, "head")
+    body_before = {n: p.detach().clone() for n, p in glyphnet.named_parameters() if not n.startswith("head.")}
+    trainer = _trainer(glyphnet, digits, lr=0.05, log_every=2)
+
+    def blow_up(t, record):
+        if record["step"] == 4:  # head-only so far; now the whole network at an absurd learning rate
+            t.unfreeze()
+            t.set_lr(1e8)
+    trainer.on("step", blow_up)
+    trainer.fit(epochs=5)
+    assert trainer.status == "diverged"
+    assert trainer.step >= 4 and trainer.history.steps[-1]["step"] == trainer.step
+    assert all(torch.isfinite(p).all() for p in glyphnet.parameters())
+    changed = [n for n, p in glyphnet.named_parameters() if n in body_before and not torch.equal(p, body_before[n])]
+    if trainer.step == 4:  # rolled back to the last head-only state: the body is bit-for-bit the pretrained one
+        assert changed == []
+    assert ftlab.trainable_groups(glyphnet) == ftlab.group_names(glyphnet), "the unfreeze request stands"
+    held = {id(p) for g in trainer.optimizer.param_groups for p in g["params"]}
+    assert all(id(p) in held for p in trainer.optimizer.state), "no optimizer state for a tensor it does not hold"
+
+
 def test_an_interrupt_leaves_model_optimizer_and_history_consistent(glyphnet, digits):
     trainer = _trainer(glyphnet, digits, optimizer="adamw", lr=1e-3)
     trainer.on("step", lambda t, r: os.kill(os.getpid(), signal.SIGINT) if r["step"] == 4 else None)
