@@ -102,6 +102,7 @@ class Trainer:
         self._on_device: dict[int, tuple[ImageSet, torch.Tensor, torch.Tensor]] = {}
         self._features: dict[int, tuple[ImageSet, int, torch.Tensor]] = {}
         self._body_version = 0  # bumped whenever the body's weights may have changed
+        self._body_mark: list | None = None  # the body's storage and version counters when last looked at
         self._frozen_body: bool | None = None  # cached answer of _body_frozen(); None after any freezing change
         # Snapshots for rolling back a diverged run. The loss of step k is computed on the weights left by
         # step k-1, so the latest snapshot is only known to be good once the step after it had a finite loss.
@@ -228,6 +229,16 @@ class Trainer:
             self._frozen_body = not any(p.requires_grad for p in self.model.parameters() if id(p) not in head)
         return self._frozen_body
 
+    def _notice_direct_edits(self) -> None:
+        """Weights changed outside the trainer between runs (load_state_dict, in-place edits, .to()) invalidate
+        the cached features: compare every body tensor's storage and in-place version counter."""
+        head = f"{self.info.head}."
+        mark = [(id(t), t.data_ptr(), t._version) for k, t in self.model.state_dict(keep_vars=True).items()
+                if not k.startswith(head)]
+        if mark != self._body_mark:
+            self._body_version += 1
+            self._body_mark = mark
+
     def _cached(self) -> bool:
         return self.cfg.feature_cache and self.cfg.augment is None and self._body_frozen()
 
@@ -267,6 +278,8 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, data: ImageSet) -> dict:
         """Mean loss and accuracy on a whole set, in eval mode."""
+        if self.status not in ("running", "paused"):
+            self._notice_direct_edits()
         self.model.eval()
         cached = self._cached()
         _, y = self._tensors(data)
@@ -283,28 +296,23 @@ class Trainer:
         return {"loss": loss / len(y), "acc": correct / len(y)}
 
     # ---- the loop ----------------------------------------------------------------------------
-    def _snapshot(self, full: bool = False) -> dict:
-        """Copies of the weights, buffers and optimizer state that a rollback restores. While no step has
-        trained the body since the last snapshot (head-only runs), the body's parameters and optimizer state
-        cannot have changed, so they are shared with that snapshot instead of copied again."""
-        prev = self._latest
-        share = not full and prev is not None and prev["body_version"] == self._body_version
-        head = {id(p) for p in self.head.parameters()}
+    def _snapshot(self) -> dict:
+        """Copies of the weights, buffers and optimizer state that a rollback restores. A tensor unchanged since
+        the previous snapshot (same storage, same in-place version counter: a frozen group) shares that
+        snapshot's copy, so a head-only run copies only the head. Edits through `.data` bypass the counter."""
+        kept = self._latest["copies"] if self._latest else {}
+        copies = {}
 
-        def copied(key: str, value: torch.Tensor, old: dict) -> torch.Tensor:
-            if share and isinstance(value, nn.Parameter) and id(value) not in head and key in old:
-                return old[key]
-            return value.detach().clone()
+        def copy_of(t: torch.Tensor) -> torch.Tensor:
+            mark, old = (t.data_ptr(), t._version), kept.get(id(t))
+            copy = old[2] if old is not None and old[0] is t and old[1] == mark else t.detach().clone()
+            copies[id(t)] = (t, mark, copy)
+            return copy
 
-        old = prev["model"] if share else {}
-        model = {k: copied(k, v, old) for k, v in self.model.state_dict(keep_vars=True).items()}
-        optim = {}
-        for param, state in self.optimizer.state.items():
-            if share and id(param) not in head and param in prev["optim"]:
-                optim[param] = prev["optim"][param]
-            else:
-                optim[param] = {k: v.detach().clone() if torch.is_tensor(v) else v for k, v in state.items()}
-        return {"model": model, "optim": optim, "step": self.step, "body_version": self._body_version}
+        model = {k: copy_of(v) for k, v in self.model.state_dict(keep_vars=True).items()}
+        optim = {param: {k: copy_of(v) if torch.is_tensor(v) else v for k, v in state.items()}
+                 for param, state in self.optimizer.state.items()}
+        return {"model": model, "optim": optim, "step": self.step, "copies": copies}
 
     def _rollback(self, bad_step: int) -> None:
         """Restore the newest snapshot whose weights gave a finite loss at the next step; freezing changes made
@@ -387,7 +395,8 @@ class Trainer:
             self.status = "running"
         self._train_mode()
         self._frozen_body = None  # the model may have been frozen or unfrozen directly since the last run
-        self._latest = self._good = self._snapshot(full=True)  # nothing earlier to go back to
+        self._notice_direct_edits()
+        self._latest = self._good = self._snapshot()  # nothing earlier to go back to
         bar = tqdm(total=total, desc="training", disable=not self.cfg.progress, leave=False)
         try:
             while self.step - start_step < total and self.status == "running":

@@ -194,6 +194,26 @@ def test_cache_is_dropped_once_the_body_trains(glyphnet, digits):
     assert trainer.evaluate(digits.val) == pytest.approx(full, abs=1e-4), "features recomputed after stage4 moved"
 
 
+def test_weights_edited_outside_the_trainer_invalidate_the_cache_and_the_snapshots(glyphnet, digits):
+    ftlab.freeze(glyphnet)
+    ftlab.unfreeze(glyphnet, "head")
+    trainer = _trainer(glyphnet, digits)
+    trainer.fit(epochs=1)
+    before = trainer.evaluate(digits.val)
+    with torch.no_grad():  # e.g. a lesson resetting or perturbing the body between two runs
+        glyphnet.stage4[1][0].weight.mul_(-1.0)
+    full = _trainer(glyphnet, digits, feature_cache=False).evaluate(digits.val)
+    after = trainer.evaluate(digits.val)
+    assert after == pytest.approx(full, abs=1e-4) and after != pytest.approx(before, abs=1e-4)
+    with torch.no_grad():  # a broken edit: the next run diverges at its first step and rolls back to its start
+        glyphnet.stage4[1][0].weight.fill_(float("nan"))
+    edited = {n: p.detach().clone() for n, p in glyphnet.named_parameters()}
+    trainer.fit(epochs=1)
+    assert trainer.status == "diverged" and trainer.step == 5
+    assert all(torch.equal(p.nan_to_num(), edited[n].nan_to_num()) for n, p in glyphnet.named_parameters()), \
+        "the rollback restored the weights the run started from, not a copy from before the edit"
+
+
 def test_seeded_runs_are_reproducible_on_the_cpu(digits):
     finals = []
     for _ in range(2):
