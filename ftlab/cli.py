@@ -6,12 +6,12 @@ import sys
 
 
 def _info(args) -> None:
-    import platformdirs
     import torch
     import torchvision
 
     from .device import describe, pick_device
     from .models import WEIGHTS_DIR, glyphnet_meta
+    from .selfquiz.store import data_dir
 
     meta = glyphnet_meta()
     print(f"ftlab        {__import__('ftlab').__file__.rsplit('/', 1)[0]}")
@@ -20,7 +20,7 @@ def _info(args) -> None:
     print(f"torchvision  {torchvision.__version__}")
     print(f"device       {describe(pick_device())}  (cuda available: {torch.cuda.is_available()})")
     print(f"hub cache    {torch.hub.get_dir()}/checkpoints  (torchvision ImageNet weights go here)")
-    print(f"data dir     {platformdirs.user_data_dir('ftlab')}  (progress; FTLAB_DATA_DIR overrides)")
+    print(f"data dir     {data_dir()}  (self-quiz progress; set FTLAB_DATA_DIR to move it)")
     print(f"offline model glyphnet: {WEIGHTS_DIR / meta['file']} "
           f"({meta['num_params']:,} parameters, source accuracy {meta['source_val_accuracy']:.3f})")
 
@@ -32,17 +32,10 @@ def _demo(args) -> None:
     run_demo(cfg)
 
 
-def _pretrain(args) -> None:
-    from .pretrain import main
-
-    main(args.rest)
-
-
 def _course(args) -> None:
     from .course.build import run
 
-    if run(args):
-        sys.exit(1)
+    sys.exit(run(args))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,8 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--quick", action="store_true", help="one seed and a shorter budget (for tests)")
     demo.set_defaults(run=_demo)
     pre = sub.add_parser("pretrain", help="re-run the recipe that produced the shipped GlyphNet weights")
-    pre.add_argument("rest", nargs=argparse.REMAINDER)
-    pre.set_defaults(run=_pretrain)
+    from .pretrain import add_arguments as pretrain_arguments, run as pretrain
+
+    pretrain_arguments(pre)
+    pre.set_defaults(run=pretrain)
     from .selfquiz.terminal import add_parsers
 
     add_parsers(sub)  # quiz, revise

@@ -95,9 +95,10 @@ class Dashboard:
         self._lock, self._fit_start, self._plotted = threading.Lock(), trainer.step, 0
         self._build()
         ref = weakref.ref(self)
-        for event, method in (("step", "_on_step"), ("epoch", "_on_step"), ("change", "_on_change"),
-                              ("end", "_on_end")):
-            trainer.on(event, _relay(ref, method))
+        self._hooks = [(event, _relay(ref, method)) for event, method in (
+            ("step", "_on_step"), ("epoch", "_on_step"), ("change", "_on_change"), ("end", "_on_end"))]
+        for event, hook in self._hooks:
+            trainer.on(event, hook)
         _ACTIVE[trainer] = self
         self.refresh()
 
@@ -110,7 +111,7 @@ class Dashboard:
         for group, toggle in self.toggles.items():
             self._style_toggle(group)
             toggle.observe(lambda change, g=group: self._toggled(g, change["new"]), "value")
-        self._body = [g for g in group_names(t.model) if g != t.info.head]
+        *self._body, self._head = group_names(t.model)  # the head is the last group; the body is below it
         lo, hi = min(cfg.lr_min, t.base_lr), max(cfg.lr_max, t.base_lr)
         self.lr_slider = w.FloatLogSlider(value=t.base_lr, base=10, min=math.log10(lo), max=math.log10(hi), step=0.1,
                                           description="base LR", readout_format=".1e", continuous_update=False)
@@ -252,15 +253,19 @@ class Dashboard:
         if self.closed:
             return
         self.closed = True
-        if self.running:
-            self.trainer.stop()
-            self._thread.join(self.cfg.join_s)
-            if self._thread.is_alive():
-                raise RuntimeError(f"the training thread did not stop within {self.cfg.join_s} s")
-        if _ACTIVE.get(self.trainer) is self:
-            del _ACTIVE[self.trainer]
-        for widget in _descendants(self.widget):
-            widget.close()
+        try:
+            if self.running:
+                self.trainer.stop()
+                self._thread.join(self.cfg.join_s)
+                if self._thread.is_alive():
+                    raise RuntimeError(f"the training thread did not stop within {self.cfg.join_s} s")
+        finally:  # even then: detach from the trainer and close the widgets
+            for event, hook in self._hooks:
+                self.trainer.off(event, hook)
+            if _ACTIVE.get(self.trainer) is self:
+                del _ACTIVE[self.trainer]
+            for widget in _descendants(self.widget):
+                widget.close()
 
     # ---- what the page shows --------------------------------------------------------------------
     @torch.no_grad()
@@ -331,7 +336,7 @@ class Dashboard:
             t = self.trainer
             self._plotted = len(t.history.steps)
             self.loss_plot.value, self.acc_plot.value = curves(t.history, max(t.step, 10), self._marks, self.cfg.max_points)
-            self.drift_plot.value = drift_bars(self.drift(), set(trainable_groups(t.model)), t.info.head)
+            self.drift_plot.value = drift_bars(self.drift(), set(trainable_groups(t.model)), self._head)
             self._show_numbers()
             cost = time.perf_counter() - started
             self.refreshes, self.refresh_seconds = self.refreshes + 1, self.refresh_seconds + cost

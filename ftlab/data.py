@@ -55,12 +55,6 @@ def per_class(labels: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
     return torch.cat(picked).sort().values
 
 
-def load_source(n: int = 10_000, seed: int = 1) -> ImageSet:
-    """GlyphNet's source task: distorted letters and symbols (62 classes)."""
-    x, y = glyphs.sample(glyphs.SOURCE_CHARS, n, seed)
-    return ImageSet(x, y, list(glyphs.SOURCE_CHARS))
-
-
 @functools.lru_cache(maxsize=1)
 def _glyph_digits() -> tuple[ImageSet, ImageSet, ImageSet]:
     classes = list(glyphs.DIGITS)

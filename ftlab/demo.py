@@ -98,6 +98,26 @@ def compare(cfg: DemoConfig) -> Table:
                  title=f"{cfg.labels_per_class} labels per class, {cfg.epochs} epochs each, seeds {list(cfg.seeds)}")
 
 
+def claims(table: Table) -> list[tuple[str, bool]]:
+    """The syllabus's claims, each computed from the table: (sentence with the measured numbers, holds?)."""
+    acc = {(r[0], r[1]): r[2] for r in table.rows}
+    similar, dissimilar = table.rows[0][0], table.rows[-1][0]
+    scratch, low = acc[similar, "scratch"], acc[similar, "full fine-tune, low LR"]
+    gain = lambda t: acc[t, "full fine-tune, low LR"] - acc[t, "scratch"]
+    out = [(f"fine-tuning beats training from scratch by {100 * (low - scratch):+.1f} points (claim: >= +30)",
+            low - scratch >= 0.30)]
+    if (similar, "stepwise recipe") in acc:
+        recipe, high = acc[similar, "stepwise recipe"], acc[similar, "full fine-tune, high LR"]
+        out += [(f"the stepwise recipe vs full fine-tuning: {100 * (recipe - low):+.1f} points (claim: no worse, "
+                 f"within 1 point)", recipe >= low - 0.01),
+                (f"a too-high learning rate costs {100 * (low - high):.1f} points (claim: >= 50)", low - high >= 0.50)]
+    if dissimilar != similar:
+        out.append((f"on the dissimilar target ({dissimilar}) fine-tuning gains {100 * gain(dissimilar):+.1f} points "
+                    f"over scratch, vs {100 * gain(similar):+.1f} on {similar} (claim: a smaller gain)",
+                    gain(dissimilar) < gain(similar)))
+    return out
+
+
 def plot_curves(curves: dict, path: str) -> None:
     import matplotlib
 
@@ -122,6 +142,9 @@ def run_demo(cfg: DemoConfig) -> Table:
     started = time.perf_counter()
     table = compare(cfg)
     print(table)
+    print("\nwhat the table shows:")
+    for sentence, holds in claims(table):
+        print(f"  [{'holds' if holds else 'NOT MET'}] {sentence}")
     if cfg.plot:
         plot_curves(cfg.curves, cfg.plot)
         print(f"curves saved to {cfg.plot}")

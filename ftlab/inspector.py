@@ -62,9 +62,10 @@ def inspect(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
             flags.append(f"{owner or 'model'}.requires_grad is a plain attribute and freezes nothing: "
                          "use requires_grad_(False)")
         if before is not None and not any(trainable):
-            if any(not torch.equal(before[full[k]].to(p.device), p.detach()) for k, p in params.items()):
+            known = [(full[k], p) for k, p in params.items() if full[k] in before]  # a new layer has no "before"
+            if any(not torch.equal(before[k].to(p.device), p.detach()) for k, p in known):
                 flags.append("frozen weights changed")
-            stats = [full[b] for b in ("running_mean", "running_var") if b in full]
+            stats = [full[b] for b in ("running_mean", "running_var") if b in full and full[b] in before]
             if any(not torch.equal(before[k].to(state[k].device), state[k]) for k in stats):
                 flags.append("BatchNorm statistics drifted while frozen")
         if optimizer is not None:

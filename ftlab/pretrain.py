@@ -103,11 +103,14 @@ def save(model: GlyphNet, meta: dict, name: str = "glyphnet_v1") -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `python -m ftlab.pretrain` and `ftlab pretrain`."""
     parser.add_argument("--quick", action="store_true", help="a shortened run that does not overwrite the shipped weights")
-    parser.add_argument("--epochs", type=int, default=None)
-    args = parser.parse_args(argv)
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Pretrain, print the source-task accuracy and (unless --quick) save the weights into the package."""
     cfg = PretrainConfig(n_train=6_000, n_val=2_000, epochs=2) if args.quick else PretrainConfig()
     if args.epochs:
         cfg.epochs = args.epochs
@@ -115,6 +118,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"source-task accuracy: {meta['source_val_accuracy']:.4f} ({meta['num_params']:,} parameters, {meta['seconds']} s)")
     if not args.quick:
         print(f"saved {save(model, meta)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

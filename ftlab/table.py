@@ -5,7 +5,7 @@ import html
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(repr=False)
 class Table:
     columns: list[str]
     rows: list[list]
@@ -22,6 +22,8 @@ class Table:
         out = [self.title] if self.title else []
         out += [line(self.columns), line(["-" * w for w in widths])] + [line(r) for r in cells]
         return "\n".join(out)
+
+    __repr__ = __str__  # the REPL shows the table, not the dataclass fields
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)

@@ -190,8 +190,13 @@ class Trainer:
             raise ValueError(f"unknown event {event!r}; events: step, epoch, change, end")
         self._hooks[event].append(fn)
 
+    def off(self, event: str, fn: Callable[["Trainer", dict], None]) -> None:
+        """Unsubscribe a function given to on() (a closed dashboard does this)."""
+        if fn in self._hooks[event]:
+            self._hooks[event].remove(fn)
+
     def _emit(self, event: str, record: dict) -> None:
-        for fn in self._hooks[event]:
+        for fn in list(self._hooks[event]):  # off() may run in another thread
             fn(self, record)
 
     def _apply_requests(self) -> None:
@@ -230,8 +235,9 @@ class Trainer:
         return self._frozen_body
 
     def _notice_direct_edits(self) -> None:
-        """Weights changed outside the trainer between runs (load_state_dict, in-place edits, .to()) invalidate
-        the cached features: compare every body tensor's storage and in-place version counter."""
+        """Weights changed outside the trainer between runs (load_state_dict, in-place edits, .to(), forward
+        passes in train mode) invalidate the cached features: compare every body tensor's storage and in-place
+        version counter (BatchNorm's running statistics change with its num_batches_tracked counter)."""
         head = f"{self.info.head}."
         mark = [(id(t), t.data_ptr(), t._version) for k, t in self.model.state_dict(keep_vars=True).items()
                 if not k.startswith(head)]
@@ -297,9 +303,10 @@ class Trainer:
 
     # ---- the loop ----------------------------------------------------------------------------
     def _snapshot(self) -> dict:
-        """Copies of the weights, buffers and optimizer state that a rollback restores. A tensor unchanged since
-        the previous snapshot (same storage, same in-place version counter: a frozen group) shares that
-        snapshot's copy, so a head-only run copies only the head. Edits through `.data` bypass the counter."""
+        """Copies of the weights, buffers and optimizer state that a rollback restores. A parameter or optimizer
+        tensor unchanged since the previous snapshot (same storage, same in-place version counter: a frozen
+        group) shares that snapshot's copy, so a head-only run copies only the head. Buffers are always copied:
+        BatchNorm's kernels update running statistics without bumping the counter (and they are small)."""
         kept = self._latest["copies"] if self._latest else {}
         copies = {}
 
@@ -309,7 +316,8 @@ class Trainer:
             copies[id(t)] = (t, mark, copy)
             return copy
 
-        model = {k: copy_of(v) for k, v in self.model.state_dict(keep_vars=True).items()}
+        model = {k: copy_of(v) if isinstance(v, nn.Parameter) else v.detach().clone()
+                 for k, v in self.model.state_dict(keep_vars=True).items()}
         optim = {param: {k: copy_of(v) if torch.is_tensor(v) else v for k, v in state.items()}
                  for param, state in self.optimizer.state.items()}
         return {"model": model, "optim": optim, "step": self.step, "copies": copies}
@@ -465,13 +473,16 @@ class Trainer:
                  "base_lr": self.base_lr, "lr_mult": self.lr_mult, "step": self.step, "epoch": self.epoch,
                  "history": self.history.__dict__, "model_name": self.info.name}
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # only left if writing or renaming failed
         return path
 
     def load(self, path: str | Path) -> None:
         """Restore a checkpoint written by save() into this trainer's model and optimizer."""
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = torch.load(path, map_location=self.device, weights_only=True)  # tensors and plain data only
         if state["model_name"] != self.info.name:
             raise ValueError(f"{path} holds a {state['model_name']} checkpoint, not {self.info.name}")
         self.model.load_state_dict(state["model"])

@@ -89,6 +89,15 @@ def test_finetune_structure_gives_a_third_per_part(glyphnet):
     assert check.finetune_structure(glyphnet, torch.optim.SGD(groups), points=3) == 3.0
 
 
+
+def test_finetune_structure_explains_a_frozen_head_instead_of_failing(glyphnet, capsys):
+    ftlab.freeze(glyphnet, "stem", "stage1", "stage2", "head")
+    body = [p for g in ("stage3", "stage4") for p in getattr(glyphnet, g).parameters()]
+    assert check.finetune_structure(glyphnet, torch.optim.SGD(body, lr=0.01), points=3) == 0.0
+    shown = capsys.readouterr().out
+    assert "[ ] a trainable head with 10 outputs" in shown and "Could not check" not in shown
+
+
 def test_accuracy_is_all_or_nothing_and_restores_modes(glyphnet, digits):
     glyphnet.train()
     assert check.accuracy(glyphnet, digits, threshold=0.4, points=3) == 0.0

@@ -116,8 +116,10 @@ def test_a_new_dashboard_on_the_same_trainer_stops_the_old_one(glyphnet, digits)
         assert new.wait(60) == "done"
         assert old.refreshes == refreshes, "the closed dashboard no longer follows the trainer"
         assert new.plotted_points == trainer.step == len(trainer.history.steps)
+        assert sum(map(len, trainer._hooks.values())) == 4, "only the open dashboard's hooks stay subscribed"
     finally:
         new.close()
+    assert sum(map(len, trainer._hooks.values())) == 0
 
 
 def test_an_error_in_the_run_is_shown_and_raised_by_wait(glyphnet, digits):
@@ -129,11 +131,13 @@ def test_an_error_in_the_run_is_shown_and_raised_by_wait(glyphnet, digits):
 
     trainer.on("step", fail)
     dash = Dashboard(trainer, epochs=5)
-    dash.start()
-    with pytest.raises(RuntimeError, match="hook failed"):
-        dash.wait(60)
-    assert "hook failed" in dash.status_label.value and not dash.start_button.disabled
-    dash.close()
+    try:
+        dash.start()
+        with pytest.raises(RuntimeError, match="hook failed"):
+            dash.wait(60)
+        assert "hook failed" in dash.status_label.value and not dash.start_button.disabled
+    finally:
+        dash.close()
 
 
 def test_redraws_are_throttled_to_a_small_share_of_the_run(glyphnet, digits):
@@ -167,3 +171,20 @@ def test_in_a_kernel_the_cell_returns_at_once_and_wait_joins_the_run():
     assert "application/vnd.jupyter.widget-view+json" in display["data"] and started["text"] == "returned True\n"
     assert nb.cells[1].outputs[0]["text"] == "done 10 2\n"
     assert nb.cells[2].outputs[0]["text"] == "[]\n"
+
+
+def test_body_multiplier_and_drift_treat_a_torchvision_head_as_the_head():
+    """resnet18 keeps its head in `fc`: the group is still called "head" and must not count as body."""
+    from ftlab.bench.measure import synthetic
+
+    model = ftlab.get_model("resnet18", num_classes=3, weights=None)
+    data = synthetic(model, 8, 32, num_classes=3)
+    trainer = Trainer(model, data, lr=0.01, progress=False)
+    dash = Dashboard(trainer)
+    try:
+        dash.body_lr_slider.value = 0.1
+        lrs = trainer.lrs
+        assert lrs["head"] == pytest.approx(0.01) and lrs["stem"] == lrs["stage4"] == pytest.approx(0.001)
+        assert "head (new)" in dash.drift_plot.value and "fc" not in dash.drift_plot.value
+    finally:
+        dash.close()

@@ -36,6 +36,14 @@ def test_registry_and_helpers(model):
         assert cls().hint() and cls().solution()
 
 
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_every_shown_solution_passes_its_own_check(name):
+    exercise = EXERCISES[name]()
+    torch.manual_seed(0)
+    result = exercise.check_code(exercise.solution(), model=resnet())  # the solutions are written for ResNet
+    assert result.correct, result
+
+
 def test_find_head_falls_back_to_last_linear():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(8), nn.ReLU(), nn.Linear(8, 2))
     assert find_head(model) == ("4", model[4])

@@ -116,6 +116,14 @@ def test_inspector_flags_plain_attribute_and_stale_optimizer(glyphnet):
     assert "trainable but not in the optimizer" in flags["head"]
 
 
+def test_inspector_compares_only_layers_that_existed_in_the_snapshot(glyphnet):
+    before = ftlab.snapshot(glyphnet)
+    glyphnet.head = torch.nn.Sequential(torch.nn.Linear(192, 5))  # a new head, under new parameter names
+    ftlab.freeze(glyphnet)
+    rows = {r[0]: r for r in ftlab.inspect(glyphnet, None, before).rows}
+    assert rows["head.0"][-2:] == ["no", ""] and rows["stem.0"][-2:] == ["no", ""]
+
+
 def test_summary_counts_per_group(glyphnet):
     ftlab.freeze(glyphnet)
     ftlab.unfreeze(glyphnet, "head")

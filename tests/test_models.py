@@ -1,5 +1,4 @@
 """Model registry: layer groups, heads, shipped weights and the offline torchvision weights path."""
-import json
 import os
 import subprocess
 import sys
@@ -10,7 +9,6 @@ import torch
 import torchvision
 
 import ftlab
-from ftlab.freeze import group_of
 from ftlab.models import FAMILIES, WEIGHTS_DIR, WeightsUnavailable, cached_weights_path, glyphnet_meta
 
 

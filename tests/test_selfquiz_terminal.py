@@ -77,6 +77,7 @@ def test_revise_asks_due_items_and_prints_mastery(env, tmp_path):
 
 
 def test_unknown_topic_exits_with_the_list_of_topics(env):
-    done = subprocess.run([sys.executable, "-m", "ftlab.cli", "quiz", "--topic", "nope"], env=env, text=True,
-                          capture_output=True, timeout=300)
-    assert done.returncode != 0 and "topics: basics" in done.stderr
+    for command in ("quiz", "revise"):
+        done = subprocess.run([sys.executable, "-m", "ftlab.cli", command, "--topic", "nope"], env=env, text=True,
+                              capture_output=True, timeout=300)
+        assert done.returncode != 0 and "topics: basics" in done.stderr, (command, done.stdout, done.stderr)

@@ -10,7 +10,11 @@ from ftlab.bank import Bank, load_bank
 from . import notebook as nb
 from .assignments import ASSIGNMENTS, Assignment, cells
 
-DEFAULT_ROOT = Path("quizzes")
+
+
+def default_root() -> Path:
+    """The course directory: this one when it holds nbgrader_config.py (run from quizzes/), else ./quizzes."""
+    return Path(".") if Path("nbgrader_config.py").exists() else Path("quizzes")
 
 
 def source_path(root: Path, assignment: Assignment) -> Path:
@@ -47,13 +51,18 @@ def build(root: Path, bank: Bank | None = None) -> list[Path]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `ftlab course build`, shared with this module's own entry point."""
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the nbgrader course directory (quizzes)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the nbgrader course directory (default: . inside quizzes/, else ./quizzes)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a committed notebook differs from the bank")
 
 
 def run(args: argparse.Namespace) -> int:
     """Build or check as the parsed arguments say; the exit status."""
+    args.root = args.root or default_root()
+    if not (args.root / "nbgrader_config.py").exists():
+        print(f"{args.root.resolve()} is not the course directory (no nbgrader_config.py); use --root")
+        return 2
     if args.check:
         paths = stale(args.root)
         for path in paths:

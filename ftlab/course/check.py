@@ -105,7 +105,7 @@ def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer) -> bool:
     lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
     head = {id(p) for p in model.head.parameters()}
-    if set(lr_of) != trainable or not trainable - head:
+    if set(lr_of) != trainable or not trainable - head or not head <= set(lr_of):  # a frozen head fails, not raises
         return False
     return min(lr_of[i] for i in head) > max(lr_of[i] for i in trainable - head)
 

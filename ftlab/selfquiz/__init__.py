@@ -44,4 +44,5 @@ def mastery(learner: str | None = None) -> list[Mastery]:
     reviser, notice = _reviser(learner, True)
     if reviser is None:
         raise StoreError(notice)
-    return reviser.mastery()
+    with reviser.store:  # closed at once: a notebook may ask for this many times
+        return reviser.mastery()

@@ -72,6 +72,8 @@ class Reviser:
 
     def due(self, now: datetime | None = None, topic: str | None = None) -> list[Item]:
         """Seen items whose review is due (most overdue first), then up to `new_per_session` unseen items."""
+        if topic is not None and topic not in self.bank.topics:
+            raise ValueError(f"unknown topic {topic!r}; topics: {', '.join(self.bank.topics)}")
         now = now or utcnow()
         cards = self.store.cards()
         pool = [item for item in self.bank.select(topic=topic) if item.kind in self.config.kinds]

@@ -90,7 +90,10 @@ def revise_command(args: argparse.Namespace, read=input, write=print) -> None:
     if reviser is None:
         raise SystemExit("revise needs the progress store; see the message above.")
     if not args.summary:
-        items = reviser.due(topic=args.topic)[: args.n]
+        try:
+            items = reviser.due(topic=args.topic)[: args.n]
+        except ValueError as err:
+            raise SystemExit(str(err)) from None
         if items:
             write(f"{len(items)} item(s) to revise.")
             run(QuizSession(items, reviser, source="revise"), read, write)
