@@ -35,7 +35,9 @@ def _demo(args) -> None:
 def _course(args) -> None:
     from .course.build import run
 
-    sys.exit(run(args))
+    status = run(args)
+    if status:
+        sys.exit(status)
 
 
 def main(argv: list[str] | None = None) -> None:

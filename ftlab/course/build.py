@@ -59,10 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build or check as the parsed arguments say; the exit status."""
-    args.root = args.root or default_root()
-    if not (args.root / "nbgrader_config.py").exists():
-        print(f"{args.root.resolve()} is not the course directory (no nbgrader_config.py); use --root")
-        return 2
+    if args.root is None:
+        args.root = default_root()
+        if not (args.root / "nbgrader_config.py").exists():
+            print(f"{args.root.resolve()} is not the course directory (no nbgrader_config.py); use --root")
+            return 2
     if args.check:
         paths = stale(args.root)
         for path in paths:
