@@ -73,6 +73,12 @@ def test_lesson1_fine_tuning_reaches_the_target_in_fewer_steps(run):
 
 
 @pytest.mark.slow
+def test_lesson1_head_only_steps_are_much_cheaper(run):
+    ms = run("01_why_fine_tune.ipynb")["ms_per_step"]
+    assert ms["head only"] * 3 <= ms["fine-tune"]
+
+
+@pytest.mark.slow
 def test_lesson2_freezing_claims(run):
     m = run("02_freezing.ipynb")
     assert m["trainable_after_freeze"] == 0 and m["trainable_after_method"] == 0
