@@ -199,8 +199,7 @@ class Dashboard:
             raise RuntimeError("the trainer is already running")
         epochs = epochs or self.cfg.epochs
         max_steps = max_steps if max_steps is not None else self.cfg.max_steps
-        per_epoch = math.ceil(len(self.trainer.train_set) / self.trainer.cfg.batch_size)
-        total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
+        total = self.trainer.planned_steps(epochs, max_steps)
         self._fit_start, self.progress.max, self.progress.value = self.trainer.step, max(total, 1), 0
         self.trainer.cfg = replace(self.trainer.cfg, progress=False)
         self.trainer.resume()

@@ -46,9 +46,9 @@ class Splits:
 def per_class(labels: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
     """Indices of the first k examples of each class in a fixed seeded order (nested in k)."""
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
-    picked = []
+    picked, ordered = [], labels[order]
     for c in labels.unique().tolist():
-        members = order[labels[order] == c]
+        members = order[ordered == c]
         if len(members) < k:
             raise ValueError(f"class {c} has only {len(members)} examples; asked for {k} per class")
         picked.append(members[:k])

@@ -1,7 +1,9 @@
 """Coding exercises checked on the student's live PyTorch objects, with hints, solutions and diagnoses."""
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -45,22 +47,29 @@ def last_linear(module: nn.Module) -> nn.Linear | None:
     return found[-1] if found else None
 
 
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Every module in eval mode for the block, then each back to its own mode (a frozen BatchNorm stays in eval)."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
 def probe(model: nn.Module) -> torch.Tensor | None:
     """Forward one small dummy image with grad enabled and every module in eval mode, restoring modes after."""
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
         return None
     size = getattr(model, "image_size", 32)
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
     try:
-        with torch.enable_grad():
+        with eval_mode(model), torch.enable_grad():
             return model(torch.zeros(1, convs[0].in_channels, size, size))
     except RuntimeError:
         return None
-    finally:
-        for module, mode in modes:
-            module.training = mode
 
 
 def attribute_traps(model: nn.Module) -> str | None:

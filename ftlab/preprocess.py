@@ -6,12 +6,21 @@ and only the cheap per-batch part (dtype, channels, size, mean/std) runs in the 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms import functional as TF
+
+
+@functools.lru_cache(maxsize=64)
+def _stat(values: tuple[float, ...], device: torch.device) -> torch.Tensor:
+    """Mean or std as a [1, C, 1, 1] tensor on the device, made once: a new one every batch would be a
+    host-to-device copy (and a stream sync on CUDA) per step."""
+    with torch.inference_mode(False):  # a plain tensor even if first asked for under inference_mode
+        return torch.tensor(values, device=device).view(1, -1, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,4 @@ class Preprocess:
             x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, self.channels, -1, -1)
         if x.shape[-1] != self.size or x.shape[-2] != self.size:
             x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
-        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
-        return (x - mean) / std
+        return (x - _stat(self.mean, x.device)) / _stat(self.std, x.device)

@@ -19,8 +19,7 @@ import torch.nn.functional as F
 
 from . import glyphs
 from .glyphnet import GlyphNet
-
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+from .models import WEIGHTS_DIR
 
 
 @dataclass

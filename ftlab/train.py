@@ -29,7 +29,8 @@ from tqdm.auto import tqdm
 
 from .data import ImageSet
 from .device import autocast_dtype, describe, pick_device
-from .freeze import check_groups, freeze, group_names, group_parameters, set_bn_mode, unfreeze
+from .freeze import (check_groups, count_parameters, freeze, group_names, group_parameters, set_bn_mode,
+                     unfreeze)
 from .history import History
 from .models import info
 
@@ -355,7 +356,7 @@ class Trainer:
         now = time.perf_counter()
         seconds = max(now - self._pending[0][5], 1e-9)
         images = sum(p[3] for p in self._pending)
-        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        trainable = count_parameters(self.model)[1]
         with _uninterruptible():  # a Ctrl-C here (or in a hook) must not record a step twice
             for (step, _, _, n, lrs, _, mode), loss, c in zip(self._pending, losses, correct):
                 record = {"step": step, "epoch": self._epoch_at(step), "loss": loss, "acc": c / n, "lr": lrs,
@@ -366,9 +367,16 @@ class Trainer:
             self._good, self._latest = self._latest, self._snapshot()
         return True
 
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.train_set) / self.cfg.batch_size)
+
+    def planned_steps(self, epochs: int, max_steps: int | None = None) -> int:
+        """How many steps fit(epochs, max_steps) runs unless stopped."""
+        return epochs * self.steps_per_epoch if max_steps is None else min(max_steps, epochs * self.steps_per_epoch)
+
     def _epoch_at(self, step: int) -> float:
-        per_epoch = math.ceil(len(self.train_set) / self.cfg.batch_size)
-        return step / per_epoch
+        return step / self.steps_per_epoch
 
     def _one_step(self, idx: torch.Tensor, factor: float, started: float) -> None:
         cached = self._cached()
@@ -395,8 +403,7 @@ class Trainer:
         """Train for `epochs` passes over the training set (or until `max_steps` steps).
         Returns the history; stops early on stop(), divergence, or an interrupt."""
         torch.manual_seed(self.cfg.seed + self.step)  # dropout etc.: reproducible on the CPU
-        per_epoch = math.ceil(len(self.train_set) / self.cfg.batch_size)
-        total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
+        per_epoch, total = self.steps_per_epoch, self.planned_steps(epochs, max_steps)
         start_step = self.step
         self._stop.clear()
         with self._lock:
@@ -456,7 +463,7 @@ class Trainer:
                   "train_loss": sum(r["loss"] for r in rows) / max(len(rows), 1),
                   "train_acc": sum(r["acc"] for r in rows) / max(len(rows), 1),
                   "seconds": time.perf_counter() - started,
-                  "trainable": sum(p.numel() for p in self.model.parameters() if p.requires_grad)}
+                  "trainable": count_parameters(self.model)[1]}
         if self.val_set is not None:
             val = self.evaluate(self.val_set)
             record.update(val_loss=val["loss"], val_acc=val["acc"])

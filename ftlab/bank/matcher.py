@@ -117,9 +117,9 @@ def phrase_matches(phrase: str, answer_tokens: list[Token], slack: int = 4) -> b
     wanted = tokens(phrase)
     if not wanted:
         return False
-    window = len(wanted) + slack
+    window, stems = len(wanted) + slack, {w.stem for w in wanted}
     for start, tok in enumerate(answer_tokens):
-        if tok.stem not in {w.stem for w in wanted}:
+        if tok.stem not in stems:
             continue
         span = answer_tokens[max(0, start - window + 1): start + window]
         if all(any(t.stem == w.stem and t.negated == w.negated for t in span) for w in wanted):

@@ -215,6 +215,6 @@ def secrets(assignment: Assignment, bank: Bank) -> list[str]:
     found += [bank.get(i).model_answer for i in assignment.explains]
     for cell in cells(assignment, bank):
         if nb.BEGIN in cell.source:
-            body = cell.source.split(nb.BEGIN, 1)[1].split(nb.END, 1)[0]
+            body = nb.split_solution(cell.source)[1]
             found += [line.strip() for line in body.splitlines() if len(line.strip()) >= 6]
     return found

@@ -16,7 +16,7 @@ from torch import nn
 
 from ftlab.bank import Bank, Outcome, load_bank
 from ftlab.bank.grading import grade
-from ftlab.exercises import EXERCISES
+from ftlab.exercises import EXERCISES, eval_mode
 
 FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
 TRAINED_GROUPS = ("stage3", "stage4", "head")
@@ -113,17 +113,12 @@ def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer) -> bool:
 @torch.no_grad()
 def measure_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 250) -> float:
     """Accuracy in eval mode with the model's own preprocessing; the model's modes are restored after."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
     device = next(model.parameters()).device
-    try:
-        correct = 0
+    correct = 0
+    with eval_mode(model):
         for i in range(0, len(labels), batch):
             x = model.ftlab.preprocess(images[i:i + batch].to(device))
             correct += (model(x).argmax(1).cpu() == labels[i:i + batch]).sum().item()
-    finally:
-        for module, mode in modes:
-            module.training = mode
     return correct / len(labels)
 
 

@@ -33,11 +33,17 @@ def setup(grade_id: str, code: str) -> nbformat.NotebookNode:
     return cell
 
 
-def answer(grade_id: str, solution: str, before: str = "") -> nbformat.NotebookNode:
+def split_solution(source: str) -> tuple[str, str, str]:
+    """A cell's source as (before, solution, after) around the BEGIN/END delimiters."""
+    head, rest = source.split(BEGIN, 1)
+    body, tail = rest.split(END, 1)
+    return head, body, tail
+
+
+def answer(grade_id: str, solution: str) -> nbformat.NotebookNode:
     """An autograded answer cell: `solution` sits between the delimiters that generate_assignment strips."""
-    lines = [before.strip()] if before.strip() else []
-    lines += [BEGIN, solution.strip(), END]
-    cell = new_code_cell("\n".join(lines), metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False))
+    source = "\n".join([BEGIN, solution.strip(), END])
+    cell = new_code_cell(source, metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False))
     cell.id = grade_id
     return cell
 

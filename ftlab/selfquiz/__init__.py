@@ -1,7 +1,7 @@
 """Self-study over the question bank: notebook quizzes, spaced revision and mastery, saved per learner."""
 from __future__ import annotations
 
-from ftlab.bank import load_bank
+from ftlab.bank import Bank, load_bank
 from ftlab.selfquiz.revise import Mastery, Reviser, ReviseConfig
 from ftlab.selfquiz.session import QuizSession, pick
 from ftlab.selfquiz.store import Store, StoreError
@@ -10,12 +10,12 @@ __all__ = ["Mastery", "QuizSession", "Reviser", "ReviseConfig", "Store", "StoreE
            "revise", "show"]
 
 
-def _reviser(learner: str | None, save: bool) -> tuple[Reviser | None, str | None]:
+def _reviser(learner: str | None, save: bool, bank: Bank | None = None) -> tuple[Reviser | None, str | None]:
     """A reviser on the learner's store, or None with the reason when progress cannot be saved."""
     if not save:
         return None, None
     try:
-        return Reviser(load_bank(), Store(learner=learner)), None
+        return Reviser(bank or load_bank(), Store(learner=learner)), None
     except StoreError as err:
         return None, f"{err} This quiz still works, but answers will not be saved."
 
@@ -23,8 +23,9 @@ def _reviser(learner: str | None, save: bool) -> tuple[Reviser | None, str | Non
 def quiz(topic: str | None = None, difficulty: str | None = None, n: int = 10, seed: int | None = None,
          kinds: tuple[str, ...] | None = None, learner: str | None = None, save: bool = True) -> QuizSession:
     """A quiz by topic, difficulty, or (neither) a mixed practice test; it displays itself as the cell's output."""
-    reviser, notice = _reviser(learner, save)
-    items = pick(load_bank(), topic, difficulty, n, kinds=kinds, seed=seed)
+    bank = load_bank()
+    reviser, notice = _reviser(learner, save, bank)
+    items = pick(bank, topic, difficulty, n, kinds=kinds, seed=seed)
     return QuizSession(items, reviser, notice=notice)
 
 

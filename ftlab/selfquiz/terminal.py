@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ftlab.bank import DIFFICULTIES, Card, Choice, Explain, Item, load_bank
+from ftlab.bank import DIFFICULTIES, Bank, Card, Choice, Explain, Item, load_bank
 from ftlab.bank.grading import card_rating, choice_index
 from ftlab.selfquiz.revise import REVISABLE, Reviser, ReviseConfig
 from ftlab.selfquiz.session import QuizSession, pick
@@ -63,7 +63,7 @@ def run(session: QuizSession, read: Callable[[str], str] = input, write: Callabl
     write("\n" + session.summary())
 
 
-def _reviser(args: argparse.Namespace, write: Callable[[str], None]) -> Reviser | None:
+def _reviser(args: argparse.Namespace, write: Callable[[str], None], bank: Bank | None = None) -> Reviser | None:
     if args.no_save:
         return None
     try:
@@ -71,7 +71,7 @@ def _reviser(args: argparse.Namespace, write: Callable[[str], None]) -> Reviser 
     except StoreError as err:
         write(f"{err}\nContinuing without saving progress.")
         return None
-    return Reviser(load_bank(), store, ReviseConfig(new_per_session=args.n))
+    return Reviser(bank or load_bank(), store, ReviseConfig(new_per_session=args.n))
 
 
 def quiz_command(args: argparse.Namespace, read=input, write=print) -> None:
@@ -81,7 +81,7 @@ def quiz_command(args: argparse.Namespace, read=input, write=print) -> None:
         items = pick(bank, args.topic, args.difficulty, args.n, kinds=REVISABLE, seed=args.seed)
     except ValueError as err:
         raise SystemExit(str(err)) from None
-    run(QuizSession(items, _reviser(args, write)), read, write)
+    run(QuizSession(items, _reviser(args, write, bank)), read, write)
 
 
 def revise_command(args: argparse.Namespace, read=input, write=print) -> None:
