@@ -30,6 +30,8 @@ class Grade:
     missing: list[str] = field(default_factory=list)
     diagnosis: str | None = None
     outcome: Outcome | None = None
+    confident: bool = True  # False: the scorer is unsure; a person confirms the score (nbgrader manual grade, self-rating)
+    flags: tuple[str, ...] = ()  # why an answer earned no credit for some parts: "keyword-list", "echo", "pasted", ...
 
     def __post_init__(self) -> None:
         if self.outcome is None:
