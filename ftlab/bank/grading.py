@@ -1,6 +1,7 @@
 """Grade any bank item from a plain Python answer; malformed answers score 0 with a message, never raise."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ftlab.bank.items import RATINGS, Card, Choice, Exercise, Explain, Grade, Item, Outcome
@@ -15,8 +16,9 @@ def grade(item: Item, answer: Any) -> Grade:
         return grade_choice(item, answer)
     if isinstance(item, Explain):
         return grade_explain(item, answer)
-    if isinstance(item, Card):
-        return grade_card(item, answer)
+    if isinstance(item, Card):  # the self-rating is the review rating, carried on the Grade
+        result = grade_card(item, answer)
+        return replace(result, rating=card_rating(answer)) if result.outcome is not Outcome.NOT_ATTEMPTED else result
     if isinstance(item, Exercise):
         return grade_exercise(item, answer)
     raise TypeError(f"not a bank item: {item!r}")

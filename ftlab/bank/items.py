@@ -1,11 +1,12 @@
 """Typed question-bank items and grades: the shared vocabulary of quizzes, revision and nbgrader."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from html import escape
 
-DIFFICULTIES = ("beginner", "intermediate", "easy", "medium", "hard")
+DIFFICULTIES = ("easy", "medium", "hard")
 KINDS = ("card", "choice", "truefalse", "explain", "exercise")
 RATINGS = ("again", "hard", "good", "easy")
 
@@ -14,6 +15,7 @@ class Outcome(str, Enum):
     """Learntools-style verdict of one attempt, so messages can be styled by kind."""
 
     CORRECT = "Correct"
+    PARTIAL = "Partial"
     INCORRECT = "Incorrect"
     NOT_ATTEMPTED = "NotAttempted"
 
@@ -32,17 +34,23 @@ class Grade:
     outcome: Outcome | None = None
     confident: bool = True  # False: the scorer is unsure; a person confirms the score (nbgrader manual grade, self-rating)
     flags: tuple[str, ...] = ()  # why an answer earned no credit for some parts: "keyword-list", "echo", "pasted", ...
+    rating: str | None = None  # the review rating in RATINGS; None when unsure (the learner rates) or not attempted
 
     def __post_init__(self) -> None:
         if self.outcome is None:
-            object.__setattr__(self, "outcome", Outcome.CORRECT if self.correct else Outcome.INCORRECT)
+            full, some = self.score >= self.max_score > 0, self.score > 0
+            outcome = Outcome.CORRECT if full and self.correct else Outcome.PARTIAL if some else Outcome.INCORRECT
+            object.__setattr__(self, "outcome", outcome)
+        if self.rating is None and self.confident and self.outcome is not Outcome.NOT_ATTEMPTED:
+            fraction = self.score / self.max_score if self.max_score else 0.0
+            object.__setattr__(self, "rating", "good" if fraction >= 1 else "hard" if fraction >= 0.5 else "again")
 
     def __str__(self) -> str:
         text = f"{self.outcome.value}: {self.feedback}"
         return f"{text}\nWhy: {self.diagnosis}" if self.diagnosis else text
 
     def _repr_html_(self) -> str:
-        colour = {"Correct": "#1a7f37", "Incorrect": "#b42318"}.get(self.outcome.value, "#9a6700")
+        colour = {"Correct": "#1a7f37", "Partial": "#9a6700", "Incorrect": "#b42318"}.get(self.outcome.value, "#9a6700")
         text = f"<span style='color:{colour}'><b>{self.outcome.value}</b></span> {escape(self.feedback)}"
         return text + (f"<br><i>Why:</i> {escape(self.diagnosis)}" if self.diagnosis else "")
 
@@ -88,6 +96,22 @@ class Choice(Item):
         """Option labels A, B, C... in order."""
         return [chr(ord("A") + i) for i in range(len(self.options))]
 
+    @property
+    def hints(self) -> list[str]:
+        """The hint ladder: the authored nudge, then (with 3+ options) half of the wrong options ruled out."""
+        wrong = [self.options[i] for i in sorted(self.mistakes)][: len(self.options) // 2]
+        if len(self.options) < 3 or not wrong:
+            return [self.hint]
+        return [self.hint, "It is not " + ", nor ".join(f'"{text}"' for text in wrong) + "."]
+
+    def shuffled(self, rng: random.Random) -> Choice:
+        """The same question with its options in another order (true/false keeps True first)."""
+        if self.kind == "truefalse":
+            return self
+        order = rng.sample(range(len(self.options)), len(self.options))
+        return replace(self, options=[self.options[i] for i in order], answer=order.index(self.answer),
+                       mistakes={order.index(i): text for i, text in self.mistakes.items()})
+
 
 @dataclass(frozen=True)
 class Explain(Item):
@@ -97,9 +121,16 @@ class Explain(Item):
     model_answer: str = ""
     hint: str = ""
 
+    @property
+    def hints(self) -> list[str]:
+        """The hint ladder: the authored nudge, then how many ideas a full answer has and what the first is about."""
+        first = self.concepts[0].name if self.concepts else ""
+        return [self.hint, f"A full answer makes {len(self.concepts)} points; the first: {first}."]
+
 
 @dataclass(frozen=True)
 class Exercise(Item):
     """Coding exercise checked on live objects by the class named in ftlab.exercises.EXERCISES."""
 
     exercise: str = ""
+    recall: list[str] = field(default_factory=list)  # cards of the concept it tests, scheduled when a check fails

@@ -1,6 +1,8 @@
 """Load and validate the TOML question bank, naming file, item and field in every error."""
 from __future__ import annotations
 
+import ast
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -79,6 +81,10 @@ def load_bank(directory: Path | None = None) -> Bank:
                 raise BankError(path, item.id, "id", f"duplicate id, already used in {seen[item.id].name}")
             seen[item.id] = path
             items.append(item)
+    for item in items:  # a failed coding exercise schedules these cards, so they must exist
+        for recall_id in getattr(item, "recall", ()):
+            if recall_id not in seen:
+                raise BankError(seen[item.id], item.id, "recall", f"no bank item with id {recall_id!r}")
     return Bank(items)
 
 
@@ -117,8 +123,8 @@ def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
         item = Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"))
         known |= {"concepts", "model_answer", "hint"}
     else:
-        item = Exercise(**common, exercise=v.exercise())
-        known |= {"exercise"}
+        item = Exercise(**common, exercise=v.exercise(), recall=v.text_list("recall"))
+        known |= {"exercise", "recall"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise BankError(path, item_id, unknown[0], f"unknown field for kind {kind!r}")
@@ -206,9 +212,18 @@ class _Validator:
         return concepts
 
     def exercise(self) -> str:
-        from ftlab.exercises import EXERCISES
-
         name = self.text("exercise")
-        if name not in EXERCISES:
-            raise self.error("exercise", f"expected a class in ftlab.exercises.EXERCISES {sorted(EXERCISES)}")
+        if name not in exercise_names():
+            raise self.error("exercise", f"expected a class in ftlab.exercises.EXERCISES {sorted(exercise_names())}")
         return name
+
+
+@functools.cache
+def exercise_names() -> frozenset[str]:
+    """Names in ftlab.exercises.EXERCISES, read from its source so loading the bank never imports torch."""
+    tree = ast.parse((Path(__file__).parents[1] / "exercises.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "EXERCISES":
+            tuple_node = node.value.generators[0].iter  # {cls.__name__: cls for cls in (A, B, ...)}
+            return frozenset(element.id for element in tuple_node.elts)
+    raise RuntimeError("ftlab/exercises.py no longer defines EXERCISES as a dict over a tuple of classes")

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from ftlab.bank import Bank, load_bank
-from ftlab.selfquiz.revise import Mastery, Reviser, ReviseConfig
-from ftlab.selfquiz.session import QuizSession, pick
-from ftlab.selfquiz.store import Store, StoreError
+from ftlab.selfquiz.exercise_link import exercise_checked
+from ftlab.selfquiz.report import Mastery, Report, report
+from ftlab.selfquiz.revise import Reviser, ReviseConfig, utcnow
+from ftlab.selfquiz.session import QuizSession, pick, shuffle_options
+from ftlab.selfquiz.store import Store, StoreError, default_learner
 
-__all__ = ["Mastery", "QuizSession", "Reviser", "ReviseConfig", "Store", "StoreError", "mastery", "pick", "quiz",
-           "revise", "show"]
+__all__ = ["Mastery", "QuizSession", "Report", "Reviser", "ReviseConfig", "Store", "StoreError", "exercise_checked",
+           "mastery", "pick", "quiz", "revise", "show"]
 
 
 def _reviser(learner: str | None, save: bool, bank: Bank | None = None) -> tuple[Reviser | None, str | None]:
@@ -24,26 +26,32 @@ def quiz(topic: str | None = None, difficulty: str | None = None, n: int = 10, s
          kinds: tuple[str, ...] | None = None, learner: str | None = None, save: bool = True) -> QuizSession:
     """A quiz by topic, difficulty, or (neither) a mixed practice test; it displays itself as the cell's output."""
     bank = load_bank()
-    reviser, notice = _reviser(learner, save, bank)
     items = pick(bank, topic, difficulty, n, kinds=kinds, seed=seed)
-    return QuizSession(items, reviser, notice=notice)
+    reviser, notice = _reviser(learner, save, bank)
+    session = utcnow().isoformat() if seed is None else str(seed)
+    return QuizSession(shuffle_options(items, learner or default_learner(), session), reviser, notice=notice)
 
 
 show = quiz
 
 
-def revise(n: int = 10, topic: str | None = None, learner: str | None = None) -> QuizSession:
-    """A session of the items fsrs says are due now, then new ones; answers update the schedule."""
+def revise(n: int = 20, topic: str | None = None, learner: str | None = None) -> QuizSession:
+    """A session of what is due now (reviews, then new items within today's limit); answers update the schedule."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of items, got {n}")
     reviser, notice = _reviser(learner, True)
     if reviser is None:
         raise StoreError(notice)
-    return QuizSession(reviser.due(topic=topic)[:n], reviser, source="revise")
+    queue = reviser.queue(topic=topic)
+    items = shuffle_options(queue.items[:n], learner or default_learner(), utcnow().isoformat())
+    return QuizSession(items, reviser, source="revise", notice=queue.header())
 
 
-def mastery(learner: str | None = None) -> list[Mastery]:
-    """Per-topic mastery for the learner (print each line, or read the fields)."""
+def mastery(learner: str | None = None) -> Report:
+    """The learner's report: due now, per-topic mastery from first attempts, weak items, forecast and streak.
+    It prints as text and shows as a small chart in a notebook."""
     reviser, notice = _reviser(learner, True)
     if reviser is None:
         raise StoreError(notice)
     with reviser.store:  # closed at once: a notebook may ask for this many times
-        return reviser.mastery()
+        return report(reviser)

@@ -1,18 +1,29 @@
-"""A quiz session: which items to ask, and the answers and grades kept as plain Python values in the kernel."""
+"""A quiz session: which items to ask, and the answers and grades kept as plain Python values in the kernel.
+
+The first attempt at an item in a session is its review (scored, scheduled); later attempts are practice, saved
+and shown as such but never counted in the score or the schedule.
+"""
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ftlab.bank import DIFFICULTIES, Bank, Grade, Item, Outcome, grade
+from ftlab.bank import DIFFICULTIES, RATINGS, Bank, Choice, Grade, Item, Outcome, grade
 from ftlab.selfquiz.revise import Reviser
 
 
 def pick(bank: Bank, topic: str | None = None, difficulty: str | None = None, n: int = 10,
          kinds: tuple[str, ...] | None = None, seed: int | None = None) -> list[Item]:
     """Up to n matching items, shuffled and dealt round-robin over topics so a mixed test covers the course."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of items, got {n}")
+    if topic is not None and topic not in bank.topics:
+        raise ValueError(f"unknown topic {topic!r}; topics: {', '.join(bank.topics)}")
+    if difficulty is not None and difficulty not in DIFFICULTIES:
+        raise ValueError(f"unknown difficulty {difficulty!r}; difficulties: {', '.join(DIFFICULTIES)}")
     pool = [item for item in bank.select(topic=topic, difficulty=difficulty) if kinds is None or item.kind in kinds]
     if not pool:
         raise ValueError(f"no bank items for topic={topic!r}, difficulty={difficulty!r}; "
@@ -29,6 +40,12 @@ def pick(bank: Bank, topic: str | None = None, difficulty: str | None = None, n:
     return picked
 
 
+def shuffle_options(items: list[Item], learner: str, session: str) -> list[Item]:
+    """Choice items with their options in an order of their own for this learner and session."""
+    rng = random.Random(zlib.crc32(f"{learner}/{session}".encode()))
+    return [item.shuffled(rng) if isinstance(item, Choice) else item for item in items]
+
+
 @dataclass
 class QuizSession:
     """Items being asked; answers and grades live here, keyed by item id, so code (and nbgrader) can read them."""
@@ -36,9 +53,14 @@ class QuizSession:
     items: list[Item]
     reviser: Reviser | None = None
     source: str = "quiz"
-    answers: dict[str, Any] = field(default_factory=dict)
-    grades: dict[str, Grade] = field(default_factory=dict)
     notice: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)  # the latest answer to each item
+    grades: dict[str, Grade] = field(default_factory=dict)  # the first attempt's grade: what the score counts
+    practice: dict[str, list[Grade]] = field(default_factory=dict)  # later attempts, not counted
+    hints_used: dict[str, int] = field(default_factory=dict)
+    ratings: dict[str, str] = field(default_factory=dict)  # the review rating recorded for each first attempt
+    pending: dict[str, Any] = field(default_factory=dict)  # unsure first attempts waiting for the learner's rating
+    _done: list[tuple[str, str]] = field(default_factory=list)  # (item id, "review" | "practice"), for undo
 
     def item(self, item_id: str) -> Item:
         """The session's item with this id."""
@@ -47,16 +69,67 @@ class QuizSession:
                 return item
         raise KeyError(f"{item_id!r} is not in this quiz; its items are {[i.id for i in self.items]}")
 
+    def hint(self, item_id: str) -> str:
+        """The next rung of the item's hint ladder (the last rung again once all are shown); each rung taken
+        before the first attempt lowers that attempt's rating."""
+        ladder = getattr(self.item(item_id), "hints", [])
+        if not ladder:
+            return "No hint for this one."
+        if item_id not in self.grades:
+            self.hints_used[item_id] = min(len(ladder), self.hints_used.get(item_id, 0) + 1)
+        return ladder[max(self.hints_used.get(item_id, 1), 1) - 1]
+
     def submit(self, item_id: str, answer: Any, now: datetime | None = None) -> Grade:
-        """Grade an answer, keep it, and (with a store) save and schedule it for revision."""
+        """Grade an answer; the first of the session is the review (saved and scheduled), later ones practice."""
         item = self.item(item_id)
+        result = grade(item, answer)
+        if result.outcome is Outcome.NOT_ATTEMPTED:
+            return result
         self.answers[item_id] = answer
-        if self.reviser is not None:
-            result = self.reviser.answer(item, answer, now=now, source=self.source)
-        else:
-            result = grade(item, answer)
+        if item_id in self.grades:
+            self.practice.setdefault(item_id, []).append(result)
+            if self.reviser is not None:
+                self.reviser.record(item, answer, result, now, self.source, attempt="practice")
+            self._done.append((item_id, "practice"))
+            return result
         self.grades[item_id] = result
+        if result.rating is None:  # the scorer is unsure: the learner rates, see rate()
+            self.pending[item_id] = answer
+            return result
+        self._save_review(item, answer, result, result.rating, now)
         return result
+
+    def rate(self, item_id: str, rating: str | int, now: datetime | None = None) -> str:
+        """The learner's own rating of a first attempt the scorer was unsure about; returns the rating recorded."""
+        if item_id not in self.pending:
+            raise ValueError(f"{item_id!r} has no answer waiting for your rating")
+        word = RATINGS[rating - 1] if isinstance(rating, int) and 1 <= rating <= 4 else str(rating).strip().lower()
+        if word not in RATINGS:
+            raise ValueError(f"rate with one of {', '.join(RATINGS)} (or 1-4), got {rating!r}")
+        answer = self.pending.pop(item_id)
+        return self._save_review(self.item(item_id), answer, self.grades[item_id], word, now)
+
+    def _save_review(self, item: Item, answer: Any, result: Grade, rating: str, now: datetime | None) -> str:
+        if self.reviser is not None:
+            rating = self.reviser.record(item, answer, result, now, self.source, hints=self.hints_used.get(item.id, 0),
+                                         rating=rating)
+        self.ratings[item.id] = rating
+        self._done.append((item.id, "review"))
+        return rating
+
+    def undo(self) -> str | None:
+        """Take back the latest answer of this session (and its saved record); returns its item id, or None."""
+        if not self._done:
+            return None
+        item_id, attempt = self._done.pop()
+        if self.reviser is not None:
+            self.reviser.store.undo_last()
+        if attempt == "practice":
+            self.practice[item_id].pop()
+        else:
+            for table in (self.grades, self.ratings, self.answers):
+                table.pop(item_id, None)
+        return item_id
 
     def check(self, item_id: str, **objects: Any) -> Grade:
         """Check a coding exercise of this quiz on live objects, e.g. q.check("ex-freeze-all", model=model)."""
@@ -64,15 +137,22 @@ class QuizSession:
 
     @property
     def score(self) -> tuple[float, float]:
-        """(points scored, points possible) over every item of the session."""
+        """(points scored, points possible) over the first attempts of every item of the session."""
         possible = sum(len(i.concepts) if i.kind == "explain" else 1.0 for i in self.items)
         return sum(g.score for g in self.grades.values()), possible
 
     def summary(self) -> str:
-        """One line: answered count and score."""
+        """One line: first attempts answered, score, partial ones, and practice retries (not counted)."""
         got, possible = self.score
-        answered = sum(g.outcome is not Outcome.NOT_ATTEMPTED for g in self.grades.values())
-        return f"Answered {answered} of {len(self.items)}; score {got:g} / {possible:g}."
+        partial = sum(g.outcome is Outcome.PARTIAL for g in self.grades.values())
+        retries = sum(len(g) for g in self.practice.values())
+        text = f"First attempts: {len(self.grades)} of {len(self.items)} answered; score {got:g} / {possible:g}"
+        text += f" ({partial} partial)." if partial else "."
+        if retries:
+            text += f" Practice retries: {retries} (not counted)."
+        if self.pending:
+            text += f" {len(self.pending)} answer(s) wait for your own rating."
+        return text
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -1,46 +1,114 @@
-"""ipywidgets views of a quiz session: immediate feedback, hints on request, common mistakes, self-rated cards."""
+"""ipywidgets views of a quiz session: instant feedback, a hint ladder, self-rating, undo, practice retries."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
+from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from ftlab.bank import Card, Choice, Exercise, Explain, Item
-from ftlab.exercises import EXERCISES
-from ftlab.selfquiz.session import QuizSession
+from ftlab.bank import RATINGS, Card, Choice, Exercise, Explain, Grade, Item
 
+if TYPE_CHECKING:  # annotations only: the session imports this module when it displays itself
+    from ftlab.selfquiz.session import QuizSession
+
+UNSURE = "The scorer is not sure about this answer. Compare it with the model answer and rate yourself:"
 
 
 def render(session: QuizSession) -> w.VBox:
-    """The whole quiz: a header, one box per item, and a running score line."""
+    """The whole quiz: a notice, one box per item, an undo button and a running score line."""
     status = w.HTML(session.summary())
+    refresh = lambda: setattr(status, "value", session.summary())  # noqa: E731
     boxes = [w.HTML(f"<b>{escape(session.notice)}</b>")] if session.notice else []
     for number, item in enumerate(session.items, 1):
-        boxes.append(item_box(session, item, number, lambda: setattr(status, "value", session.summary())))
-    return w.VBox([*boxes, status])
+        boxes.append(item_box(session, item, number, refresh))
+    undo = w.Button(description="Undo last answer")
+    undone = w.HTML()
+
+    def on_undo(_) -> None:
+        item_id = session.undo()
+        undone.value = f"Took back your last answer to <code>{item_id}</code>." if item_id else "Nothing to undo."
+        refresh()
+
+    undo.on_click(on_undo)
+    if any(isinstance(item, Exercise) for item in session.items):
+        bind_q(session)
+    return w.VBox([*boxes, w.HBox([undo, undone]), status])
 
 
-def item_box(session: QuizSession, item: Item, number: int, on_answer) -> w.VBox:
+def bind_q(session: QuizSession) -> bool:
+    """Make `q` in the notebook this quiz, as its exercise notes say; an unrelated `q` is left alone."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    current = shell.user_ns.get("q")
+    if current is not None and type(current).__name__ != "QuizSession":
+        return False
+    shell.user_ns["q"] = session
+    return True
+
+
+def verdict(session: QuizSession, item_id: str, result: Grade) -> str:
+    """Feedback HTML saying whether this attempt counted (first) or was practice."""
+    practice = bool(session.practice.get(item_id)) and session.practice[item_id][-1] is result
+    label = "Practice retry (not counted): " if practice else "First attempt (counts): "
+    return f"<small>{label}</small>" + result._repr_html_()
+
+
+def item_box(session: QuizSession, item: Item, number: int, on_answer: Callable[[], None]) -> w.VBox:
     """Header with topic and difficulty, then the kind-specific controls."""
     header = w.HTML(f"<b>{number}. {escape(item.prompt)}</b> <small>({item.topic}, {item.difficulty})</small>")
     feedback = w.HTML()
+    rate_box = w.VBox()
 
-    def submit(answer) -> None:
-        feedback.value = session.submit(item.id, answer)._repr_html_()
+    def submit(answer) -> Grade:
+        result = session.submit(item.id, answer)
+        feedback.value = verdict(session, item.id, result)
+        rate_box.children = self_rating(session, item, feedback, on_answer) if item.id in session.pending else ()
         on_answer()
+        return result
 
     builders = {Choice: _choice, Explain: _explain, Card: _card, Exercise: _exercise}
-    controls = builders[type(item)](item, submit, feedback)
-    return w.VBox([header, *controls, feedback], layout=w.Layout(border="1px solid #ddd", padding="6px"))
+    controls = builders[type(item)](session, item, submit, feedback)
+    return w.VBox([header, *controls, feedback, rate_box], layout=w.Layout(border="1px solid #ddd", padding="6px"))
 
 
-def _reveal_button(label: str, text: str, target: w.HTML) -> w.Button:
-    button = w.Button(description=label)
-    button.on_click(lambda _: setattr(target, "value", text))
+def self_rating(session: QuizSession, item: Item, feedback: w.HTML, on_answer) -> tuple[w.Widget, ...]:
+    """Four buttons for an answer the scorer was unsure about; the learner's rating is what gets recorded."""
+    buttons = [w.Button(description=word) for word in RATINGS]
+
+    def on_rate(button: w.Button) -> None:
+        rating = session.rate(item.id, button.description)
+        feedback.value += f"<br>Recorded your rating: <b>{rating}</b>."
+        for b in buttons:
+            b.disabled = True
+        on_answer()
+
+    for button in buttons:
+        button.on_click(on_rate)
+    return w.HTML(f"<i>{UNSURE}</i>"), w.HBox(buttons)
+
+
+def _hint_button(session: QuizSession, item: Item, target: w.HTML) -> w.Button:
+    """Each click shows the next rung of the hint ladder; hints taken before answering lower the rating."""
+    button = w.Button(description="Hint")
+    rungs = len(getattr(item, "hints", [])) or 1
+
+    def on_hint(_) -> None:
+        text = session.hint(item.id)
+        shown = session.hints_used.get(item.id, 1)
+        target.value = f"<i>Hint {shown}/{rungs}:</i> {escape(text)}"
+        button.description = "Stronger hint" if shown < rungs else "Hint"
+
+    button.on_click(on_hint)
     return button
 
 
-def _choice(item: Choice, submit, feedback: w.HTML) -> list[w.Widget]:
+def _choice(session: QuizSession, item: Choice, submit, feedback: w.HTML) -> list[w.Widget]:
     labels = [f"{letter}) {text}" for letter, text in zip(item.letters, item.options)]
     radio = w.RadioButtons(options=[(label, i) for i, label in enumerate(labels)], value=None,
                            layout=w.Layout(width="max-content"))
@@ -57,10 +125,10 @@ def _choice(item: Choice, submit, feedback: w.HTML) -> list[w.Widget]:
 
     check.on_click(on_check)
     hint = w.HTML()
-    return [radio, w.HBox([check, _reveal_button("Hint", escape(item.hint), hint)]), hint, mistakes]
+    return [radio, w.HBox([check, _hint_button(session, item, hint)]), hint, mistakes]
 
 
-def _explain(item: Explain, submit, feedback: w.HTML) -> list[w.Widget]:
+def _explain(session: QuizSession, item: Explain, submit, feedback: w.HTML) -> list[w.Widget]:
     text = w.Textarea(placeholder="Explain in a few sentences...", layout=w.Layout(width="100%", height="90px"))
     model = w.HTML()
     check = w.Button(description="Check", button_style="primary")
@@ -71,12 +139,12 @@ def _explain(item: Explain, submit, feedback: w.HTML) -> list[w.Widget]:
 
     check.on_click(on_check)
     hint = w.HTML()
-    return [text, w.HBox([check, _reveal_button("Hint", escape(item.hint), hint)]), hint, model]
+    return [text, w.HBox([check, _hint_button(session, item, hint)]), hint, model]
 
 
-def _card(item: Card, submit, feedback: w.HTML) -> list[w.Widget]:
+def _card(session: QuizSession, item: Card, submit, feedback: w.HTML) -> list[w.Widget]:
     answer = w.HTML()
-    ratings = w.HBox([w.Button(description=word) for word in ("again", "hard", "good", "easy")])
+    ratings = w.HBox([w.Button(description=word) for word in RATINGS])
     ratings.layout.display = "none"
     for button in ratings.children:
         button.on_click(lambda b: submit(b.description))
@@ -90,12 +158,15 @@ def _card(item: Card, submit, feedback: w.HTML) -> list[w.Widget]:
     return [show, answer, ratings]
 
 
-def _exercise(item: Exercise, submit, feedback: w.HTML) -> list[w.Widget]:
+def _exercise(session: QuizSession, item: Exercise, submit, feedback: w.HTML) -> list[w.Widget]:
+    from ftlab.exercises import EXERCISES  # torch: only when a quiz holds a coding exercise
+
     exercise = EXERCISES[item.exercise]()
     names = ", ".join(f"{n}={n}" for n in exercise.needs)
-    how = w.HTML(f"Write your code in a cell, then run <code>q.check({item.id!r}, {names})</code> "
-                 f"(where <code>q</code> is this quiz).")
+    how = w.HTML(f"Write your code in a cell, then run <code>q.check({item.id!r}, {names})</code>; "
+                 f"<code>q</code> is this quiz (bound for you when it is displayed).")
     hint, solution = w.HTML(), w.HTML()
-    return [how, w.HBox([_reveal_button("Hint", escape(exercise.hint()), hint),
-                         _reveal_button("Solution", f"<pre>{escape(exercise.solution())}</pre>", solution)]),
-            hint, solution]
+    show_hint, show_solution = w.Button(description="Hint"), w.Button(description="Solution")
+    show_hint.on_click(lambda _: setattr(hint, "value", escape(exercise.hint())))
+    show_solution.on_click(lambda _: setattr(solution, "value", f"<pre>{escape(exercise.solution())}</pre>"))
+    return [how, w.HBox([show_hint, show_solution]), hint, solution]
