@@ -28,7 +28,8 @@ SHARED = [
 ]
 COVERAGE = [(f, text, ids) for f in ("000", "001") for text, ids in SHARED] + [
     # 001: the five practice questions (hints and common mistakes become hint and mistakes fields).
-    ("001", "what is the main purpose of fine-tuning a pre-trained computer vision model?", ["basics-mc-purpose"]),
+    # Near-duplicates were merged: the purpose and benefit questions share basics-mc-main-benefit.
+    ("001", "what is the main purpose of fine-tuning a pre-trained computer vision model?", ["basics-mc-main-benefit"]),
     ("001", "which code snippet correctly freezes the layers", ["freezing-mc-snippet", "ex-freeze-all"]),
     ("001", "given this pytorch code snippet for fine-tuning, what will be the output", ["freezing-mc-sum"]),
     ("001", "you tried fine-tuning but the model's accuracy did not improve", ["lr-mc-no-improvement"]),
@@ -40,10 +41,10 @@ COVERAGE = [(f, text, ids) for f in ("000", "001") for text, ids in SHARED] + [
     ("002", "in pytorch, how do you freeze layers of a model?", ["freezing-card-pytorch", "ex-freeze-all"]),
     ("002", "what is a common strategy to fine-tune a pre-trained model?", ["recipe-card-strategy"]),
     ("002", "how does using a smaller learning rate help during fine-tuning?", ["lr-card-small"]),
-    ("002", "what does freezing layers in a model mean?", ["freezing-mc-meaning"]),
+    ("002", "what does freezing layers in a model mean?", ["freezing-mc-what-it-does"]),  # merged
     ("002", "why start fine-tuning by training only the last layers?", ["layers-mc-why-last-first"]),
     ("002", "in pytorch, which attribute controls if a parameter is trainable?", ["freezing-mc-attribute"]),
-    ("002", "what is a benefit of using a pre-trained model for fine-tuning?", ["basics-mc-pretrained-benefit"]),
+    ("002", "what is a benefit of using a pre-trained model for fine-tuning?", ["basics-mc-main-benefit"]),  # merged
     ("002", "what happens if you use a large learning rate during fine-tuning?", ["lr-mc-large", "lr-explain-high"]),
     ("002", "explain the step-by-step process of fine-tuning", ["recipe-explain-steps"]),
     ("002", "describe why fine-tuning is useful compared to training a model from scratch",
@@ -59,7 +60,7 @@ COVERAGE = [(f, text, ids) for f in ("000", "001") for text, ids in SHARED] + [
     ("003", "how does fine-tuning improve the performance of models in specific tasks", ["basics-explain-adjust"]),
     ("003", "what considerations should be made when deciding which layers",
      ["similarity-explain-which-layers", "similarity-card-rule"]),
-    ("003", "evaluate how fine-tuning techniques might change", ["transfer-explain-future"]),
+    ("003", "evaluate how fine-tuning techniques might change", []),  # see LEFT_OUT
     # 004: the fill-in question, its worked steps, and the similar true/false and choice questions.
     ("004", "in transfer learning, layers are typically fine-tuned", ["layers-mc-fill-blank"]),
     ("004", "in transfer learning, the last few layers of the model are typically fine-tuned",
@@ -71,6 +72,9 @@ COVERAGE = [(f, text, ids) for f in ("000", "001") for text, ids in SHARED] + [
     ("004", "which of the following is not the step for pre-trained model approach",
      ["transfer-mc-pretrained-approach"]),
 ]
+# Seed questions with no bank item on purpose, and why.
+LEFT_OUT = {"evaluate how fine-tuning techniques might change":
+            "speculative and off-syllabus: no answer can be checked, so free-text scoring would grade buzzwords"}
 SOLUTION_HEADERS = ("final answer:", "quick check:", "common mistakes:", "from class:")
 
 
@@ -101,7 +105,7 @@ def seed_questions(name: str) -> list[str]:
 def test_every_mapped_id_exists():
     bank = load_bank()
     missing = sorted({i for _, _, ids in COVERAGE for i in ids if i not in bank})
-    assert not missing and all(ids for _, _, ids in COVERAGE)
+    assert not missing and all(ids or text in LEFT_OUT for _, text, ids in COVERAGE)
 
 
 needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed files not found in {SEEDS}")
