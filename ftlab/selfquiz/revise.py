@@ -197,10 +197,11 @@ class Reviser:
         return rating
 
     def answer(self, item: Item, answer: Any, now: datetime | None = None, source: str = "revise",
-               attempt: str = "review", hints: int = 0, rating: str | None = None) -> Grade:
+               attempt: str = "review", hints: int = 0, rating: str | None = None,
+               duration_ms: int | None = None) -> Grade:
         """Grade an answer and record it (see record)."""
         result = grade(item, answer)
-        self.record(item, answer, result, now, source, attempt, hints, rating)
+        self.record(item, answer, result, now, source, attempt, hints, rating, duration_ms)
         return result
 
     def leeches(self) -> dict[str, int]:
