@@ -102,3 +102,41 @@ def test_locked_store_gives_a_clear_message_and_keeps_history(tmp_path):
     store.record(Grade("after", 1.0, 1.0, True, "ok"), "A", NOW, "quiz")
     assert [a.item_id for a in store.answers()] == ["kept", "after"]
     store.close()
+
+
+V1_SCHEMA = """
+CREATE TABLE answers (
+    id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, answered_at TEXT NOT NULL, source TEXT NOT NULL,
+    answer TEXT, score REAL NOT NULL, max_score REAL NOT NULL, correct INTEGER NOT NULL, diagnosis TEXT);
+CREATE TABLE cards (item_id TEXT PRIMARY KEY, card TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE review_logs (id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, log TEXT NOT NULL);
+INSERT INTO answers VALUES (1, 'q1', '2026-01-05T09:30:00+00:00', 'quiz', '"B"', 0.0, 1.0, 0, 'why');
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_store_is_migrated_in_place_and_keeps_its_history(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_SCHEMA)
+    with Store(path) as store:
+        (old,) = store.answers()
+        assert (old.item_id, old.answer, old.attempt, old.rating, old.hints) == ("q1", "B", "review", None, 0)
+        store.record(Grade("q2", 1.0, 1.0, True, "ok"), "A", NOW, "revise", attempt="practice", rating="good",
+                     hints=1)
+        assert store.answers()[-1].attempt == "practice" and store.flags() == {} and store.pulled() == {}
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_flags_pulls_and_undo_of_a_practice_answer(tmp_path):
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.set_flag("a", suspended=True)
+        store.set_flag("b", buried_until=NOW)
+        store.set_flag("b", unbury=True)
+        assert store.flags() == {"a": (True, None), "b": (False, None)}
+        store.pull(["c", "d"], "a check failed", NOW)
+        store.close_pulls("c")
+        assert store.pulled() == {"d": "a check failed"}
+        store.record(Grade("e", 1.0, 1.0, True, "ok"), "A", NOW, "quiz", attempt="practice")
+        assert store.undo_last().attempt == "practice" and store.answers() == []

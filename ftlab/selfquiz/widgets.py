@@ -52,10 +52,12 @@ def bind_q(session: QuizSession) -> bool:
     return True
 
 
-def verdict(session: QuizSession, item_id: str, result: Grade) -> str:
-    """Feedback HTML saying whether this attempt counted (first) or was practice."""
-    practice = bool(session.practice.get(item_id)) and session.practice[item_id][-1] is result
+def verdict(session: QuizSession, item: Item, result: Grade) -> str:
+    """Feedback HTML saying whether this attempt counted (first) or was practice; a card's answer is not repeated."""
+    practice = bool(session.practice.get(item.id)) and session.practice[item.id][-1] is result
     label = "Practice retry (not counted): " if practice else "First attempt (counts): "
+    if isinstance(item, Card):
+        return f"<small>{label}</small><b>{result.outcome.value}</b>: you rated {result.rating}."
     return f"<small>{label}</small>" + result._repr_html_()
 
 
@@ -67,7 +69,7 @@ def item_box(session: QuizSession, item: Item, number: int, on_answer: Callable[
 
     def submit(answer) -> Grade:
         result = session.submit(item.id, answer)
-        feedback.value = verdict(session, item.id, result)
+        feedback.value = verdict(session, item, result)
         rate_box.children = self_rating(session, item, feedback, on_answer) if item.id in session.pending else ()
         on_answer()
         return result
