@@ -109,3 +109,11 @@ def test_the_lint_can_fail():
     skewed = [replace(i, answer=0) for i in CHOICES]
     assert Counter(i.answer for i in skewed)[0] / len(skewed) > MAX_SHARE
     assert jaccard("What is the main benefit of fine-tuning?", "What is the main benefit of fine-tuning a model?") >= 0.6
+
+
+def test_retired_items_say_why_and_are_never_asked():
+    from ftlab.selfquiz import pick
+
+    retired = [i for i in BANK.items if i.retired]
+    assert [i.id for i in retired] == ["transfer-explain-future"] and all(len(i.retired) > 30 for i in retired)
+    assert not {i.id for i in retired} & {i.id for i in pick(BANK, n=len(BANK))}

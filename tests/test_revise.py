@@ -240,7 +240,7 @@ def test_forecast_streak_history_and_csv(reviser, tmp_path):
 def test_anki_deck_export(tmp_path):
     path = tmp_path / "ftlab.apkg"
     notes = export_deck(BANK, path)
-    assert notes == sum(i.kind != "exercise" for i in BANK.items)
+    assert notes == sum(i.kind != "exercise" and not i.retired for i in BANK.items)
     with zipfile.ZipFile(path) as apkg:
         (tmp_path / "c.anki2").write_bytes(apkg.read("collection.anki2"))
     with sqlite3.connect(tmp_path / "c.anki2") as db:

@@ -72,6 +72,7 @@ class Item:
     topic: str
     difficulty: str
     prompt: str
+    retired: str = ""  # why the item is kept (ids stay stable) but no longer asked in self-study; "" when active
 
 
 @dataclass(frozen=True)

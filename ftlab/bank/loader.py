@@ -111,8 +111,9 @@ def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
     common = dict(
         id=item_id, kind=kind, topic=v.text("topic", default_topic),
         difficulty=v.choice("difficulty", DIFFICULTIES), prompt=v.text("prompt"),
+        retired=v.text("retired") if "retired" in raw else "",
     )
-    known = {"id", "kind", "topic", "difficulty", "prompt"}
+    known = {"id", "kind", "topic", "difficulty", "prompt", "retired"}
     if kind == "card":
         item: Item = Card(**common, answer=v.text("answer"))
         known |= {"answer"}

@@ -45,7 +45,7 @@ def export_deck(bank: Bank, path: Path | str, kinds: tuple[str, ...] = ("card", 
     """Write the bank's items of these kinds to an .apkg file; returns the number of notes."""
     deck = genanki.Deck(DECK_ID, name)
     for item in bank.items:
-        if item.kind in kinds:
+        if item.kind in kinds and not item.retired:
             front, back = sides(item)
             deck.add_note(genanki.Note(model=MODEL, fields=[item.id, front, back],
                                        tags=[f"ftlab::{item.topic}", item.difficulty], guid=genanki.guid_for(item.id)))

@@ -128,7 +128,7 @@ def report(reviser: Reviser, now: datetime | None = None, days: int = 7) -> Repo
         seen_day[record.item_id] = day
     topics = []
     for topic in sorted(reviser.bank.topics, key=lambda t: SYLLABUS.index(t) if t in SYLLABUS else len(SYLLABUS)):
-        items = [i for i in reviser.bank.select(topic=topic) if i.kind in reviser.config.kinds]
+        items = [i for i in reviser.bank.select(topic=topic) if i.kind in reviser.config.kinds and not i.retired]
         if not items:
             continue
         ids = {i.id for i in items}

@@ -133,7 +133,7 @@ class Reviser:
             raise ValueError(f"unknown topic {topic!r}; topics: {', '.join(self.bank.topics)}")
         now = now or utcnow()
         flags = self.store.flags()
-        return [item for item in self.bank.select(topic=topic) if item.kind in self.config.kinds
+        return [item for item in self.bank.select(topic=topic) if item.kind in self.config.kinds and not item.retired
                 and not flags.get(item.id, (False, None))[0]
                 and not ((buried := flags.get(item.id, (False, None))[1]) and buried > now)]
 

@@ -24,7 +24,8 @@ def pick(bank: Bank, topic: str | None = None, difficulty: str | None = None, n:
         raise ValueError(f"unknown topic {topic!r}; topics: {', '.join(bank.topics)}")
     if difficulty is not None and difficulty not in DIFFICULTIES:
         raise ValueError(f"unknown difficulty {difficulty!r}; difficulties: {', '.join(DIFFICULTIES)}")
-    pool = [item for item in bank.select(topic=topic, difficulty=difficulty) if kinds is None or item.kind in kinds]
+    pool = [item for item in bank.select(topic=topic, difficulty=difficulty)
+            if (kinds is None or item.kind in kinds) and not item.retired]
     if not pool:
         raise ValueError(f"no bank items for topic={topic!r}, difficulty={difficulty!r}; "
                          f"topics: {', '.join(bank.topics)}; difficulties: {', '.join(DIFFICULTIES)}")
