@@ -28,6 +28,7 @@ class Mastery:
     first_right: int  # first attempts of a session (the reviews) that were fully right
     first_tries: int
     retention: float | None  # share recalled when an item came back on a later day (Anki's true retention); None: none yet
+    returns: int = 0  # how many such comebacks the retention is measured on
     weak: list[str] = field(default_factory=list)  # items whose latest review was a miss
 
     @property
@@ -40,7 +41,8 @@ class Mastery:
             return f"{self.topic:<14} not started ({self.items} items)"
         bar = "#" * round(10 * self.seen / self.items) if self.items else ""
         accuracy = f"{self.first_right}/{self.first_tries} ({self.accuracy:.0%})" if self.first_tries else "-"
-        retention = f"{self.retention:.0%}" if self.retention is not None else "n/a (nothing came back yet)"
+        retention = (f"{self.retention:.0%} of {self.returns} comeback(s)" if self.retention is not None
+                     else "n/a (nothing came back yet)")
         return (f"{self.topic:<14} seen {bar:<10} {self.seen:>2}/{self.items:<2} due {self.due:<2} "
                 f"first try {accuracy:<12} retention {retention}")
 
@@ -138,7 +140,7 @@ def report(reviser: Reviser, now: datetime | None = None, days: int = 7) -> Repo
         due = sum(1 for i in ids if i in cards and cards[i].due <= now and not flags.get(i, (False,))[0])
         weak = [i.id for i in items if i.id in latest and latest[i.id].rating == "again"]
         topics.append(Mastery(topic, len(items), sum(i in latest for i in ids), due,
-                              sum(r.score >= r.max_score for r in tries), len(tries), retention, weak))
+                              sum(r.score >= r.max_score for r in tries), len(tries), retention, len(later), weak))
     leeches = [(item_id, n, f"Go back to lesson {LESSONS.get(reviser.bank.get(item_id).topic, '')}, then "
                 f"rewrite this item's answer in your own words; suspend it if it still does not stick.")
                for item_id, n in sorted(reviser.leeches().items())]

@@ -76,7 +76,7 @@ def show_result(session: QuizSession, item: Item, result, read, write, practice:
     """Verdict (partial as partial), the likely mistake, the model answer; a self-rating when the scorer is unsure."""
     label = "Practice (not counted) - " if practice else ""
     if isinstance(item, Card):
-        write(f"{label}Recorded: {session.ratings.get(item.id, result.rating)}.")
+        write(f"{label}Recorded: {result.rating if practice else session.ratings.get(item.id, result.rating)}.")
         return
     write(f"{label}{result.outcome.value}: {result.feedback}")
     if result.diagnosis:
