@@ -108,7 +108,7 @@ def test_the_lint_can_fail():
                for k in range(len(words(leaky.options[leaky.answer])) - 3))
     skewed = [replace(i, answer=0) for i in CHOICES]
     assert Counter(i.answer for i in skewed)[0] / len(skewed) > MAX_SHARE
-    assert jaccard("What is the main benefit of fine-tuning?", "What is the main benefit of fine-tuning a model?") >= 0.6
+    assert jaccard("What is the main benefit of fine-tuning?", "What is the main benefit of fine-tuning a net?") >= 0.6
 
 
 def test_retired_items_say_why_and_are_never_asked():

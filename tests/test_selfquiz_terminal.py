@@ -146,7 +146,7 @@ def test_day_one_and_day_two(env, capsys, monkeypatch):
     out, _, _ = ftlab(capsys, monkeypatch, "revise", "--summary")
     assert f"Due now: {len(missed)} review(s)" in out
     out, _, _ = ftlab(capsys, monkeypatch, "revise", "-n", "2", stdin="")
-    assert f"This session: 2 review(s) due, 0 new item(s)." in out and "more wait" in out
+    assert "This session: 2 review(s) due, 0 new item(s)." in out and "more wait" in out
     with Store(env / "progress" / "term.sqlite3") as store:
         due = {i.id for i in Reviser(BANK, store).queue().reviews}
     assert due == missed  # only the misses come back on day 2; right answers wait days
@@ -160,7 +160,7 @@ def test_undo_suspend_history_and_exports(env, capsys, monkeypatch):
         first = Reviser(BANK, store).queue().items[0]
     assert isinstance(first, Card)
     out, _, _ = ftlab(capsys, monkeypatch, "revise", "-n", "2", stdin="\ngood\n:undo\n\neasy\n:suspend\n")
-    assert f"Took back your answer to {first.id}" in out and f"Suspended " in out
+    assert f"Took back your answer to {first.id}" in out and "Suspended " in out
     with Store(env / "progress" / "term.sqlite3") as store:
         assert [(a.item_id, a.rating) for a in store.answers()] == [(first.id, "easy")]
         assert any(suspended for suspended, _ in store.flags().values())

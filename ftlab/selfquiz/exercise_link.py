@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ftlab.bank import Grade, Outcome, load_bank
+from ftlab.selfquiz.revise import Reviser
 from ftlab.selfquiz.store import Store, StoreError, default_learner
 
 
@@ -15,8 +16,6 @@ def exercise_checked(exercise_id: str, result: Grade, learner: str | None = None
     store_path = Store.path_for(learner or default_learner())
     if not store_path.exists():
         return result
-    from ftlab.selfquiz.revise import Reviser
-
     try:
         bank = load_bank()
         if exercise_id not in bank:

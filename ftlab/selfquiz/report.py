@@ -27,7 +27,7 @@ class Mastery:
     due: int
     first_right: int  # first attempts of a session (the reviews) that were fully right
     first_tries: int
-    retention: float | None  # share recalled when an item came back on a later day (Anki's true retention); None: none yet
+    retention: float | None  # share recalled when items came back on a later day (Anki's true retention); None: none
     returns: int = 0  # how many such comebacks the retention is measured on
     weak: list[str] = field(default_factory=list)  # items whose latest review was a miss
 
