@@ -213,6 +213,9 @@ def test_mastery_displays_as_a_chart_in_a_notebook(monkeypatch, tmp_path):
     summary = selfquiz.mastery()
     html = summary._repr_html_()
     assert "<svg" in html and "<table>" in html and "Due now" in html and "Mastery(" not in html
+    assert "3 review(s)" in html.split("last 4 weeks")[1]  # today's cell of the heatmap
+    with pytest.raises(ValueError, match="n must be a positive number"):
+        selfquiz.revise(n=0)
     assert "basics" in str(summary) and len(list(summary)) == len(BANK.topics)
 
 

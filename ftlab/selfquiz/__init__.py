@@ -44,7 +44,9 @@ def revise(n: int = 20, topic: str | None = None, learner: str | None = None) ->
         raise StoreError(notice)
     queue = reviser.queue(topic=topic)
     items = shuffle_options(queue.items[:n], learner or default_learner(), utcnow().isoformat())
-    return QuizSession(items, reviser, source="revise", notice=queue.header())
+    asked = {item.id for item in items}
+    why = [f"{item.id} is here because {queue.reasons[item.id]}." for item in queue.pulled if item.id in asked]
+    return QuizSession(items, reviser, source="revise", notice=" ".join([queue.header(n), *why]))
 
 
 def mastery(learner: str | None = None) -> Report:
