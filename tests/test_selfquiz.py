@@ -260,3 +260,14 @@ def test_check_without_choosing_asks_for_a_choice(session):
 def test_unknown_item_in_session(session):
     with pytest.raises(KeyError, match="not in this quiz"):
         session.submit("basics-mc-main-benefit", "A")
+
+
+def test_suspend_and_bury_buttons(session):
+    view = render(session)
+    find(view.children[0], w.Button, "Suspend")[0].click()
+    find(view.children[2], w.Button, "Bury until tomorrow")[0].click()
+    flags = session.reviser.store.flags()
+    assert flags["freezing-mc-snippet"][0] and flags["lr-card-small"][1] is not None
+    assert "--unsuspend freezing-mc-snippet" in html_of(view.children[0])
+    queue = {i.id for i in session.reviser.queue().items}
+    assert "freezing-mc-snippet" not in queue and "lr-card-small" not in queue

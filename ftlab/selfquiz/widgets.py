@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from html import escape
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
 from ftlab.bank import RATINGS, Card, Choice, Exercise, Explain, Grade, Item
+from ftlab.selfquiz.revise import utcnow
 
 if TYPE_CHECKING:  # annotations only: the session imports this module when it displays itself
     from ftlab.selfquiz.session import QuizSession
@@ -76,7 +78,27 @@ def item_box(session: QuizSession, item: Item, number: int, on_answer: Callable[
 
     builders = {Choice: _choice, Explain: _explain, Card: _card, Exercise: _exercise}
     controls = builders[type(item)](session, item, submit, feedback)
-    return w.VBox([header, *controls, feedback, rate_box], layout=w.Layout(border="1px solid #ddd", padding="6px"))
+    extra = [set_aside(session, item)] if session.reviser is not None else []
+    return w.VBox([header, *controls, feedback, rate_box, *extra],
+                  layout=w.Layout(border="1px solid #ddd", padding="6px"))
+
+
+def set_aside(session: QuizSession, item: Item) -> w.HBox:
+    """Suspend (out of revision until unsuspended) or bury (until tomorrow) this item, as in Anki."""
+    note = w.HTML()
+    suspend, bury = w.Button(description="Suspend"), w.Button(description="Bury until tomorrow")
+
+    def on_suspend(_) -> None:
+        session.reviser.store.set_flag(item.id, suspended=True)
+        note.value = f"<small>Suspended; <code>ftlab revise --unsuspend {item.id}</code> brings it back.</small>"
+
+    def on_bury(_) -> None:
+        session.reviser.store.set_flag(item.id, buried_until=utcnow() + timedelta(days=1))
+        note.value = "<small>Buried until tomorrow.</small>"
+
+    suspend.on_click(on_suspend)
+    bury.on_click(on_bury)
+    return w.HBox([suspend, bury, note])
 
 
 def self_rating(session: QuizSession, item: Item, feedback: w.HTML, on_answer) -> tuple[w.Widget, ...]:
