@@ -76,8 +76,8 @@ def introduction_order(items: list[Item], topics_per_round: int = 2) -> list[Ite
     `topics_per_round` more topics open each round; within a topic, easy before hard and cards first."""
     rank = {topic: i for i, topic in enumerate(SYLLABUS)}
     queues: dict[str, list[Item]] = {}
-    for position, item in sorted(enumerate(items), key=lambda p: (DIFFICULTIES.index(p[1].difficulty),
-                                                                  KIND_ORDER.index(p[1].kind), p[0])):
+    for _, item in sorted(enumerate(items), key=lambda p: (DIFFICULTIES.index(p[1].difficulty),
+                                                           KIND_ORDER.index(p[1].kind), p[0])):
         queues.setdefault(item.topic, []).append(item)
     topics = sorted(queues, key=lambda t: rank.get(t, len(SYLLABUS)))
     order: list[Item] = []
