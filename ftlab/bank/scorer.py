@@ -45,7 +45,7 @@ STOPWORDS = {
     "still", "even", "may", "might", "must", "making", "during", "normally", "around", "approximately",
     "make", "makes", "help", "helps", "each", "own", "other", "thing", "things", "something", "anything",
     "typically", "normally", "generally", "simply", "well", "too", "quite", "lot", "lots", "etc", "e.g", "eg",
-    "first", "firstly", "finally", "last", "lastly", "later", "earlier", "initially", "after", "before", "just",
+    "first", "firstly", "finally", "last", "lastly", "later", "earlier", "initially", "after", "before",
 }
 # Words with the same meaning in this course, mapped to one canonical stem (after lemmatisation).
 SYNONYMS = {
@@ -121,7 +121,8 @@ SYNONYMS = {
     "every": "all", "underfit": "underfit", "underfitting": "underfit", "average": "stat", "averages": "stat",
     "cheap": "cheap", "cheaper": "cheap", "cheaply": "cheap", "efficient": "cheap", "need": "need",
     "needs": "need", "needed": "need", "require": "need", "requires": "need", "required": "need",
-    "rest": "late", "remaining": "late", "affine": "affine",
+    "rest": "late", "remaining": "late", "affine": "affine", "just": "only", "solely": "only", "alone": "only",
+    "exclusively": "only", "purely": "only",
 }
 # Pairs of opposite stems: saying one of them is saying "not" the other.
 _PAIRS = [("early", "late"), ("generic", "specif"), ("small", "big"), ("fast", "slow"), ("perform", "worse"),
@@ -151,6 +152,7 @@ PRONOUNS = {"they", "them", "these", "those", "it", "which", "that", "both", "th
 _BREAKS = {"but", "while", "whereas", "although", "though", "however", "because", "since", "so", "which", "where",
            "hence", "therefore", "thus", "otherwise", "meanwhile", "whilst", "then", "afterwards", "next"}
 _COMPARAND = {"than", "compared", "versus", "vs", "unlike"}
+_EXCEPT = {"except", "excluding", "besides", "apart"}
 # Verbs that make a fragment a statement rather than a keyword.
 VERBS = {"freez", "unfreez", "train", "tun", "adapt", "replac", "updat", "ruin", "keep", "load", "use", "start",
          "add", "set", "call", "put", "detect", "capture", "encode", "learn", "converge", "take", "give", "work",
@@ -266,7 +268,8 @@ def clauses(text: str) -> list[Clause]:
             carry = False
             for i, w in enumerate(raw):
                 nxt = raw[i + 1] if i + 1 < len(raw) else ""
-                if w in _BREAKS or (w in ("and", "or", "nor") and _starts_clause(nxt)):
+                if (w in _BREAKS and not (w == "so" and canon(nxt) in COMPARATIVES)) or \
+                        (w in ("and", "or", "nor") and _starts_clause(nxt)):
                     if current:
                         pieces.append((current, carry))
                     carry = w in ("or", "nor") and any(x in NEGATIONS for x in current)
@@ -302,6 +305,8 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None, number: int)
         if w in _COMPARAND:  # "faster than training from scratch": what follows is the thing compared against
             negated = True
             continue
+        if w in _EXCEPT:  # "freeze everything except the head": what follows is set aside
+            break
         if w in STOPWORDS or w in ("and", "or"):
             continue
         stem = canon(w)
@@ -333,12 +338,10 @@ def lemmas(raw: list[str]) -> set[str]:
     """Plain lemmas of the content words, with no synonym folding: what counts as repeating given text."""
     out = set()
     for w in raw:
-        if w in STOPWORDS or w in NEGATIONS or w in ECHO_FREE:
+        if w in STOPWORDS or w in NEGATIONS:
             continue
         found = getAllLemmas(w)
-        lemma = next((found[u][0] for u in _LEMMA_ORDER if u in found), w)
-        if lemma not in ECHO_FREE:
-            out.add(lemma)
+        out.add(next((found[u][0] for u in _LEMMA_ORDER if u in found), w))
     return out
 
 
@@ -453,8 +456,14 @@ def is_keyword_list(sentence: str) -> bool:
 
 def _states(fragment: str) -> bool:
     """A verb with something it is said of: "freeze layers" states, "updated" or "less data" does not."""
-    stems = [canon(w) for w in _words(fragment) if w not in STOPWORDS and w not in NEGATIONS]
-    return len(stems) >= 2 and any(s in VERBS for s in stems)
+    raw = _words(fragment)
+    content = [w for w in raw if w not in STOPWORDS and w not in NEGATIONS]
+    return len(content) >= 2 and any(w in VERBS or canon(w) in VERBS for w in raw)
+
+
+def _echoes(said: frozenset[str], given: set[str], rubric: set[str]) -> bool:
+    """Two or more words of the prompt or hint (beyond ones every answer uses), and nothing else the rubric needs."""
+    return len((said & given) - ECHO_FREE) >= 2 and all(canon(lemma) not in rubric for lemma in said - given)
 
 
 def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tuple[str, ...] = (),
@@ -466,6 +475,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     prompt_lemmas = lemmas(_words(normalize(prompt)))
     hint_lemmas = set().union(*(lemmas(_words(normalize(h))) for h in hints)) if hints else set()
     model_norm = normalize(model_answer)
+    rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
+    given = prompt_lemmas | hint_lemmas
     names = [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3]
     premise = {w.stem for c in clauses(prompt) for w in c.words if not w.negated}
     sentences = _sentences(normalize(answer))
@@ -473,7 +484,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                    or any(fuzz.ratio(n, s.strip()) >= 85 for n in names)]
     if len(name_copies) < 2 and not any(sum(fuzz.partial_ratio(n, s) >= 90 for n in names) >= 2 for s in name_copies):
         name_copies = []  # one sentence that reads like one concept name can be an honest short answer
-    whole_paste = bool(model_norm) and len(answer) >= 30 and fuzz.partial_ratio(normalize(answer), model_norm) >= 85
+    whole_paste = bool(model_norm) and len(answer) >= 80 and fuzz.partial_ratio(normalize(answer), model_norm) >= 90
     for sentence in sentences:
         if is_keyword_list(sentence):
             flags.append("keyword-list")
@@ -481,7 +492,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
             continue
         sentence_clauses = clauses(sentence)
         stems = [w.stem for c in sentence_clauses for w in c.words]
-        if whole_paste or (model_norm and len(stems) >= 4 and fuzz.partial_ratio(sentence.strip(), model_norm) >= 85):
+        if whole_paste or (model_norm and len(sentence) >= 40 and fuzz.partial_ratio(sentence.strip(), model_norm) >= 90):
             flags.append("pasted-model-answer")
             uncredited.append(sentence)
             continue
@@ -489,10 +500,12 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
             flags.append("pasted-concept-names")
             uncredited.append(sentence)
             continue
+        whole = frozenset().union(*(c.lemmas for c in sentence_clauses))
         for clause in sentence_clauses:
-            if len(clause.lemmas) >= 2 and clause.lemmas <= prompt_lemmas | hint_lemmas:
+            said = whole if _echoes(whole, given, rubric) else clause.lemmas
+            if _echoes(said, given, rubric):
                 if any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
-                    flags.append("prompt-echo" if clause.lemmas <= prompt_lemmas else "hint-echo")
+                    flags.append("prompt-echo" if said & given <= prompt_lemmas else "hint-echo")
                     uncredited.append(clause.text)
                 continue
             clause.counterfactual = any(not w.negated and QUANTITIES[w.stem] & premise and w.stem not in premise
