@@ -1,7 +1,8 @@
 """Free-text scorer figures: per-concept precision/recall on honest answers, credit given to dishonest ones, ms/answer.
 
-Run: PYTHONPATH=. python benchmarks/scorer.py [--confusions]. Sets: ftlab/bank/samples/explain.toml (tuned on),
-holdout.toml (written after the first matcher, lightly used), adversarial.toml (by kind, never tuned on).
+Run: PYTHONPATH=. python benchmarks/scorer.py [--confusions]. Sets in ftlab/bank/samples/: explain.toml (tuned on),
+holdout.toml (older held-out set, read while fixing mechanisms), adversarial.toml (by kind, written before the
+phrasings; its confusions were read while fixing mechanisms), blind.toml (by kind, written last, never tuned on).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ftlab.bank import grade, load_bank
 from ftlab.bank.scorer import Verdict, score
 
 SAMPLES = Path(__file__).parents[1] / "ftlab" / "bank" / "samples"
+SETS = ("explain.toml", "holdout.toml", "adversarial.toml", "blind.toml")
 HONEST = ("paraphrase", "partial", "honest")
 ZERO_KINDS = ("keyword-list", "pasted-model", "pasted-names")
 
@@ -75,7 +77,7 @@ def per_answer_ms(bank, repeats: int = 3) -> tuple[float, float]:
     from ftlab.bank.scorer import canon, compile_phrasing
 
     answers = []
-    for name in ("explain.toml", "holdout.toml", "adversarial.toml"):
+    for name in SETS:
         answers += [(bank.get(s["item"]), s["answer"]) for s in
                     tomllib.loads((SAMPLES / name).read_text(encoding="utf-8"))["samples"]]
     canon.cache_clear()
@@ -97,7 +99,7 @@ def main() -> None:
     parser.add_argument("--confusions", action="store_true", help="print every answer with a wrong decision")
     args = parser.parse_args()
     bank = load_bank()
-    for name in ("explain.toml", "holdout.toml", "adversarial.toml"):
+    for name in SETS:
         tally, decisions = measure(name, bank)
         print(f"{name}: {decisions} concept decisions; honest precision {tally.precision:.3f}, "
               f"recall {tally.recall:.3f}")

@@ -109,7 +109,7 @@ SYNONYMS = {
     "validation": "valid", "val": "valid", "test": "valid", "held": "valid", "unseen": "valid",
     "stable": "stable", "unstable": "unstable", "diverge": "unstable", "oscillate": "unstable",
     "explode": "unstable", "instability": "unstable", "erratic": "unstable", "chaotic": "unstable",
-    "scratch": "scratch", "random": "scratch", "randomly": "scratch",
+    "scratch": "scratch", "random": "scratch", "randomly": "scratch", "category": "class", "categories": "class",
     "statistics": "stat", "stats": "stat", "statistic": "stat", "running_mean": "stat", "running_var": "stat",
     "mean": "stat", "variance": "stat", "requires_grad_": "requires_grad",
     "evaluation": "eval", "inference": "eval",
@@ -201,7 +201,7 @@ class Clause:
     text: str
     scratch: bool = False
     sentence: int = 0
-    lemmas: frozenset[str] = frozenset()  # its plain lemmas, without synonyms: what echo detection compares
+    lemmas: frozenset[tuple[str, str]] = frozenset()  # (lemma, stem) per content word, for echo detection
     counterfactual: bool = False  # speaks of the opposite of the question's premise ("small steps" for a high LR)
 
 
@@ -238,6 +238,9 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b", "rises", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|moves?|heads?|comes?|ticks?) down\b", "drops", text)
     text = re.sub(r"\bhow (?:much|many|big|large|small|fast|high|low)\b", "how", text)  # a question, not a claim
+    text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b([^.,;:]{0,60}?)"
+                  r"\bfrom (?:being |getting )?", r"\1\2 not ", text)  # "keeps X from being overwritten"
+    text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
     text = _DENIAL.sub(" not ", text)
     text = _INTENSIFIER.sub("", text)
     text = _DEPTH.sub(lambda m: f"{'early' if m.group(1) else 'late'} {m.group(3)}", text)
@@ -334,14 +337,14 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None, number: int)
     return Clause(words, text, scratch, number, frozenset(lemmas(raw)))
 
 
-def lemmas(raw: list[str]) -> set[str]:
-    """Plain lemmas of the content words, with no synonym folding: what counts as repeating given text."""
+def lemmas(raw: list[str]) -> set[tuple[str, str]]:
+    """(plain lemma, course stem) of each content word: the lemma says what repeats given text, the stem what it means."""
     out = set()
     for w in raw:
         if w in STOPWORDS or w in NEGATIONS:
             continue
         found = getAllLemmas(w)
-        out.add(next((found[u][0] for u in _LEMMA_ORDER if u in found), w))
+        out.add((next((found[u][0] for u in _LEMMA_ORDER if u in found), w), canon(w)))
     return out
 
 
@@ -381,6 +384,8 @@ def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
     if flips % 2 == 0 and flips:
         return Verdict.ABSENT
     verdict = Verdict.CONTRADICTED if flips else Verdict.ASSERTED
+    if not opposites:  # negation only: no turning round by scratch or counterfactual clauses either
+        return verdict
     if clause.counterfactual:
         verdict = Verdict.CONTRADICTED if verdict is Verdict.ASSERTED else Verdict.ASSERTED
     stems = {w.stem for w in wanted}
@@ -444,9 +449,9 @@ class Scored:
         return sum(d.verdict is Verdict.ASSERTED for d in self.decisions)
 
 
-def is_keyword_list(sentence: str) -> bool:
+def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b") -> bool:
     """A run of three or more short fragments that mostly state nothing: keywords, not claims."""
-    fragments = [f for f in re.split(r"[,/|+&]|\band\b|\bor\b", sentence) if _words(f)]
+    fragments = [f for f in re.split(separators, sentence) if _words(f)]
     if len(fragments) < 3:
         return False
     stated = sum(_states(f) for f in fragments)
@@ -461,9 +466,10 @@ def _states(fragment: str) -> bool:
     return len(content) >= 2 and any(w in VERBS or canon(w) in VERBS for w in raw)
 
 
-def _echoes(said: frozenset[str], given: set[str], rubric: set[str]) -> bool:
+def _echoes(said: frozenset[tuple[str, str]], given: set[str], rubric: set[str]) -> bool:
     """Two or more words of the prompt or hint (beyond ones every answer uses), and nothing else the rubric needs."""
-    return len((said & given) - ECHO_FREE) >= 2 and all(canon(lemma) not in rubric for lemma in said - given)
+    repeated = {lemma for lemma, _ in said if lemma in given} - ECHO_FREE
+    return len(repeated) >= 2 and not any(stem in rubric for lemma, stem in said if lemma not in given)
 
 
 def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tuple[str, ...] = (),
@@ -472,8 +478,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     flags: list[str] = []
     kept: list[Clause] = []
     uncredited: list[str] = []
-    prompt_lemmas = lemmas(_words(normalize(prompt)))
-    hint_lemmas = set().union(*(lemmas(_words(normalize(h))) for h in hints)) if hints else set()
+    prompt_lemmas = {lemma for lemma, _ in lemmas(_words(normalize(prompt)))}
+    hint_lemmas = {lemma for h in hints for lemma, _ in lemmas(_words(normalize(h)))}
     model_norm = normalize(model_answer)
     rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
     given = prompt_lemmas | hint_lemmas
@@ -485,8 +491,9 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     if len(name_copies) < 2 and not any(sum(fuzz.partial_ratio(n, s) >= 90 for n in names) >= 2 for s in name_copies):
         name_copies = []  # one sentence that reads like one concept name can be an honest short answer
     whole_paste = bool(model_norm) and len(answer) >= 80 and fuzz.partial_ratio(normalize(answer), model_norm) >= 90
+    listed = is_keyword_list(";".join(sentences), separators=r"[;,/|+&]|\band\b|\bor\b")
     for sentence in sentences:
-        if is_keyword_list(sentence):
+        if listed or is_keyword_list(sentence):
             flags.append("keyword-list")
             uncredited.append(sentence)
             continue
@@ -505,7 +512,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
             said = whole if _echoes(whole, given, rubric) else clause.lemmas
             if _echoes(said, given, rubric):
                 if any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
-                    flags.append("prompt-echo" if said & given <= prompt_lemmas else "hint-echo")
+                    flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
+                                 else "hint-echo")
                     uncredited.append(clause.text)
                 continue
             clause.counterfactual = any(not w.negated and QUANTITIES[w.stem] & premise and w.stem not in premise
