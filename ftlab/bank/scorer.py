@@ -384,16 +384,16 @@ def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
     if flips % 2 == 0 and flips:
         return Verdict.ABSENT
     verdict = Verdict.CONTRADICTED if flips else Verdict.ASSERTED
-    if not opposites:  # negation only: no turning round by scratch or counterfactual clauses either
-        return verdict
-    if clause.counterfactual:
-        verdict = Verdict.CONTRADICTED if verdict is Verdict.ASSERTED else Verdict.ASSERTED
     stems = {w.stem for w in wanted}
-    if stems & COMPARATIVES and not stems & ({"scratch"} | SOURCE):
-        if clause.scratch:
-            verdict = Verdict.CONTRADICTED if verdict is Verdict.ASSERTED else Verdict.ASSERTED
-        elif verdict is Verdict.CONTRADICTED and any(w.stem in SOURCE for w in clause.words):
-            return Verdict.ABSENT
+    turned = clause.counterfactual != (clause.scratch and bool(stems & COMPARATIVES)
+                                       and not stems & ({"scratch"} | SOURCE))
+    if not opposites:  # strict reading: a turned clause only ever asserts, so its contradictions stay weak
+        return (Verdict.ASSERTED if verdict is Verdict.CONTRADICTED else Verdict.ABSENT) if turned else verdict
+    if turned:
+        verdict = Verdict.CONTRADICTED if verdict is Verdict.ASSERTED else Verdict.ASSERTED
+    elif verdict is Verdict.CONTRADICTED and stems & COMPARATIVES and not stems & SOURCE \
+            and any(w.stem in SOURCE for w in clause.words):
+        return Verdict.ABSENT
     return verdict
 
 
