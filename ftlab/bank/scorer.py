@@ -8,7 +8,7 @@ clause with the phrasing's polarity, contradicted when an odd number of them occ
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
@@ -200,7 +200,6 @@ class Clause:
     words: list[Word]
     text: str
     scratch: bool = False
-    sentence: int = 0
     lemmas: frozenset[tuple[str, str]] = frozenset()  # (lemma, stem) per content word, for echo detection
     counterfactual: bool = False  # speaks of the opposite of the question's premise ("small steps" for a high LR)
 
@@ -263,7 +262,7 @@ def clauses(text: str) -> list[Clause]:
     """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one."""
     out: list[Clause] = []
     previous: Clause | None = None
-    for number, sentence in enumerate(_sentences(normalize(text))):
+    for sentence in _sentences(normalize(text)):
         for part in re.split(r"[,/|]", sentence):
             raw = _words(part)
             pieces: list[tuple[list[str], bool]] = []  # (words, negation carried from an "or" before it)
@@ -282,7 +281,7 @@ def clauses(text: str) -> list[Clause]:
             if current:
                 pieces.append((current, carry))
             for piece, carried in pieces:
-                clause = _clause(piece, carried, previous, number)
+                clause = _clause(piece, carried, previous)
                 if clause.words:
                     out.append(clause)
                     previous = clause
@@ -294,7 +293,7 @@ def _starts_clause(word: str) -> bool:
         canon(word) in VERBS or canon(word) in POSITIONS or word in VERBS
 
 
-def _clause(raw: list[str], carried: bool, previous: Clause | None, number: int) -> Clause:
+def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
     words: list[Word] = []
     negated, scratch = carried, False
     drop_position = False
@@ -334,7 +333,7 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None, number: int)
             words = [w for w in previous.words if w.stem in POSITIONS] + words
         scratch = scratch or (previous.scratch and not any(w.stem in ("tun", "pretrain") and not w.negated
                                                            for w in words))
-    return Clause(words, text, scratch, number, frozenset(lemmas(raw)))
+    return Clause(words, text, scratch, frozenset(lemmas(raw)))
 
 
 def lemmas(raw: list[str]) -> set[tuple[str, str]]:
@@ -441,7 +440,6 @@ class Scored:
     decisions: list[Decision]
     flags: tuple[str, ...] = ()
     confident: bool = True
-    uncredited: list[str] = field(default_factory=list)  # clauses that earned nothing because a guard fired
 
     @property
     def credited(self) -> int:
@@ -472,59 +470,50 @@ def _echoes(said: frozenset[tuple[str, str]], given: set[str], rubric: set[str])
     return len(repeated) >= 2 and not any(stem in rubric for lemma, stem in said if lemma not in given)
 
 
+def _copied_names(sentences: list[str], names: list[str]) -> list[str]:
+    """Sentences that reproduce concept names ("Missing: ..."): two or more of them, or one holding two names."""
+    hits = {s: sum(fuzz.partial_ratio(n, s) >= 90 for n in names) for s in sentences}
+    copies = [s for s in sentences if hits[s] >= 2 or any(fuzz.ratio(n, s.strip()) >= 85 for n in names)]
+    return copies if len(copies) >= 2 or any(hits[s] >= 2 for s in copies) else []  # one alone may be honest
+
+
 def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tuple[str, ...] = (),
           model_answer: str = "") -> Scored:
-    """Decide every concept for an answer, after removing keyword lists, echoes and pasted text."""
+    """Decide every concept for an answer, after setting aside keyword lists, echoes and pasted text."""
     flags: list[str] = []
     kept: list[Clause] = []
-    uncredited: list[str] = []
     prompt_lemmas = {lemma for lemma, _ in lemmas(_words(normalize(prompt)))}
-    hint_lemmas = {lemma for h in hints for lemma, _ in lemmas(_words(normalize(h)))}
-    model_norm = normalize(model_answer)
+    given = prompt_lemmas | {lemma for h in hints for lemma, _ in lemmas(_words(normalize(h)))}
     rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
-    given = prompt_lemmas | hint_lemmas
-    names = [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3]
     premise = {w.stem for c in clauses(prompt) for w in c.words if not w.negated}
+    model = normalize(model_answer)
     sentences = _sentences(normalize(answer))
-    name_copies = [s for s in sentences if sum(fuzz.partial_ratio(n, s) >= 90 for n in names) >= 2
-                   or any(fuzz.ratio(n, s.strip()) >= 85 for n in names)]
-    if len(name_copies) < 2 and not any(sum(fuzz.partial_ratio(n, s) >= 90 for n in names) >= 2 for s in name_copies):
-        name_copies = []  # one sentence that reads like one concept name can be an honest short answer
-    whole_paste = bool(model_norm) and len(answer) >= 80 and fuzz.partial_ratio(normalize(answer), model_norm) >= 90
+    names = _copied_names(sentences, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3])
+    pasted_whole = bool(model) and len(answer) >= 80 and fuzz.partial_ratio(normalize(answer), model) >= 90
     listed = is_keyword_list(";".join(sentences), separators=r"[;,/|+&]|\band\b|\bor\b")
     for sentence in sentences:
         if listed or is_keyword_list(sentence):
             flags.append("keyword-list")
-            uncredited.append(sentence)
-            continue
-        sentence_clauses = clauses(sentence)
-        stems = [w.stem for c in sentence_clauses for w in c.words]
-        if whole_paste or (model_norm and len(sentence) >= 40 and fuzz.partial_ratio(sentence.strip(), model_norm) >= 90):
+        elif pasted_whole or (model and len(sentence) >= 40 and fuzz.partial_ratio(sentence.strip(), model) >= 90):
             flags.append("pasted-model-answer")
-            uncredited.append(sentence)
-            continue
-        if sentence in name_copies:
+        elif sentence in names:
             flags.append("pasted-concept-names")
-            uncredited.append(sentence)
-            continue
-        whole = frozenset().union(*(c.lemmas for c in sentence_clauses))
-        for clause in sentence_clauses:
-            said = whole if _echoes(whole, given, rubric) else clause.lemmas
-            if _echoes(said, given, rubric):
-                if any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
+        else:
+            sentence_clauses = clauses(sentence)
+            whole = frozenset().union(*(c.lemmas for c in sentence_clauses))
+            for clause in sentence_clauses:
+                said = whole if _echoes(whole, given, rubric) else clause.lemmas
+                if not _echoes(said, given, rubric):
+                    clause.counterfactual = any(not w.negated and QUANTITIES[w.stem] & premise
+                                                and w.stem not in premise for w in clause.words if w.stem in QUANTITIES)
+                    kept.append(clause)
+                elif any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
-                    uncredited.append(clause.text)
-                continue
-            clause.counterfactual = any(not w.negated and QUANTITIES[w.stem] & premise and w.stem not in premise
-                                        for w in clause.words if w.stem in QUANTITIES)
-            kept.append(clause)
     decisions = [decide(c, kept) for c in concepts]
     if any(d.both for d in decisions):
         flags.append("self-contradiction")
-    flags = list(dict.fromkeys(flags))
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
-    long_answer = sum(len(c.words) for c in kept) >= 14
-    unsure = bool(flags) or (long_answer and credited < len(concepts) / 2
-                             and not any(d.verdict is Verdict.CONTRADICTED for d in decisions))
-    return Scored(decisions, tuple(flags), not unsure, uncredited)
+    barely = sum(len(c.words) for c in kept) >= 14 and credited < len(concepts) / 2 \
+        and not any(d.verdict is Verdict.CONTRADICTED for d in decisions)  # a long answer it may not understand
+    return Scored(decisions, tuple(dict.fromkeys(flags)), not flags and not barely)
