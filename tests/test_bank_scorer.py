@@ -88,7 +88,10 @@ def test_misconceptions_are_named_and_unnamed_opposites_say_so():
     assert named.decisions[0].misconception == "thinking early layers are task-specific"
     bare = score("Early layers are not generic.", [Concept("early layers are generic", ["early generic"]),
                                                     Concept("x", ["imagenet"])])
-    assert bare.decisions[0].misconception == "the opposite of: early layers are generic"
+    assert bare.decisions[0].verdict is Verdict.CONTRADICTED and bare.decisions[0].misconception is None
+    item = BANK.get("lr-explain-high")
+    assert "Contradicted: training becomes unstable (you said: a high learning rate makes training stable" in \
+        grade(item, "A high learning rate is fine: training stays stable and just gets faster.").feedback
 
 
 @pytest.mark.parametrize("answer,flag", [

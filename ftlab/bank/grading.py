@@ -109,7 +109,8 @@ def concept_feedback(result: Scored) -> str:
     if absent:
         text += " Missing: " + "; ".join(absent) + "."
     for d in wrong:
-        text += f" Contradicted: {d.concept.name} (you said: {d.misconception})."
+        said = f"you said: {d.misconception}" if d.misconception else "your answer says the opposite"
+        text += f" Contradicted: {d.concept.name} ({said})."
     notes = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES]
     if notes:
         text += " Not credited: " + "; ".join(notes) + "."

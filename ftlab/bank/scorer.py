@@ -402,7 +402,7 @@ class Decision:
 
     concept: Concept
     verdict: Verdict = Verdict.ABSENT
-    misconception: str | None = None
+    misconception: str | None = None  # the wrong belief the answer states, when the bank names one
     both: bool = False  # asserted in one clause and contradicted in another
 
 
@@ -426,9 +426,8 @@ def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
         for mistake in concept.misconceptions:
             if any(match(p, clause) is Verdict.ASSERTED for p in mistake.phrasings):
                 contradicted, named = True, named or mistake.name
-    if contradicted or (opposed and not asserted):
-        if named is None:
-            named = concept.misconceptions[0].name if concept.misconceptions else f"the opposite of: {concept.name}"
+    if contradicted or (opposed and not asserted):  # unnamed: the concept's first misconception, if it has one
+        named = named or next((m.name for m in concept.misconceptions), None)
         return Decision(concept, Verdict.CONTRADICTED, named, both=asserted)
     return Decision(concept, Verdict.ASSERTED if asserted else Verdict.ABSENT)
 
