@@ -74,6 +74,24 @@ def test_claims_about_training_from_scratch_count_the_other_way_round(answer, ex
     assert verdicts(SCRATCH, answer) == expected
 
 
+@pytest.mark.parametrize("item_id,answer,points", [
+    ("batchnorm-explain-frozen", "The BatchNorm layers must be in eval mode, otherwise it is not needed.", 1),
+    ("batchnorm-explain-frozen", "Eval mode is not needed.", 0),
+    ("overfit-explain-many-layers", "Overfitting is not the problem here.", 0),
+    ("lr-explain-high", "A high learning rate doesn't destroy anything or make training unstable.", 0),
+    ("basics-explain-approach", "Fine-tuning throws away the pretrained weights and trains a new network, so the "
+                                "learned features never transfer. It needs more data and more time.", 0),
+    ("freezing-explain-role", "updated / not updated / edges / textures / task-specific / knowledge kept", 0),
+    ("freezing-explain-role", "The weights don't change, so knowlege is kept.", 2),
+    ("overfit-explain-many-layers", "Too many unfrozen weights for a tiny dataset: the model memorises it, and "
+                                    "val loss goes up.", 4),
+    ("similarity-explain-which-layers", "Whether your images look like ImageNet or are dissimilar, and how much "
+                                        "data you have.", 2),
+])
+def test_the_issue_examples(item_id, answer, points):
+    assert grade(BANK.get(item_id), answer).score == points
+
+
 def test_a_contradicted_concept_scores_zero_and_names_the_misconception():
     result = grade(ROLE, "Frozen layers are still updated during training, but the early layers hold edges.")
     assert result.score == 1 and "frozen weights are not updated during training" in result.missing

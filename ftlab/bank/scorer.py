@@ -26,6 +26,7 @@ NEGATIONS = {"not", "no", "never", "without", "nor", "neither", "cannot", "hardl
 # Predicates that deny the clause before them: "overfitting is not the problem", "eval mode is not needed".
 DENIED_BY = {"problem", "issue", "need", "necessary", "true", "case", "important", "matter", "concern", "relevant",
              "happen", "risk", "helpful", "useful", "worry", "danger", "correct", "right", "fact", "either"}
+_FILLERS = {"here", "now", "actually", "all", "anymore", "big", "much", "real", "main", "true"}
 # Framings that deny the claim that follows them: "it is wrong to say that ...".
 _DENIAL = re.compile(r"\b(?:it is |it was )?(?:wrong|false|incorrect|untrue|a myth|a misconception|a mistake|"
                      r"not true|a common mistake)\s+(?:to (?:say|think|believe|claim|assume)|that)\b")
@@ -322,7 +323,7 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
             scratch = True
         words.append(Word(stem, negated and stem not in NOUNS and stem not in POSITIONS))
     after = words[first_negation:] if first_negation is not None else []
-    if after and first_negation and all(w.stem in DENIED_BY | NOUNS for w in after) and \
+    if after and first_negation and all(w.stem in DENIED_BY | NOUNS | _FILLERS for w in after) and \
             any(w.stem in DENIED_BY for w in after):  # "X is not the problem": X is what is denied
         words = [Word(w.stem, w.stem not in NOUNS and w.stem not in POSITIONS and not w.negated)
                  for w in words[:first_negation]]
