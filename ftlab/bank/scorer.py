@@ -159,7 +159,7 @@ VERBS = {"freez", "unfreez", "train", "tun", "adapt", "replac", "updat", "ruin",
          "add", "set", "call", "put", "detect", "capture", "encode", "learn", "converge", "take", "give", "work",
          "prevent", "stop", "reach", "overfit", "rise", "drop", "begin", "watch", "monitor", "evaluate", "reduce",
          "avoid", "pick", "choose", "decide", "apply", "run", "compute", "unfreeze", "cut", "limit", "lead",
-         "cause", "mean", "turn", "build", "is", "are", "be", "was", "were", "do", "does", "can", "will", "should",
+         "cause", "mean", "turn", "build", "repeat", "is", "are", "be", "was", "were", "do", "does", "can", "will", "should",
          "need", "needs", "have", "has", "make", "makes", "get", "become", "becomes", "must", "would", "could"}
 # Domain words that typos are corrected towards (besides the synonym table).
 DOMAIN_WORDS = {"knowledge", "pretrained", "dataset", "features", "generalize", "generalise", "specific",
@@ -226,7 +226,7 @@ def canon(word: str) -> str:
 
 def normalize(text: str) -> str:
     """Lowercase, expand contractions and denial framings, fold compounds and code into plain words."""
-    text = text.lower().replace("’", "'").replace("`", " ")
+    text = text.lower().replace("’", "'").replace("`", " ").replace("e.g.", " ").replace("i.e.", " ")
     for short, full in _CONTRACTIONS:
         text = text.replace(short, full)
     text = (text.replace("pre-trained", "pretrained").replace("pre trained", "pretrained").replace("fine-tun", "finetun")
