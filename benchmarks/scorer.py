@@ -126,7 +126,8 @@ def main() -> None:
             print("\n".join(tally.confusions))
     cold, warm, base = per_answer_ms(bank)
     print(f"CPU time per answer: {cold:.2f} ms cold (empty caches), {warm:.2f} ms warm; budget 5 ms: "
-          f"{warm / 5:.2f} of it. Keyword baseline in the same process: {base:.3f} ms (the scorer costs {warm / base:.0f}x)")
+          f"{warm / 5:.2f} of it. Keyword baseline in the same process: {base:.3f} ms "
+          f"(the scorer costs {warm / base:.0f}x)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ from lemminflect import getAllLemmas
 
 from ftlab.bank import Concept, grade, load_bank
 from ftlab.bank.items import Misconception
-from ftlab.bank.scorer import _CANON, DOMAIN_WORDS, NOUNS, STOPWORDS, Verdict, canon, clauses, compile_phrasing, normalize, score
+from ftlab.bank.scorer import (
+    _CANON, DOMAIN_WORDS, STOPWORDS, Verdict, canon, clauses, compile_phrasing, normalize, score,
+)
 
 SAMPLES = Path(__file__).parents[1] / "ftlab" / "bank" / "samples"
 BANK = load_bank()

@@ -208,7 +208,8 @@ class _Validator:
                 raise self.error(f"concepts[{i}].{err.field}", err.problem) from None
             unknown = sorted(set(sub.raw) - {"name", "phrasings", "misconceptions"})
             if unknown:
-                raise self.error(f"concepts[{i}].{unknown[0]}", "unknown field; expected name, phrasings, misconceptions")
+                raise self.error(f"concepts[{i}].{unknown[0]}",
+                                 "unknown field; expected name, phrasings, misconceptions")
         return concepts
 
     def misconceptions(self) -> list[Misconception]:

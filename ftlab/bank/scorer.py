@@ -3,7 +3,9 @@
 Answers are cut into clauses; each word is reduced to a course-level stem (synonyms, lemmas from lemminflect,
 typos via rapidfuzz) carrying the polarity its clause gives it. A phrasing is asserted when its words occur in one
 clause with the phrasing's polarity, contradicted when an odd number of them occur negated or as their opposite
-(early/late, generic/specific, ...), and the claim is turned round when its clause is about training from scratch.
+(early/late, generic/specific, ...); the claim is turned round when its clause is about training from scratch or
+about the opposite of the question's premise. Keyword lists, prompt and hint echoes and pasted model answers or
+concept names earn nothing and are flagged; so is a claim made together with its opposite.
 """
 from __future__ import annotations
 
@@ -98,7 +100,8 @@ SYNONYMS = {
     "examples": "data", "sample": "data", "samples": "data", "picture": "data", "pictures": "data",
     "photo": "data", "photos": "data", "label": "data", "labels": "data", "labelled": "data", "labeled": "data",
     "similar": "similar", "related": "similar", "alike": "similar", "close": "similar", "resemble": "similar",
-    "different": "differ", "difference": "differ", "differences": "differ", "dissimilar": "differ", "unrelated": "differ", "differ": "differ", "distinct": "differ",
+    "different": "differ", "difference": "differ", "differences": "differ", "dissimilar": "differ",
+    "unrelated": "differ", "differ": "differ", "distinct": "differ",
     "unlike": "differ",
     "accuracy": "accuracy", "performance": "accuracy", "results": "accuracy", "better": "perform",
     "improve": "perform", "accurate": "perform", "generalize": "perform", "generalise": "perform",
@@ -144,7 +147,7 @@ QUANTITIES = {"small": {"big", "high"}, "low": {"big", "high"}, "big": {"small",
               "fast": {"slow"}, "slow": {"fast"}}
 _CANON = set(SYNONYMS.values())
 # Stems whose negation does not flip a claim: the things a claim is about, not what it says of them.
-NOUNS = {"accuracy", "layer", "weight", "model", "network", "data", "featur", "head", "edg", "textur", "imagenet", "paramet",
+NOUNS = {"accuracy", "layer", "weight", "model", "network", "data", "featur", "head", "edg", "textur", "imagenet",
          "class", "task", "stat", "batch", "rate", "time", "valid", "grad", "requires_grad", "net", "neuron",
          "step", "loss", "curve", "set", "domain", "source", "target", "body", "backbone", "optimizer"}
 PRONOUNS = {"they", "them", "these", "those", "it", "which", "that", "both", "this", "ones", "are", "is", "be",
@@ -159,7 +162,8 @@ VERBS = {"freez", "unfreez", "train", "tun", "adapt", "replac", "updat", "ruin",
          "add", "set", "call", "put", "detect", "capture", "encode", "learn", "converge", "take", "give", "work",
          "prevent", "stop", "reach", "overfit", "rise", "drop", "begin", "watch", "monitor", "evaluate", "reduce",
          "avoid", "pick", "choose", "decide", "apply", "run", "compute", "unfreeze", "cut", "limit", "lead",
-         "cause", "mean", "turn", "build", "repeat", "is", "are", "be", "was", "were", "do", "does", "can", "will", "should",
+         "cause", "mean", "turn", "build", "repeat", "is", "are", "be", "was", "were", "do", "does", "can", "will",
+         "should",
          "need", "needs", "have", "has", "make", "makes", "get", "become", "becomes", "must", "would", "could"}
 # Domain words that typos are corrected towards (besides the synonym table).
 DOMAIN_WORDS = {"knowledge", "pretrained", "dataset", "features", "generalize", "generalise", "specific",
@@ -229,13 +233,15 @@ def normalize(text: str) -> str:
     text = text.lower().replace("’", "'").replace("`", " ").replace("e.g.", " ").replace("i.e.", " ")
     for short, full in _CONTRACTIONS:
         text = text.replace(short, full)
-    text = (text.replace("pre-trained", "pretrained").replace("pre trained", "pretrained").replace("fine-tun", "finetun")
-            .replace("fine tun", "finetun").replace("from-scratch", "from scratch").replace("un-freez", "unfreez")
+    text = (text.replace("pre-trained", "pretrained").replace("pre trained", "pretrained")
+            .replace("fine-tun", "finetun").replace("fine tun", "finetun").replace("from-scratch", "from scratch")
+            .replace("un-freez", "unfreez")
             .replace("over-fit", "overfit").replace("task-specific", "task specific").replace("batch-norm", "batchnorm")
             .replace("learning rate", "rate").replace("learning-rate", "rate"))
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
                   r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
-    text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b", "rises", text)
+    text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
+                  "rises", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|moves?|heads?|comes?|ticks?) down\b", "drops", text)
     text = re.sub(r"\bhow (?:much|many|big|large|small|fast|high|low)\b", "how", text)  # a question, not a claim
     text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b([^.,;:]{0,60}?)"
@@ -338,7 +344,7 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
 
 
 def lemmas(raw: list[str]) -> set[tuple[str, str]]:
-    """(plain lemma, course stem) of each content word: the lemma says what repeats given text, the stem what it means."""
+    """(lemma, course stem) of each content word: the lemma tells what repeats given text, the stem what it means."""
     out = set()
     for w in raw:
         if w in STOPWORDS or w in NEGATIONS:
@@ -366,7 +372,7 @@ def compile_phrasing(phrasing: str) -> tuple[Word, ...]:
 
 
 def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
-    """Whether the clause says what the phrasing says, says its opposite, or neither (opposites=False: negation only)."""
+    """Whether the clause says what the phrasing says, its opposite, or neither (opposites=False: negation only)."""
     wanted = compile_phrasing(phrasing)
     if not wanted:
         return Verdict.ABSENT
