@@ -82,7 +82,8 @@ def grade_card(item: Card, answer: Any) -> Grade:
 
 def concept_grade(item: Explain | Card, answer: str, model_answer: str, max_score: float) -> Grade:
     """Score free text on the item's concepts, scaled to max_score, with guard flags and the scorer's confidence."""
-    hints = tuple(getattr(item, "hints", ()) or (getattr(item, "hint", ""),))
+    hints = getattr(item, "hints", None) or getattr(item, "hint", "")  # one hint, or a ladder of them
+    hints = (hints,) if isinstance(hints, str) else tuple(hints)
     result = score(answer, item.concepts, prompt=item.prompt, hints=hints, model_answer=model_answer)
     k, n = result.credited, len(item.concepts)
     return Grade(item.id, max_score * k / n, max_score, k == n, concept_feedback(result),
