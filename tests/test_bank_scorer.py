@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from lemminflect import getAllLemmas
 
-from ftlab.bank import Concept, grade, load_bank
+from ftlab.bank import BankError, Concept, grade, load_bank
 from ftlab.bank.items import Misconception
 from ftlab.bank.scorer import (
     _CANON, DOMAIN_WORDS, STOPWORDS, Verdict, canon, clauses, compile_phrasing, normalize, score,
@@ -212,3 +212,42 @@ def test_measured_precision_recall_and_dishonest_credit(name, min_precision, min
 def test_samples_cover_every_explain_item():
     labelled = {s["item"] for f in SAMPLES.glob("*.toml") for s in tomllib.loads(f.read_text())["samples"]}
     assert {item.id for item in BANK.select(kind="explain")} <= labelled
+
+
+CARD_TOML = '''format = 1
+topic = "t"
+
+[[items]]
+id = "c-one"
+kind = "card"
+difficulty = "easy"
+prompt = "What does freezing do?"
+answer = "Weights stay fixed."
+[[items.concepts]]
+name = "weights stay fixed"
+phrasings = ["weight freez"]
+[[items.concepts.misconceptions]]
+name = "frozen weights still change"
+phrasings = ["freez updat"]
+'''
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ('phrasings = ["freez updat"]', 'phrasings = []', "concepts[0].misconceptions[0].phrasings"),
+    ('name = "frozen weights still change"', 'nme = "x"', "concepts[0].misconceptions[0].name"),
+    ('phrasings = ["weight freez"]', 'phrasings = ["weight freez"]\nweight = 2', "concepts[0].weight"),
+    ('[[items.concepts.misconceptions]]', '[[items.concepts]]\nname = "b"\nphrasings = ["b"]\n'
+                                          '[[items.concepts]]\nname = "c"\nphrasings = ["c"]\n'
+                                          '[[items.concepts.misconceptions]]', "concepts"),
+])
+def test_card_concepts_and_misconceptions_are_validated(tmp_path, old, new, field):
+    (tmp_path / "cards.toml").write_text(CARD_TOML.replace(old, new, 1))
+    with pytest.raises(BankError) as info:
+        load_bank(tmp_path)
+    assert info.value.field == field and info.value.item_id == "c-one"
+
+
+def test_card_concepts_load(tmp_path):
+    (tmp_path / "cards.toml").write_text(CARD_TOML)
+    (card,) = load_bank(tmp_path).items
+    assert card.concepts[0].misconceptions == [Misconception("frozen weights still change", ["freez updat"])]
