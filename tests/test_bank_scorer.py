@@ -177,6 +177,13 @@ def test_bank_references_state_every_concept():
             assert result.credited == len(concepts) and not result.flags, (item.id, result.decisions)
 
 
+@pytest.mark.parametrize("item", BANK.select(kind="explain"), ids=lambda item: item.id)
+def test_every_explain_solution_earns_full_credit_while_the_model_answer_pasted_earns_none(item):
+    solution, pasted = grade(item, item.solution), grade(item, item.model_answer)
+    assert solution.correct and solution.confident and not solution.flags, solution.feedback
+    assert pasted.score == 0 and "pasted-model-answer" in pasted.flags
+
+
 def measure(name: str) -> tuple[float, float, dict[str, float]]:
     """Honest precision and recall over one sample file, and the mean share of credit per dishonest kind."""
     tp = fp = fn = 0

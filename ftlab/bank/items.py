@@ -104,8 +104,9 @@ class Explain(Item):
     """Free-text question scored by how many rubric concepts the answer covers."""
 
     concepts: list[Concept] = field(default_factory=list)
-    model_answer: str = ""
+    model_answer: str = ""  # shown to learners after their first check; pasting it earns nothing
     hint: str = ""
+    solution: str = ""  # another full-credit answer, never shown to learners: solution notebooks and tests
 
 
 @dataclass(frozen=True)

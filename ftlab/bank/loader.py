@@ -115,8 +115,9 @@ def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
         item = _choice(v, common)
         known |= {"options", "answer", "explanation", "hint", "mistakes"}
     elif kind == "explain":
-        item = Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"))
-        known |= {"concepts", "model_answer", "hint"}
+        item = Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"),
+                       solution=v.text("solution") if "solution" in raw else "")
+        known |= {"concepts", "model_answer", "hint", "solution"}
     else:
         item = Exercise(**common, exercise=v.exercise())
         known |= {"exercise"}

@@ -24,7 +24,7 @@ _CONTRACTIONS = (("can't", "can not"), ("won't", "will not"), ("n't", " not"), (
                  ("'ve", " have"), ("'ll", " will"), ("'d", " would"))
 NEGATIONS = {"not", "no", "never", "without", "nor", "neither", "cannot", "hardly", "instead", "nothing", "none",
              "rather", "lack", "lacks", "stop", "stops", "stopped", "stopping", "prevent", "prevents", "prevented",
-             "preventing", "avoid", "avoids", "avoiding", "block", "blocks", "barely", "nobody"}
+             "preventing", "avoid", "avoids", "avoiding", "barely", "nobody"}
 # Predicates that deny the clause before them: "overfitting is not the problem", "eval mode is not needed".
 DENIED_BY = {"problem", "issue", "need", "necessary", "true", "case", "important", "matter", "concern", "relevant",
              "happen", "risk", "helpful", "useful", "worry", "danger", "correct", "right", "fact", "either"}
@@ -126,7 +126,8 @@ SYNONYMS = {
     "cheap": "cheap", "cheaper": "cheap", "cheaply": "cheap", "efficient": "cheap", "need": "need",
     "needs": "need", "needed": "need", "require": "need", "requires": "need", "required": "need",
     "rest": "late", "remaining": "late", "affine": "affine", "just": "only", "solely": "only", "alone": "only",
-    "exclusively": "only", "purely": "only",
+    "exclusively": "only", "purely": "only", "continue": "further", "continues": "further",
+    "continued": "further", "continuing": "further",
 }
 # Pairs of opposite stems: saying one of them is saying "not" the other.
 _PAIRS = [("early", "late"), ("generic", "specif"), ("small", "big"), ("fast", "slow"), ("perform", "worse"),
@@ -384,7 +385,7 @@ def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
         if (w.stem, w.negated) in have or (opposite and (opposite, not w.negated) in have):
             continue
         if (w.stem, not w.negated) in have or (opposite and (opposite, w.negated) in have):
-            flips += 1
+            flips += w.stem != "scratch"  # naming training from scratch is no claim that fine-tuning does it
             continue
         return Verdict.ABSENT
     if flips % 2 == 0 and flips:
