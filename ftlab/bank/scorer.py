@@ -115,7 +115,7 @@ SYNONYMS = {
     "explode": "unstable", "instability": "unstable", "erratic": "unstable", "chaotic": "unstable",
     "scratch": "scratch", "random": "scratch", "randomly": "scratch", "category": "class", "categories": "class",
     "statistics": "stat", "stats": "stat", "statistic": "stat", "running_mean": "stat", "running_var": "stat",
-    "mean": "stat", "variance": "stat", "requires_grad_": "requires_grad",
+    "variance": "stat", "requires_grad_": "requires_grad",
     "evaluation": "eval", "inference": "eval",
     "lr": "rate", "rate": "rate", "step": "step", "steps": "step", "nudge": "step",
     "weight": "weight", "weights": "weight", "parameter": "weight", "parameters": "weight", "param": "weight",
@@ -238,7 +238,7 @@ def normalize(text: str) -> str:
             .replace("fine-tun", "finetun").replace("fine tun", "finetun").replace("from-scratch", "from scratch")
             .replace("un-freez", "unfreez")
             .replace("over-fit", "overfit").replace("task-specific", "task specific").replace("batch-norm", "batchnorm")
-            .replace("learning rate", "rate").replace("learning-rate", "rate"))
+            .replace("learning rate", "rate").replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
                   r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
@@ -378,17 +378,20 @@ def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
     if not wanted:
         return Verdict.ABSENT
     have = {(w.stem, w.negated) for w in clause.words}
-    flips = 0
+    flips = named_scratch = 0
     subject = opposites and any(w.stem in FLIP_SUBJECTS for w in wanted)
     for w in wanted:
         opposite = ANTONYMS.get(w.stem) if subject or (opposites and w.stem in POSITIONS) else None
         if (w.stem, w.negated) in have or (opposite and (opposite, not w.negated) in have):
             continue
         if (w.stem, not w.negated) in have or (opposite and (opposite, w.negated) in have):
-            flips += w.stem != "scratch"  # naming training from scratch is no claim that fine-tuning does it
+            if w.stem == "scratch":  # naming training from scratch is no claim that fine-tuning does it
+                named_scratch += 1
+            else:
+                flips += 1
             continue
         return Verdict.ABSENT
-    if flips % 2 == 0 and flips:
+    if (flips % 2 == 0 and flips) or (named_scratch and not flips):
         return Verdict.ABSENT
     verdict = Verdict.CONTRADICTED if flips else Verdict.ASSERTED
     stems = {w.stem for w in wanted}
