@@ -31,8 +31,8 @@ def test_every_item_is_well_formed_and_gradable(item):
             result = grade(item, wrong)
             assert not result.correct and result.diagnosis == mistake and result.score == 0
     elif isinstance(item, Explain):
-        result = grade(item, item.model_answer)
-        assert result.correct, f"the model answer misses {result.missing}"
+        pasted = grade(item, item.model_answer)  # the rubric covering the model answer: tests/test_bank_scorer.py
+        assert pasted.score == 0 and "pasted-model-answer" in pasted.flags and not pasted.confident
     elif isinstance(item, Card):
         assert grade(item, "good").correct and not grade(item, "again").correct
     else:
@@ -173,7 +173,7 @@ def test_explain_scores_k_of_n_and_lists_missing():
     item = BANK.get("recipe-explain-steps")
     result = grade(item, "Load a pretrained ResNet and freeze all its parameters.")
     assert (result.score, result.max_score) == (2, 5) and not result.correct
-    assert result.feedback.startswith("You covered 2 of 5 concepts. Missing: replace the head")
+    assert result.feedback.startswith("You covered 2 of 5 concepts. Missing: replace the head with a new layer")
     assert result.missing == [c.name for c in item.concepts[2:]]
     for bad in ("", "   ", None, 42):
         assert grade(item, bad).outcome is Outcome.NOT_ATTEMPTED

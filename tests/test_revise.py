@@ -26,7 +26,7 @@ def reviser(tmp_path):
 
 
 def right(item):
-    return {"card": "good", "explain": getattr(item, "model_answer", "")}.get(item.kind, getattr(item, "answer", 0))
+    return {"card": "good", "explain": getattr(item, "solution", "")}.get(item.kind, getattr(item, "answer", 0))
 
 
 def wrong(item):
@@ -136,7 +136,7 @@ def test_misconception_misses_come_back_sooner(reviser):
     now = DAY0
     for _ in range(3):
         reviser.answer(choice, choice.answer, now=now)
-        reviser.answer(explain, explain.model_answer, now=now)
+        reviser.answer(explain, explain.solution, now=now)
         now += timedelta(days=30)
     wrong = reviser.answer(choice, "B", now=now)
     weak = reviser.answer(explain, "no idea", now=now)

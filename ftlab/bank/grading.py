@@ -5,7 +5,7 @@ from dataclasses import replace
 from typing import Any
 
 from ftlab.bank.items import RATINGS, Card, Choice, Exercise, Explain, Grade, Item, Outcome
-from ftlab.bank.matcher import covered
+from ftlab.bank.scorer import Scored, Verdict, score
 
 CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
 
@@ -65,24 +65,61 @@ def grade_choice(item: Choice, answer: Any) -> Grade:
 
 
 def grade_explain(item: Explain, answer: Any) -> Grade:
-    """One point per rubric concept the text covers; the feedback lists the missing ones."""
+    """One point per rubric concept the text asserts; contradicted ones score 0 and name the misconception."""
     if not isinstance(answer, str) or not answer.strip():
         return not_attempted(item.id, float(len(item.concepts)), "a few sentences of free text")
-    hits = covered(answer, item.concepts)
-    missing = [c.name for c, hit in zip(item.concepts, hits) if not hit]
-    k, n = sum(hits), len(item.concepts)
-    feedback = f"You covered {k} of {n} concepts."
-    if missing:
-        feedback += " Missing: " + "; ".join(missing) + "."
-    return Grade(item.id, float(k), float(n), k == n, feedback, missing=missing)
+    return concept_grade(item, answer, item.model_answer, float(len(item.concepts)))
 
 
 def grade_card(item: Card, answer: Any) -> Grade:
-    """A recall card is self-rated; 'again' counts as a miss, anything else as recalled."""
+    """A self-rating (again/hard/good/easy or 1-4) is taken as given; typed text is scored on the card's concepts."""
     rating = card_rating(answer)
-    if rating is None:
-        return not_attempted(item.id, 1.0, "a self-rating: again, hard, good or easy (or 1-4)")
-    return Grade(item.id, CARD_SCORES[rating], 1.0, rating != "again", f"Rated {rating}. Answer: {item.answer}")
+    if rating is not None:
+        return Grade(item.id, CARD_SCORES[rating], 1.0, rating != "again", f"Rated {rating}. Answer: {item.answer}")
+    if item.concepts and isinstance(answer, str) and answer.strip():
+        return concept_grade(item, answer, item.answer, 1.0)
+    expected = "a self-rating: again, hard, good or easy (or 1-4)"
+    return not_attempted(item.id, 1.0, expected + (", or your answer in words" if item.concepts else ""))
+
+
+def concept_grade(item: Explain | Card, answer: str, model_answer: str, max_score: float) -> Grade:
+    """Score free text on the item's concepts, scaled to max_score, with guard flags and the scorer's confidence."""
+    hints = getattr(item, "hints", None) or getattr(item, "hint", "")  # one hint, or a ladder of them
+    hints = (hints,) if isinstance(hints, str) else tuple(hints)
+    result = score(answer, item.concepts, prompt=item.prompt, hints=hints, model_answer=model_answer)
+    k, n = result.credited, len(item.concepts)
+    return Grade(item.id, max_score * k / n, max_score, k == n, concept_feedback(result),
+                 missing=[d.concept.name for d in result.decisions if d.verdict is not Verdict.ASSERTED],
+                 diagnosis="; ".join(d.misconception for d in result.decisions if d.misconception) or None,
+                 confident=result.confident, flags=result.flags)
+
+
+GUARD_NOTES = {
+    "keyword-list": "a list of keywords states nothing, so it earns nothing",
+    "prompt-echo": "repeating the question earns nothing",
+    "hint-echo": "repeating the hint earns nothing",
+    "pasted-model-answer": "text copied from the model answer earns nothing",
+    "pasted-concept-names": "copied concept names earn nothing",
+    "self-contradiction": "a claim and its opposite cancel out",
+}
+
+
+def concept_feedback(result: Scored) -> str:
+    """'You covered k of n concepts', then what is missing, what was contradicted and which guards fired."""
+    absent = [d.concept.name for d in result.decisions if d.verdict is Verdict.ABSENT]
+    wrong = [d for d in result.decisions if d.verdict is Verdict.CONTRADICTED]
+    text = f"You covered {result.credited} of {len(result.decisions)} concepts."
+    if absent:
+        text += " Missing: " + "; ".join(absent) + "."
+    for d in wrong:
+        said = f"you said: {d.misconception}" if d.misconception else "your answer says the opposite"
+        text += f" Contradicted: {d.concept.name} ({said})."
+    notes = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES]
+    if notes:
+        text += " Not credited: " + "; ".join(notes) + "."
+    if not result.confident:
+        text += " This score is a suggestion for a person to confirm."
+    return text
 
 
 def card_rating(answer: Any) -> str | None:

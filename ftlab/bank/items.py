@@ -56,11 +56,20 @@ class Grade:
 
 
 @dataclass(frozen=True)
-class Concept:
-    """One idea an 'explain' answer should contain, with the phrasings that count as covering it."""
+class Misconception:
+    """A wrong belief that contradicts a concept, with the phrasings that state it; feedback names it."""
 
     name: str
     phrasings: list[str]
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One idea an answer should state, the phrasings that state it and the misconceptions that contradict it."""
+
+    name: str
+    phrasings: list[str]
+    misconceptions: list[Misconception] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,9 +86,10 @@ class Item:
 
 @dataclass(frozen=True)
 class Card(Item):
-    """Recall card: reveal the answer, then rate yourself again/hard/good/easy."""
+    """Recall card: rate yourself again/hard/good/easy, or type an answer scored on the card's one or two concepts."""
 
     answer: str = ""
+    concepts: list[Concept] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,8 +129,9 @@ class Explain(Item):
     """Free-text question scored by how many rubric concepts the answer covers."""
 
     concepts: list[Concept] = field(default_factory=list)
-    model_answer: str = ""
+    model_answer: str = ""  # shown to learners after their first check; pasting it earns nothing
     hint: str = ""
+    solution: str = ""  # another full-credit answer, never shown to learners: solution notebooks and tests
 
     @property
     def hints(self) -> list[str]:

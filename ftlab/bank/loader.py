@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ftlab.bank.items import DIFFICULTIES, KINDS, Card, Choice, Concept, Exercise, Explain, Item
+from ftlab.bank.items import DIFFICULTIES, KINDS, Card, Choice, Concept, Exercise, Explain, Item, Misconception
 
 ITEMS_DIR = Path(__file__).parent / "items"
 BANK_FORMAT = 1
@@ -115,14 +115,16 @@ def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
     )
     known = {"id", "kind", "topic", "difficulty", "prompt", "retired"}
     if kind == "card":
-        item: Item = Card(**common, answer=v.text("answer"))
-        known |= {"answer"}
+        concepts = v.concepts(minimum=1, maximum=2) if "concepts" in raw else []
+        item: Item = Card(**common, answer=v.text("answer"), concepts=concepts)
+        known |= {"answer", "concepts"}
     elif kind in ("choice", "truefalse"):
         item = _choice(v, common)
         known |= {"options", "answer", "explanation", "hint", "mistakes"}
     elif kind == "explain":
-        item = Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"))
-        known |= {"concepts", "model_answer", "hint"}
+        item = Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"),
+                       solution=v.text("solution") if "solution" in raw else "")
+        known |= {"concepts", "model_answer", "hint", "solution"}
     else:
         item = Exercise(**common, exercise=v.exercise(), recall=v.text_list("recall"))
         known |= {"exercise", "recall"}
@@ -199,18 +201,37 @@ class _Validator:
                 raise self.error(f"{field}[{i}]", "expected a non-empty string")
         return [entry.strip() for entry in value]
 
-    def concepts(self) -> list[Concept]:
+    def concepts(self, minimum: int = 2, maximum: int | None = None) -> list[Concept]:
         value = self.raw.get("concepts")
-        if not isinstance(value, list) or len(value) < 2:
-            raise self.error("concepts", "expected two or more [[items.concepts]] tables")
+        if not isinstance(value, list) or not minimum <= len(value) <= (maximum or len(value)):
+            count = f"{minimum} to {maximum}" if maximum else f"{minimum} or more"
+            raise self.error("concepts", f"expected {count} [[items.concepts]] tables")
         concepts = []
         for i, entry in enumerate(value):
             sub = _Validator(self.path, self.item_id, entry if isinstance(entry, dict) else {})
             try:
-                concepts.append(Concept(name=sub.text("name"), phrasings=sub.text_list("phrasings")))
+                concepts.append(Concept(name=sub.text("name"), phrasings=sub.text_list("phrasings"),
+                                        misconceptions=sub.misconceptions()))
             except BankError as err:
                 raise self.error(f"concepts[{i}].{err.field}", err.problem) from None
+            unknown = sorted(set(sub.raw) - {"name", "phrasings", "misconceptions"})
+            if unknown:
+                raise self.error(f"concepts[{i}].{unknown[0]}",
+                                 "unknown field; expected name, phrasings, misconceptions")
         return concepts
+
+    def misconceptions(self) -> list[Misconception]:
+        value = self.raw.get("misconceptions", [])
+        if not isinstance(value, list):
+            raise self.error("misconceptions", "expected [[...misconceptions]] tables with name and phrasings")
+        out = []
+        for i, entry in enumerate(value):
+            sub = _Validator(self.path, self.item_id, entry if isinstance(entry, dict) else {})
+            try:
+                out.append(Misconception(name=sub.text("name"), phrasings=sub.text_list("phrasings")))
+            except BankError as err:
+                raise self.error(f"misconceptions[{i}].{err.field}", err.problem) from None
+        return out
 
     def exercise(self) -> str:
         name = self.text("exercise")
