@@ -43,7 +43,7 @@ def test_the_grade_carries_its_rating_and_hints_lower_it():
     assert result.rating == "hard" and result.outcome.value == "Partial"
     assert grade(card, "easy").rating == "easy" and grade(card, 2).rating == "hard"
     assert grade(card, "hard").outcome.value == "Partial"  # a card recalled with effort is not shown as Correct
-    assert grade(card, "nope").rating is None
+    assert grade(card, "nope").rating == "again"  # not a rating: a typed recall answer that states nothing
     assert [with_hints("good", n) for n in (0, 1, 2)] == ["good", "hard", "again"]
     assert with_hints("again", 1) == "again" and with_hints("easy", 1) == "hard"
     assert card_id("x") == card_id("x") != card_id("y")

@@ -48,7 +48,7 @@ def replies(item, correct):
         answer = item.answer if correct else (item.answer + 1) % len(item.options)
         return ["?", "Z", item.letters[answer]]
     assert isinstance(item, Explain)
-    return ["?", item.model_answer if correct else "I would just train it longer.", ""]
+    return ["?", item.solution if correct else "I would just train it longer.", ""]
 
 
 def test_quiz_through_its_prompts(env, capsys, monkeypatch):

@@ -135,9 +135,11 @@ class Explain(Item):
 
     @property
     def hints(self) -> list[str]:
-        """The hint ladder: the authored nudge, then how many ideas a full answer has and what the first is about."""
-        first = self.concepts[0].name if self.concepts else ""
-        return [self.hint, f"A full answer makes {len(self.concepts)} points; the first: {first}."]
+        """The hint ladder: the authored nudge, then how many separate points a full answer makes.
+
+        No rung states a concept: the scorer gives no credit for repeating a hint, seen or not.
+        """
+        return [self.hint, f"A full answer makes {len(self.concepts)} separate points."]
 
 
 @dataclass(frozen=True)
