@@ -26,10 +26,11 @@ class Student:
 
 
 def copy_course(quizzes: Path, dest: Path) -> Path:
-    """Copy the config and the source notebooks (nothing nbgrader wrote) into `dest`."""
+    """Copy the config, the private bank and the source notebooks (nothing nbgrader wrote) into `dest`."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(quizzes / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(quizzes / "source", dest / "source", dirs_exist_ok=True)
+    for folder in ("bank", "source"):
+        shutil.copytree(quizzes / folder, dest / folder, dirs_exist_ok=True)
     return dest
 
 

@@ -1,0 +1,2 @@
+for param in model.parameters():
+    param.requires_grad = False
