@@ -38,6 +38,16 @@ TRAINED_GROUPS = ("stage3", "stage4", "head")
 DUMPS, UNSURE = "ftlab_dumps", "ftlab_unsure"  # keys in nbgrader's resources, passed from one preprocessor to the next
 
 
+@functools.lru_cache(maxsize=4)
+def course_keys(root: Path) -> Keys:
+    """The private bank, read once per grading process before the first student's kernel starts."""
+    return load_keys(root)
+
+
+def _root(preprocessor: NbGraderPreprocessor) -> Path:
+    return Path(CourseDirectory(parent=preprocessor).root).resolve()
+
+
 @dataclass
 class Verdict:
     """One graded cell's score and the feedback the student sees; `confident` False sends it to a person."""
@@ -67,6 +77,7 @@ class InsertStateDumps(NbGraderPreprocessor):
         assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
         if assignment is None:
             return nb, resources
+        course_keys(_root(self))  # before any code of this submission runs
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         with_id = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
         for answer, names in dumped(assignment).items():
@@ -105,7 +116,7 @@ class GradeCells(NbGraderPreprocessor):
         nb.cells = [cell for cell in nb.cells if "dump" not in cell.metadata.get("ftlab", {})]
         if assignment is None:
             return nb, resources
-        keys = load_keys(Path(CourseDirectory(parent=self).root))
+        keys = course_keys(_root(self))
         specs = graded(assignment)
         sources = {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell)}
         for cell in nb.cells:
@@ -165,11 +176,12 @@ class GradeCells(NbGraderPreprocessor):
                 raise StateError("the answer cell is missing, so nothing was saved")
             if isinstance(record, StateError):
                 raise record
-            lacking = [name for name in record["missing"] if name == "model" or spec.kind == "exercise"]
+            lacking = [name for name in record["missing"] if name == "model" or spec.kind != "accuracy"]
             if lacking:
                 raise StateError(f"{', '.join(f'`{n}`' for n in lacking)} did not exist after your cell")
             model = rebuild_model(record)
-            optimizer = rebuild_optimizer(record, model) if "optimizer" in record else None
+            wanted = spec.kind == "structure" or spec.kind == "exercise" and "optimizer" in record["types"]
+            optimizer = rebuild_optimizer(record, model) if wanted else None
         except StateError as err:
             return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
         if spec.kind == "exercise":
@@ -207,7 +219,7 @@ def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer, point
             not any(flag for g in FROZEN_GROUPS for flag in _trainable(getattr(model, g)))
             and all(flag for g in TRAINED_GROUPS for flag in _trainable(getattr(model, g))),
         "an optimizer holding exactly the trainable parameters, the head at a larger lr than the body":
-            optimizer is not None and _optimizer_ok(model, optimizer),
+            _optimizer_ok(model, optimizer),
     }
     lines = [f"[{'x' if ok else ' '}] {what}" for what, ok in checks.items()]
     return Verdict(points * sum(checks.values()) / len(checks), points, lines)

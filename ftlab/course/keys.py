@@ -36,8 +36,13 @@ class Keys:
 
 
 def load_keys(root: Path) -> Keys:
-    """Read `root/bank/*.toml` and `root/bank/solutions/*.py`; KeysError if the private bank is absent."""
-    folder = Path(root) / BANK_DIR
+    """The keys of the course folder `root`: read_bank(root / "bank")."""
+    return read_bank(Path(root) / BANK_DIR)
+
+
+def read_bank(folder: Path) -> Keys:
+    """Read `folder/*.toml` and `folder/solutions/*.py`; KeysError if there are no items."""
+    folder = Path(folder)
     if not any(folder.glob("*.toml")):
         raise KeysError(f"{folder.resolve()} holds no *.toml items: the graded questions live in the course's "
                         f"private bank, not in the ftlab package (create one with `ftlab course init DIR --bank "

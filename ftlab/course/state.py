@@ -15,31 +15,40 @@ from torch import nn
 
 MAX_BYTES = 64 * 2**20  # GlyphNet's state is about 1 MB; anything far larger is not a submission's model
 
-# Runs in the student's kernel after their answer cell; self-contained, so it borrows nothing they can patch in ftlab.
+# Runs in the student's kernel after their answer cell. Self-contained, and it reads the modules' own dicts
+# (_modules, _parameters, _buffers, training) rather than methods a submission could override on its objects.
 DUMP = '''\
 def _ftlab_dump(path, names, scope):
     import torch
     plain = (bool, int, float, str, type(None))
     record = {{"missing": [n for n in names if scope.get(n) is None], "types": {{}}}}
-    model, optimizer = scope.get("model"), scope.get("optimizer")
     for name in names:
         record["types"][name] = type(scope.get(name)).__name__
-    ids = {{}}
+    model, optimizer, ids = scope.get("model"), scope.get("optimizer"), {{}}
     if isinstance(model, torch.nn.Module):
-        ids = {{id(p): n for n, p in model.named_parameters()}}
-        record["model"] = {{
-            "state": {{k: v.detach().cpu().clone() for k, v in model.state_dict().items()
-                       if isinstance(v, torch.Tensor)}},
-            "requires_grad": {{n: bool(p.requires_grad) for n, p in model.named_parameters()}},
-            "modules": {{n: [type(m).__name__, bool(m.training)] for n, m in model.named_modules()}},
-        }}
+        state, flags, modules, todo = {{}}, {{}}, {{}}, [("", model)]
+        while todo:
+            prefix, module = todo.pop(0)
+            own = object.__getattribute__(module, "__dict__")
+            modules[prefix] = [type(module).__name__, bool(own["training"])]
+            dot = prefix + "." if prefix else ""
+            for key, param in own["_parameters"].items():
+                if param is not None:
+                    ids.setdefault(id(param), dot + key)
+                    state[dot + key], flags[dot + key] = param.detach().cpu().clone(), bool(param.requires_grad)
+            for key, buffer in own["_buffers"].items():
+                if buffer is not None and key not in own["_non_persistent_buffers_set"]:
+                    state[dot + key] = buffer.detach().cpu().clone()
+            todo += [(dot + key, child) for key, child in own["_modules"].items() if child is not None]
+        record["model"] = {{"state": state, "requires_grad": flags, "modules": modules}}
     if "optimizer" in names and isinstance(optimizer, torch.optim.Optimizer):
+        groups = object.__getattribute__(optimizer, "__dict__")["param_groups"]
         record["optimizer"] = {{"type": type(optimizer).__name__, "groups": [
             {{"params": [ids.get(id(p)) for p in group["params"]],
               "hparams": {{k: (tuple(v) if isinstance(v, (tuple, list)) else v) for k, v in group.items()
                           if k != "params" and (isinstance(v, plain) or isinstance(v, (tuple, list))
                           and all(isinstance(x, plain) for x in v))}}}}
-            for group in optimizer.param_groups]}}
+            for group in groups]}}
     torch.save(record, path)
 
 
