@@ -23,6 +23,13 @@ class Task:
     setup: str
     objects: tuple[str, ...] = ("model",)
     points: float = 2.0
+    settings: tuple[tuple[str, object], ...] = ()  # keyword arguments of the exercise class, e.g. num_classes
+
+    def checker(self):
+        """The exercise that grades this task, built with the task's settings."""
+        from ftlab.exercises import EXERCISES
+
+        return EXERCISES[self.exercise](**dict(self.settings))
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class Graded:
     """What one test cell grades, outside the student's kernel.
 
     kind "item": the bank item `item`, answered by the literal assigned to `variable` in the answer cell;
-    "exercise": the state dumped after the answer cell, checked by ftlab.exercises.EXERCISES[exercise];
+    "exercise": the state dumped after the answer cell, checked by the exercise of `task`;
     "structure" / "accuracy": the fine-tuning task's setup and its accuracy on the grader's own test set.
     """
 
@@ -53,7 +60,7 @@ class Graded:
     answer: str  # grade id of the answer cell
     item: str = ""
     variable: str = ""
-    exercise: str = ""
+    task: Task | None = None
 
 
 FRESH = 'model = ftlab.get_model("glyphnet", num_classes=10)'
@@ -66,15 +73,15 @@ TASKS = (
          FRESH),
     Task("e2-replace-head", "ReplaceHead",
          "Freeze the body of `model` and replace its head `model.head` with a new, trainable layer for "
-         "**5** classes.",
-         FRESH),
+         "**7** classes.",
+         FRESH, settings=(("num_classes", 7),)),
     Task("e3-optimizer", "TrainableOptimizer",
-         "The body of `model` is frozen and its head trains. Create `optimizer`, an SGD optimizer "
-         "(lr 0.01, momentum 0.9) that holds only the parameters that train.",
+         "The body of `model` is frozen and its head trains. Create `optimizer`, an Adam optimizer "
+         "(lr 3e-4) that holds only the parameters that train.",
          f"{FRESH}\nftlab.freeze(model, {BODY})", objects=("model", "optimizer")),
     Task("e4-group-lrs", "DiscriminativeLR",
-         "All of `model` is frozen. Unfreeze `stage4` and the head, then create `optimizer` with one "
-         "parameter group per part: `stage4` at lr 1e-4, the head at lr 1e-3 (SGD, momentum 0.9).",
+         "All of `model` is frozen. Unfreeze `stage3`, `stage4` and the head, then create `optimizer` (SGD, "
+         "momentum 0.9) with two parameter groups: `stage3` and `stage4` together at lr 5e-5, the head at lr 5e-3.",
          f"{FRESH}\nftlab.freeze(model)", objects=("model", "optimizer")),
     Task("e5-frozen-batchnorm", "FrozenBatchNorm",
          "The body of `model` is frozen, then `model.train()` put every BatchNorm layer back in training "
@@ -228,7 +235,7 @@ def graded(assignment: Assignment) -> dict[str, Graded]:
     for item_id, _, variable in _numbered(assignment):
         out[f"{item_id}-test"] = Graded("item", item_id, item=item_id, variable=variable)
     for task in assignment.tasks:
-        out[f"{task.key}-test"] = Graded("exercise", task.key, exercise=task.exercise)
+        out[f"{task.key}-test"] = Graded("exercise", task.key, task=task)
     if assignment.finetune:
         out["finetune-structure-test"] = Graded("structure", "finetune")
         out["finetune-accuracy-test"] = Graded("accuracy", "finetune")

@@ -25,7 +25,7 @@ from torch import nn
 from traitlets import Bool, Int
 
 from ftlab.bank import Card, Choice, Explain, Outcome, grade
-from ftlab.exercises import EXERCISES, eval_mode
+from ftlab.exercises import eval_mode
 
 from .answers import NoAnswer, read_answer
 from .assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
@@ -185,7 +185,7 @@ class GradeCells(NbGraderPreprocessor):
         except StateError as err:
             return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
         if spec.kind == "exercise":
-            result = EXERCISES[spec.exercise]().check(model=model, optimizer=optimizer)
+            result = spec.task.checker().check(model=model, optimizer=optimizer)
             return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
         if spec.kind == "structure":
             return finetune_structure(model, optimizer, points)

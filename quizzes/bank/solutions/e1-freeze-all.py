@@ -1,2 +1,2 @@
-for param in model.parameters():
-    param.requires_grad = False
+for tensor in model.parameters():
+    tensor.requires_grad_(False)

@@ -1,3 +1,3 @@
-for param in model.parameters():
-    param.requires_grad = False
-model.head = nn.Linear(model.head.in_features, 5)
+for tensor in model.parameters():
+    tensor.requires_grad_(False)
+model.head = nn.Linear(model.head.in_features, 7)

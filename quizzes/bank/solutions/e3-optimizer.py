@@ -1,2 +1,1 @@
-trainable = [p for p in model.parameters() if p.requires_grad]
-optimizer = torch.optim.SGD(trainable, lr=0.01, momentum=0.9)
+optimizer = torch.optim.Adam([t for t in model.parameters() if t.requires_grad], lr=3e-4)

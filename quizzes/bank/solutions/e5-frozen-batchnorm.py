@@ -1,3 +1,3 @@
-for module in model.modules():
-    if isinstance(module, nn.BatchNorm2d):
-        module.eval()
+for layer in model.modules():
+    if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+        layer.eval()
