@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from ftlab.bank import Bank, Card, Choice, Explain
+from ftlab.bank import Card, Choice, Explain
 
 from . import notebook as nb
 from .keys import Keys
