@@ -260,3 +260,11 @@ def test_secrets_cover_every_kind_of_key():
     assert "tensor.requires_grad_(False)" in freezing
     assert KEYS.bank.get("course-explain-lr").model_answer in strategy
     assert 'ftlab.freeze(model, "stem", "stage1", "stage2")' in strategy
+
+
+def test_plain_attributes_survive_so_misconceptions_are_explained(tmp_path, glyphnet):
+    glyphnet.trainable = False
+    glyphnet.head.out_features = 3  # existing attributes are rebuilt from the weights, not taken from the dump
+    model = rebuild_model(_dump(tmp_path, model=glyphnet))
+    assert model.trainable is False and model.head.out_features == 10
+    assert "Keras flag" in BY_NAME["freezing"].tasks[0].checker().check(model=model).diagnosis

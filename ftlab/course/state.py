@@ -1,7 +1,7 @@
 """A coding task's raw state, saved by an instructor cell in the student's kernel and rebuilt in the grader's process.
 
 The dump holds only tensors and plain values (state_dict with BatchNorm buffers, requires_grad flags, module
-types and training modes, optimizer param groups and hyper-parameters) and is read with
+types, training modes and plain attributes, optimizer param groups and hyper-parameters) and is read with
 `torch.load(weights_only=True)`, so a submission can hand the grader data but never code. Forging a state
 that passes is no easier than doing the task.
 """
@@ -30,7 +30,8 @@ def _ftlab_dump(path, names, scope):
         while todo:
             prefix, module = todo.pop(0)
             own = object.__getattribute__(module, "__dict__")
-            modules[prefix] = [type(module).__name__, bool(own["training"])]
+            extra = {{k: v for k, v in own.items() if not k.startswith("_") and isinstance(v, plain)}}
+            modules[prefix] = [type(module).__name__, bool(own["training"]), extra]
             dot = prefix + "." if prefix else ""
             for key, param in own["_parameters"].items():
                 if param is not None:
@@ -86,7 +87,7 @@ def load_record(path: Path) -> dict[str, Any]:
 
 
 def rebuild_model(record: dict[str, Any]) -> nn.Module:
-    """GlyphNet with the dumped weights, buffers, requires_grad flags and modes; a plain Linear head may be resized."""
+    """GlyphNet with the dumped weights, buffers, flags, modes and extra plain attributes; a Linear head may be resized."""
     import ftlab
 
     saved = record.get("model")
@@ -113,6 +114,9 @@ def rebuild_model(record: dict[str, Any]) -> nn.Module:
         param.requires_grad_(bool(flags.get(name, True)))
     for name, module in model.named_modules():
         module.training = bool(modules[name][1])
+        for key, value in modules[name][2].items():  # e.g. a `trainable = False` the checks explain
+            if key not in vars(module):
+                setattr(module, key, value)
     return model
 
 
