@@ -268,3 +268,21 @@ def test_plain_attributes_survive_so_misconceptions_are_explained(tmp_path, glyp
     model = rebuild_model(_dump(tmp_path, model=glyphnet))
     assert model.trainable is False and model.head.out_features == 10
     assert "Keras flag" in BY_NAME["freezing"].tasks[0].checker().check(model=model).diagnosis
+
+
+def test_grading_does_not_need_the_kernel_to_have_run(tmp_path):
+    """As after a kernel death: no cell has outputs and no state was saved; answers still count, tasks score 0."""
+    from traitlets.config import Config
+
+    grader = GradeCells(config=Config({"CourseDirectory": {"root": str(QUIZZES)}}))
+    for name in ("concepts", "freezing"):
+        nb = nbformat.read(source_path(QUIZZES, BY_NAME[name]), as_version=4)
+        dumps = {task.key: tmp_path / f"{task.key}.pt" for task in BY_NAME[name].tasks}
+        nb, resources = grader.preprocess(nb, {"nbgrader": {"assignment": name}, "ftlab_dumps": dumps})
+        scores = {c.metadata["nbgrader"]["grade_id"]: determine_grade(c)[0] for c in nb.cells
+                  if c.metadata.get("nbgrader", {}).get("grade")}
+        if name == "concepts":
+            assert all(scores[f"{i}-test"] == 1.0 for i in BY_NAME[name].choices)
+        else:
+            assert set(scores.values()) == {0.0}
+            assert "not saved" in nb.cells[-1].outputs[0].evalue
