@@ -33,9 +33,9 @@ def _demo(args) -> None:
 
 
 def _course(args) -> None:
-    from .course.build import run
+    from .course import build, init
 
-    status = run(args)
+    status = {"build": build.run, "init": init.run}[args.action](args)
     if status:
         sys.exit(status)
 
@@ -59,10 +59,15 @@ def main(argv: list[str] | None = None) -> None:
     from .course.build import add_arguments
 
     course = sub.add_parser("course", help="the nbgrader course in quizzes/")
-    build = course.add_subparsers(dest="action", required=True, metavar="action").add_parser(
+    actions = course.add_subparsers(dest="action", required=True, metavar="action")
+    build = actions.add_parser(
         "build", help="write quizzes/source/ from the question bank (--check: only compare)")
     add_arguments(build)
     build.set_defaults(run=_course)
+    from .course.init import add_arguments as init_arguments
+
+    init_arguments(init := actions.add_parser("init", help="create a complete nbgrader course folder"))
+    init.set_defaults(run=_course)
     args = parser.parse_args(argv)
     args.run(args)
 

@@ -157,7 +157,10 @@ class ReplaceHead(CodingExercise):
     """Freeze the body and give the model a new, trainable 5-class head."""
 
     id = "ex-replace-head"
-    num_classes: ClassVar[int] = 5
+    num_classes: int = 5
+
+    def __init__(self, num_classes: int = 5):
+        self.num_classes = num_classes  # the course grades a variant whose answer is not this exercise's solution
     hint_text = "Freeze first, then assign a fresh nn.Linear to the head attribute (fc for ResNet, head for " \
                 "GlyphNet); reuse the old layer's in_features."
     solution_text = "model.requires_grad_(False)\nmodel.fc = nn.Linear(model.fc.in_features, 5)  " \

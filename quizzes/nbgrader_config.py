@@ -1,11 +1,28 @@
-"""nbgrader settings of the ftlab fine-tuning course; run every nbgrader command from this directory."""
-from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec
+"""nbgrader settings of the ftlab fine-tuning course (written by `ftlab course init`)."""
+import os
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute,
+                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
+
+from ftlab.course.grader import GradeCells, InsertStateDumps, SaveCourseGrades
 from ftlab.course.restore import RestoreMissingCells
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.course_id = "ftlab-finetuning"
+c.CourseDirectory.root = HERE  # nbgrader commands and `jupyter lab` (the /formgrader page) work from any folder
+
+# The exchange where release_assignment puts assignments and students submit: inside this folder, so no
+# administrator is needed. Students on the same machine point their nbgrader at the same folder (README).
+c.Exchange.root = os.path.join(HERE, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
+
+# Grading. The course-private bank (bank/*.toml, bank/solutions/*.py) holds every key; graded cells are scored
+# in nbgrader's own process, never in the student's kernel (ftlab.course.grader).
+c.GradeCells.show_answer = False  # True: feedback on a wrong answer also names the correct one
+c.GradeCells.test_seed = 7919  # seed of the private test images of the fine-tuning task
 
 # Seconds one cell may run while autograding (nbgrader 0.9 reads Execute.timeout; its default is 30).
 # The fine-tuning task trains a short seeded run under NBGRADER_EXECUTION and needs well under this.
@@ -23,4 +40,10 @@ c.Execute.raise_on_iopub_timeout = False
 # from their checksums; nbgrader's own add_missing_cells fails on an emptied notebook.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells, CheckCellMetadata,
+]
+# nbgrader's autograde steps plus three: save each coding task's state after its answer cell, grade every test
+# cell from the answers and that state and overwrite its outputs, and send unsure scores to a person.
+c.Autograde.autograde_preprocessors = [
+    InsertStateDumps, Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, GradeCells,
+    SaveCourseGrades, AssignLatePenalties, CheckCellMetadata,
 ]

@@ -188,3 +188,10 @@ def test_bank_grade_runs_exercises():
     item = load_bank().get("ex-freeze-all")
     assert grade(item, {"model": GlyphNet().requires_grad_(False)}).correct
     assert grade(item, "model.requires_grad_(False)").outcome is Outcome.NOT_ATTEMPTED
+
+
+def test_replace_head_takes_the_class_count_the_course_grades():
+    model = GlyphNet().requires_grad_(False)
+    model.head = nn.Linear(model.head.in_features, 7)
+    assert ReplaceHead(num_classes=7).check(model=model).correct
+    assert "the task has 5 classes" in ReplaceHead().check(model=model).feedback

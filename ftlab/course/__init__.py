@@ -1,1 +1,1 @@
-"""The nbgrader course in quizzes/: notebooks generated from the bank, checks that keep answer keys out of them."""
+"""The nbgrader course: notebooks generated from a course-private bank, graded in nbgrader's process, never in the student's kernel."""

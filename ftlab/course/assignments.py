@@ -1,43 +1,66 @@
-"""The course's three assignments, written as cells from the question bank so quizzes never drift from it."""
+"""The course's three assignments as cells, and what each test cell grades; the keys come from the course's private bank."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import nbformat
 
-from ftlab.bank import Bank, Card, Choice, Explain
+from ftlab.bank import Card, Choice, Explain
 
 from . import notebook as nb
+from .keys import Keys
 
-ACCURACY_THRESHOLD = 0.80  # test accuracy to reach in the graded run (chance 0.10; the solution measured 0.959)
+ACCURACY_THRESHOLD = 0.80  # accuracy to reach on the grader's private test set (chance 0.10)
 
 
 @dataclass(frozen=True)
 class Task:
-    """A coding exercise on GlyphNet: read-only setup, the student's cell, and a check on the live objects."""
+    """A coding exercise on GlyphNet: read-only setup, the student's cell, graded on the state it leaves."""
 
-    key: str  # grade-id stem, e.g. "e1-freeze-all"
+    key: str  # grade id of the answer cell, e.g. "e1-freeze-all"; its solution is bank/solutions/<key>.py
     exercise: str  # class name in ftlab.exercises.EXERCISES
     prompt: str
     setup: str
-    solution: str
     objects: tuple[str, ...] = ("model",)
     points: float = 2.0
+    settings: tuple[tuple[str, object], ...] = ()  # keyword arguments of the exercise class, e.g. num_classes
+
+    def checker(self):
+        """The exercise that grades this task, built with the task's settings."""
+        from ftlab.exercises import EXERCISES
+
+        return EXERCISES[self.exercise](**dict(self.settings))
 
 
 @dataclass(frozen=True)
 class Assignment:
-    """One nbgrader assignment: a notebook of bank items and coding tasks."""
+    """One nbgrader assignment: a notebook of private-bank items and coding tasks."""
 
     name: str
     title: str
     intro: str
-    recall: tuple[str, ...] = ()  # bank card ids: written answers, graded by hand in formgrader
-    choices: tuple[str, ...] = ()  # bank choice and true/false ids: autograded
-    explains: tuple[str, ...] = ()  # bank explain ids: autograded by the concept rubric, open to regrading
+    recall: tuple[str, ...] = ()  # card ids: a typed answer scored by the bank's grade(), unsure ones to a person
+    choices: tuple[str, ...] = ()  # choice and true/false ids
+    explains: tuple[str, ...] = ()  # explain ids: scored by the concept rubric, open to regrading
     tasks: tuple[Task, ...] = ()
     finetune: bool = False  # end with the short real fine-tuning task
-    imports: str = "import torch\nfrom torch import nn\n\nimport ftlab\n\ntorch.manual_seed(0)"
+    imports: str = "import torch\nfrom torch import nn\n\nimport ftlab\nfrom ftlab.course import check\n\ntorch.manual_seed(0)"
+
+
+@dataclass(frozen=True)
+class Graded:
+    """What one test cell grades, outside the student's kernel.
+
+    kind "item": the bank item `item`, answered by the literal assigned to `variable` in the answer cell;
+    "exercise": the state dumped after the answer cell, checked by the exercise of `task`;
+    "structure" / "accuracy": the fine-tuning task's setup and its accuracy on the grader's own test set.
+    """
+
+    kind: str
+    answer: str  # grade id of the answer cell
+    item: str = ""
+    variable: str = ""
+    task: Task | None = None
 
 
 FRESH = 'model = ftlab.get_model("glyphnet", num_classes=10)'
@@ -47,34 +70,24 @@ TASKS = (
     Task("e1-freeze-all", "FreezeAll",
          "`model` is GlyphNet, pretrained on glyph images, with a fresh 10-class head. Freeze the whole model "
          "so that `sum(p.requires_grad for p in model.parameters()) == 0`.",
-         FRESH, "for param in model.parameters():\n    param.requires_grad = False"),
+         FRESH),
     Task("e2-replace-head", "ReplaceHead",
          "Freeze the body of `model` and replace its head `model.head` with a new, trainable layer for "
-         "**5** classes.",
-         FRESH, "for param in model.parameters():\n    param.requires_grad = False\n"
-         "model.head = nn.Linear(model.head.in_features, 5)"),
+         "**7** classes.",
+         FRESH, settings=(("num_classes", 7),)),
     Task("e3-optimizer", "TrainableOptimizer",
-         "The body of `model` is frozen and its head trains. Create `optimizer`, an SGD optimizer "
-         "(lr 0.01, momentum 0.9) that holds only the parameters that train.",
-         f"{FRESH}\nftlab.freeze(model, {BODY})",
-         "trainable = [p for p in model.parameters() if p.requires_grad]\n"
-         "optimizer = torch.optim.SGD(trainable, lr=0.01, momentum=0.9)",
-         objects=("model", "optimizer")),
+         "The body of `model` is frozen and its head trains. Create `optimizer`, an Adam optimizer "
+         "(lr 3e-4) that holds only the parameters that train.",
+         f"{FRESH}\nftlab.freeze(model, {BODY})", objects=("model", "optimizer")),
     Task("e4-group-lrs", "DiscriminativeLR",
-         "All of `model` is frozen. Unfreeze `stage4` and the head, then create `optimizer` with one "
-         "parameter group per part: `stage4` at lr 1e-4, the head at lr 1e-3 (SGD, momentum 0.9).",
-         f"{FRESH}\nftlab.freeze(model)",
-         'ftlab.unfreeze(model, "stage4", "head")\noptimizer = torch.optim.SGD([\n'
-         '    {"params": model.stage4.parameters(), "lr": 1e-4},\n'
-         '    {"params": model.head.parameters(), "lr": 1e-3},\n], momentum=0.9)',
-         objects=("model", "optimizer")),
+         "All of `model` is frozen. Unfreeze `stage3`, `stage4` and the head, then create `optimizer` (SGD, "
+         "momentum 0.9) with two parameter groups: `stage3` and `stage4` together at lr 5e-5, the head at lr 5e-3.",
+         f"{FRESH}\nftlab.freeze(model)", objects=("model", "optimizer")),
     Task("e5-frozen-batchnorm", "FrozenBatchNorm",
          "The body of `model` is frozen, then `model.train()` put every BatchNorm layer back in training "
          "mode, where it keeps overwriting its running statistics. Put the frozen BatchNorm layers in eval "
          "mode and leave the head in training mode.",
-         f"{FRESH}\nftlab.freeze(model, {BODY})\nmodel.train()",
-         "for module in model.modules():\n    if isinstance(module, nn.BatchNorm2d):\n        module.eval()",
-         points=1.0),
+         f"{FRESH}\nftlab.freeze(model, {BODY})\nmodel.train()", points=1.0),
 )
 
 FINETUNE_SETUP = f"""\
@@ -97,65 +110,64 @@ FINETUNE_PROMPT = f"""\
    learning rate for the body than for the head (`ftlab.Trainer(..., lr_mult=...)` builds one:
    its `trainer.optimizer`);
 3. train for `EPOCHS` epochs (the grader runs a short version) and reach at least
-   **{ACCURACY_THRESHOLD:.0%}** accuracy on `data.test`.
+   **{ACCURACY_THRESHOLD:.0%}** accuracy on new digit images (the grader measures it on its own test set).
 
-The setup is graded first (3 points), then the test accuracy (3 points)."""
-
-FINETUNE_SOLUTION = """\
-ftlab.freeze(model, "stem", "stage1", "stage2")
-trainer = ftlab.Trainer(model, data.train, lr=0.05, lr_mult={"stage3": 0.3, "stage4": 0.3},
-                        batch_size=20, progress=False, seed=0)
-optimizer = trainer.optimizer
-trainer.fit(epochs=EPOCHS)"""
+The setup is graded first (3 points), then the accuracy (3 points)."""
 
 ASSIGNMENTS = (
     Assignment(
         "concepts", "Fine-tuning concepts",
-        "Recall questions are read by your instructor; the multiple-choice and true/false answers are "
-        "checked automatically.",
-        recall=("basics-card-definition", "freezing-card-meaning"),
-        choices=("basics-mc-main-benefit", "basics-mc-small-dataset", "freezing-mc-attribute",
-                 "freezing-mc-snippet", "layers-mc-which", "basics-tf-less-data", "freezing-tf-eval-freezes",
-                 "freezing-tf-requires-grad-method", "layers-tf-early-generic"),
+        "Recall answers are scored against the course's notes (a person checks any score the scorer is unsure "
+        "of); the multiple-choice and true/false answers are marked automatically.",
+        recall=("course-card-transfer", "course-card-frozen-tensor"),
+        choices=("course-mc-head-width", "course-mc-optimizer-order", "course-mc-small-different",
+                 "course-mc-batchnorm", "course-mc-lr-groups", "course-tf-eval-grad", "course-tf-head-trains",
+                 "course-tf-attribute", "course-tf-all-layers"),
     ),
     Assignment(
         "freezing", "Freezing and heads",
         "Each exercise starts from a read-only cell that builds a fresh `model`; write your code in the cell "
-        "below it. The checks run on your live objects.",
+        "below it. The grader inspects the objects your cell leaves behind.",
         tasks=TASKS,
     ),
     Assignment(
         "strategy", "Fine-tuning strategy",
         "Explanations are scored by the concepts they cover (your instructor may adjust the score); the "
         "last task is a real, short fine-tuning run.",
-        explains=("basics-explain-approach", "basics-explain-vs-scratch", "freezing-explain-role"),
+        explains=("course-explain-plan", "course-explain-lr", "course-explain-batchnorm"),
         finetune=True,
     ),
 )
+BY_NAME = {assignment.name: assignment for assignment in ASSIGNMENTS}
+
+FORMAT_NOTE = "# Checks the form of your answer only; it is graded after you submit."
 
 
 def _test(grade_id: str, call: str, points: float) -> nbformat.NotebookNode:
-    return nb.test(grade_id, f"from ftlab.course import check\n\ncheck.{call}", points)
+    return nb.test(grade_id, f"{FORMAT_NOTE}\ncheck.{call}", points)
 
 
 def _recall(n: int, item: Card) -> list[nbformat.NotebookNode]:
-    prompt = nb.markdown(f"{item.id}-prompt", f"**Q{n}** (recall, 1 point). {item.prompt}")
-    written = nb.answer_markdown(item.id, item.answer, points=1.0)
-    return [prompt, written]
+    text = f"**Q{n}** (recall, 1 point). {item.prompt}\n\nAnswer in a sentence or two in the string `q{n}`."
+    return [
+        nb.markdown(f"{item.id}-prompt", text),
+        nb.answer(item.id, f'q{n} = """{item.answer}"""'),
+        _test(f"{item.id}-test", f'text("q{n}", q{n})', 1.0),
+    ]
 
 
 def _choice(n: int, item: Choice) -> list[nbformat.NotebookNode]:
     if item.kind == "truefalse":
-        how, key = f"Set `q{n}` to `True` or `False`.", repr(item.answer == 0)
+        how, key, call = f"Set `q{n}` to `True` or `False`.", repr(item.answer == 0), f'truefalse("q{n}", q{n})'
     else:
         options = "\n".join(f"- **{letter}**) {text}" for letter, text in zip(item.letters, item.options))
         how = f"{options}\n\nSet `q{n}` to the letter of your answer, e.g. `q{n} = \"A\"`."
-        key = repr(item.letters[item.answer])
+        key, call = repr(item.letters[item.answer]), f'letter("q{n}", q{n}, "{"".join(item.letters)}")'
     kind = "true/false" if item.kind == "truefalse" else "multiple choice"
     return [
         nb.markdown(f"{item.id}-prompt", f"**Q{n}** ({kind}, 1 point). {item.prompt}\n\n{how}"),
         nb.answer(item.id, f"q{n} = {key}"),
-        _test(f"{item.id}-test", f'choice("{item.id}", q{n}, points=1)', 1.0),
+        _test(f"{item.id}-test", call, 1.0),
     ]
 
 
@@ -165,55 +177,88 @@ def _explain(n: int, item: Explain) -> list[nbformat.NotebookNode]:
     return [
         nb.markdown(f"{item.id}-prompt", text),
         nb.answer(item.id, f'explain_{n} = """{item.model_answer}"""'),
-        _test(f"{item.id}-test", f'explain("{item.id}", explain_{n}, points={points:g})', points),
+        _test(f"{item.id}-test", f'text("explain_{n}", explain_{n})', points),
     ]
 
 
-def _task(n: int, task: Task) -> list[nbformat.NotebookNode]:
-    objects = ", ".join(f"{name}={name}" for name in task.objects)
+def _objects(names: tuple[str, ...]) -> str:
+    return "objects(" + ", ".join(f"{name}={name}" for name in names) + ")"
+
+
+def _task(n: int, task: Task, keys: Keys) -> list[nbformat.NotebookNode]:
     return [
         nb.markdown(f"{task.key}-prompt", f"**E{n}** ({task.points:g} points). {task.prompt}"),
         nb.setup(f"{task.key}-setup", task.setup),
-        nb.answer(task.key, task.solution),
-        _test(f"{task.key}-test", f'exercise("{task.exercise}", points={task.points:g}, {objects})', task.points),
+        nb.answer(task.key, keys.solution(task.key)),
+        _test(f"{task.key}-test", _objects(task.objects), task.points),
     ]
 
 
-def _finetune() -> list[nbformat.NotebookNode]:
+def _finetune(keys: Keys) -> list[nbformat.NotebookNode]:
     return [
         nb.markdown("finetune-prompt", FINETUNE_PROMPT),
         nb.setup("finetune-setup", FINETUNE_SETUP),
-        nb.answer("finetune", FINETUNE_SOLUTION),
-        _test("finetune-structure-test", "finetune_structure(model, optimizer, points=3)", 3.0),
-        _test("finetune-accuracy-test", f"accuracy(model, data, threshold={ACCURACY_THRESHOLD}, points=3)", 3.0),
+        nb.answer("finetune", keys.solution("finetune")),
+        _test("finetune-structure-test", _objects(("model", "optimizer")), 3.0),
+        _test("finetune-accuracy-test", _objects(("model",)), 3.0),
     ]
 
 
-def cells(assignment: Assignment, bank: Bank) -> list[nbformat.NotebookNode]:
+def _numbered(assignment: Assignment) -> list[tuple[str, int, str]]:
+    """(item id, number, answer variable) for every bank item of the assignment, in notebook order."""
+    quiz = [(item_id, n, f"q{n}") for n, item_id in enumerate(assignment.recall + assignment.choices, start=1)]
+    return quiz + [(item_id, n, f"explain_{n}") for n, item_id in enumerate(assignment.explains, start=1)]
+
+
+def cells(assignment: Assignment, keys: Keys) -> list[nbformat.NotebookNode]:
     """Every cell of the assignment's source notebook, solutions included, in order."""
     out = [nb.setup(f"{assignment.name}-imports", assignment.imports),
            nb.markdown(f"{assignment.name}-intro", f"# {assignment.title}\n\n{assignment.intro}\n\n"
-                       "Answer in the cells marked `YOUR CODE HERE` or `YOUR ANSWER HERE`, then run "
-                       "*Kernel > Restart Kernel and Run All Cells* before you submit. Do not edit the "
-                       "read-only cells: the grader restores them.")]
-    items = [bank.get(i) for i in assignment.recall + assignment.choices]
-    for n, item in enumerate(items, start=1):
-        out += _recall(n, item) if isinstance(item, Card) else _choice(n, item)
-    for n, item_id in enumerate(assignment.explains, start=1):
-        out += _explain(n, bank.get(item_id))
+                       "Answer in the cells marked `YOUR CODE HERE`, then run *Kernel > Restart Kernel and Run "
+                       "All Cells* before you submit. Answers to questions are read from their cell as written "
+                       "(a plain value such as `q3 = \"B\"`), not run; the check cells only say whether an "
+                       "answer has the right form. Do not edit the read-only cells: the grader restores them.")]
+    for item_id, n, _ in _numbered(assignment):
+        item = keys.bank.get(item_id)
+        out += _recall(n, item) if isinstance(item, Card) else _explain(n, item) if isinstance(item, Explain) \
+            else _choice(n, item)
     for n, task in enumerate(assignment.tasks, start=1):
-        out += _task(n, task)
+        out += _task(n, task, keys)
     if assignment.finetune:
-        out += _finetune()
+        out += _finetune(keys)
     return out
 
 
-def secrets(assignment: Assignment, bank: Bank) -> list[str]:
-    """Texts that must never reach a student: card answers, explanations, model answers, solution lines."""
+def graded(assignment: Assignment) -> dict[str, Graded]:
+    """What each test cell of the assignment grades, by the test cell's grade id."""
+    out = {}
+    for item_id, _, variable in _numbered(assignment):
+        out[f"{item_id}-test"] = Graded("item", item_id, item=item_id, variable=variable)
+    for task in assignment.tasks:
+        out[f"{task.key}-test"] = Graded("exercise", task.key, task=task)
+    if assignment.finetune:
+        out["finetune-structure-test"] = Graded("structure", "finetune")
+        out["finetune-accuracy-test"] = Graded("accuracy", "finetune")
+    return out
+
+
+def dumped(assignment: Assignment) -> dict[str, tuple[str, ...]]:
+    """Answer cells whose objects the grader needs, by grade id: the names to dump after each."""
+    out = {task.key: task.objects for task in assignment.tasks}
+    if assignment.finetune:
+        out["finetune"] = ("model", "optimizer")
+    return out
+
+
+def secrets(assignment: Assignment, keys: Keys) -> list[str]:
+    """Texts that must never reach a student: answer lines, card answers, model answers, solution code.
+
+    A choice's explanation is not among them: feedback shows it for a wrong answer, so it is written not to
+    name the right option."""
+    bank = keys.bank
     found = [bank.get(i).answer for i in assignment.recall]
-    found += [bank.get(i).explanation for i in assignment.choices if bank.get(i).explanation]
     found += [bank.get(i).model_answer for i in assignment.explains]
-    for cell in cells(assignment, bank):
+    for cell in cells(assignment, keys):
         if nb.BEGIN in cell.source:
             body = nb.split_solution(cell.source)[1]
             found += [line.strip() for line in body.splitlines() if len(line.strip()) >= 6]

@@ -1,15 +1,15 @@
-"""Write (or check) the nbgrader source notebooks of quizzes/ from the question bank."""
+"""Write (or check) the nbgrader source notebooks of a course folder from its private bank."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from ftlab.bank import Bank, load_bank
+from ftlab.bank import BankError
 
 from . import notebook as nb
 from .assignments import ASSIGNMENTS, Assignment, cells
-
+from .keys import Keys, KeysError, load_keys
 
 
 def default_root() -> Path:
@@ -22,29 +22,29 @@ def source_path(root: Path, assignment: Assignment) -> Path:
     return root / "source" / assignment.name / f"{assignment.name}.ipynb"
 
 
-def render(assignment: Assignment, bank: Bank) -> str:
+def render(assignment: Assignment, keys: Keys) -> str:
     """The source notebook's exact text."""
-    return nb.dumps(nb.notebook(cells(assignment, bank)))
+    return nb.dumps(nb.notebook(cells(assignment, keys)))
 
 
-def stale(root: Path, bank: Bank | None = None) -> list[Path]:
-    """Source notebooks that are missing or differ from what the bank generates now."""
-    bank = bank or load_bank()
+def stale(root: Path) -> list[Path]:
+    """Source notebooks that are missing or differ from what the course's private bank generates now."""
+    keys = load_keys(root)
     out = []
     for assignment in ASSIGNMENTS:
         path = source_path(root, assignment)
-        if not path.exists() or path.read_text(encoding="utf-8") != render(assignment, bank):
+        if not path.exists() or path.read_text(encoding="utf-8") != render(assignment, keys):
             out.append(path)
     return out
 
 
-def build(root: Path, bank: Bank | None = None) -> list[Path]:
+def build(root: Path) -> list[Path]:
     """Write every source notebook whose text changed; return the paths written."""
-    bank = bank or load_bank()
+    keys = load_keys(root)
     written = []
     for assignment in ASSIGNMENTS:
         path = source_path(root, assignment)
-        if nb.write(nb.notebook(cells(assignment, bank)), path):
+        if nb.write(nb.notebook(cells(assignment, keys)), path):
             written.append(path)
     return written
 
@@ -52,9 +52,9 @@ def build(root: Path, bank: Bank | None = None) -> list[Path]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `ftlab course build`, shared with this module's own entry point."""
     parser.add_argument("--root", type=Path, default=None,
-                        help="the nbgrader course directory (default: . inside quizzes/, else ./quizzes)")
+                        help="the course folder, with its private bank/ (default: . inside quizzes/, else ./quizzes)")
     parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if a committed notebook differs from the bank")
+                        help="write nothing; exit 1 if a notebook in source/ differs from the bank")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,12 +64,19 @@ def run(args: argparse.Namespace) -> int:
         if not (args.root / "nbgrader_config.py").exists():
             print(f"{args.root.resolve()} is not the course directory (no nbgrader_config.py); use --root")
             return 2
-    if args.check:
-        paths = stale(args.root)
-        for path in paths:
-            print(f"out of date: {path} (run: ftlab course build)")
-        return 1 if paths else 0
-    paths = build(args.root)
+    if not args.root.is_dir():
+        print(f"{args.root} is not a folder; give an existing course folder (make one with `ftlab course init`)")
+        return 2
+    try:
+        if args.check:
+            paths = stale(args.root)
+            for path in paths:
+                print(f"out of date: {path} (run: ftlab course build)")
+            return 1 if paths else 0
+        paths = build(args.root)
+    except (KeysError, BankError) as err:
+        print(err)
+        return 2
     for path in paths:
         print(f"wrote {path}")
     print(f"{len(ASSIGNMENTS)} assignments in {args.root / 'source'}, {len(paths)} changed")

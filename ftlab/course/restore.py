@@ -1,4 +1,5 @@
-"""An nbgrader preprocessor that puts back every graded, answer or read-only cell a student deleted.
+"""An nbgrader preprocessor that puts back every graded, answer or read-only cell a student deleted, and turns
+cells with made-up nbgrader metadata back into plain cells.
 
 nbgrader 0.9's own `OverwriteCells.add_missing_cells` re-adds only grade cells and raises KeyError
 when the cell before a missing one is a deleted answer cell, which is exactly what an emptied
@@ -58,6 +59,11 @@ class RestoreMissingCells(NbGraderPreprocessor):
             points = {cell.name: cell.max_score for cell in source.grade_cells}
             solutions = {cell.name for cell in source.solution_cells}
             with_id = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
+            for cell in nb.cells:
+                if "nbgrader" in cell.metadata and grade_id(cell) not in stored:
+                    self.log.warning("Cell %s is not in the released notebook; treating it as a plain cell",
+                                     grade_id(cell))
+                    del cell.metadata["nbgrader"]  # a made-up grade cell would otherwise fail the whole notebook
             anchor = -1
             for gid in order:
                 ids = [grade_id(cell) for cell in nb.cells]

@@ -23,13 +23,15 @@ class Student:
     edits: dict[str, str] = field(default_factory=dict)  # grade id of a read-only or test cell -> new source
     deleted: frozenset[str] = frozenset()  # grade ids of cells the student deleted
     empty: bool = False  # every cell deleted
+    forged: dict[str, float] = field(default_factory=dict)  # grade id -> points of a grade cell the student made up
 
 
 def copy_course(quizzes: Path, dest: Path) -> Path:
-    """Copy the config and the source notebooks (nothing nbgrader wrote) into `dest`."""
+    """Copy the config, the private bank and the source notebooks (nothing nbgrader wrote) into `dest`."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(quizzes / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(quizzes / "source", dest / "source", dirs_exist_ok=True)
+    for folder in ("bank", "source"):
+        shutil.copytree(quizzes / folder, dest / folder, dirs_exist_ok=True)
     return dest
 
 
@@ -74,6 +76,10 @@ def submission(released: Path, student: Student) -> nbformat.NotebookNode:
             cell.source = student.answers[gid]
         elif gid in student.edits:
             cell.source = student.edits[gid]
+    for gid, points in student.forged.items():
+        meta = {"grade": True, "solution": False, "locked": True, "grade_id": gid, "points": points,
+                "schema_version": nb.SCHEMA_VERSION}
+        work.cells.append(nbformat.v4.new_code_cell(repr(points), metadata={"nbgrader": meta}))
     return work
 
 

@@ -1,0 +1,253 @@
+"""nbgrader preprocessors that grade outside the student's kernel.
+
+`InsertStateDumps` (before Execute) adds, after each coding answer cell, an instructor cell that saves the raw
+state of the task's objects to a file in the notebook's folder. `GradeCells` (after Execute) removes those
+cells, reads question answers statically from their cells, rebuilds the saved objects, scores everything with
+the bank's `grade()` and the exercises' checks, and overwrites every graded cell's outputs with the verdict:
+an error for zero, an explicit number otherwise. nbgrader's `SaveAutoGrades` then records exactly that, so
+nothing the student's code prints, suppresses or patches can change a grade. `SaveCourseGrades` also marks
+the cells whose score the scorer was unsure of as needing manual grading.
+"""
+from __future__ import annotations
+
+import functools
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import torch
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from torch import nn
+from traitlets import Bool, Int
+
+from ftlab.bank import Card, Choice, Explain, Outcome, grade
+from ftlab.exercises import eval_mode
+
+from .answers import NoAnswer, read_answer
+from .assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
+from .keys import Keys, load_keys
+from .restore import grade_id
+from .state import StateError, dump_source, load_record, rebuild_model, rebuild_optimizer
+
+FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
+TRAINED_GROUPS = ("stage3", "stage4", "head")
+DUMPS, UNSURE = "ftlab_dumps", "ftlab_unsure"  # keys in nbgrader's resources, passed from one preprocessor to the next
+
+
+@functools.lru_cache(maxsize=4)
+def course_keys(root: Path) -> Keys:
+    """The private bank, read once per grading process before the first student's kernel starts."""
+    return load_keys(root)
+
+
+def _root(preprocessor: NbGraderPreprocessor) -> Path:
+    return Path(CourseDirectory(parent=preprocessor).root).resolve()
+
+
+@dataclass
+class Verdict:
+    """One graded cell's score and the feedback the student sees; `confident` False sends it to a person."""
+
+    score: float
+    points: float
+    lines: list[str] = field(default_factory=list)
+    confident: bool = True
+
+    def outputs(self, execution_count: int | None) -> list[NotebookNode]:
+        """Zero is an error output (nbgrader: no credit); any other score an explicit number (partial credit)."""
+        score = float(round(min(max(self.score, 0.0), self.points), 2))
+        text = "\n".join([f"Score: {score:g} of {self.points:g}." + ("" if self.confident else
+                          " Provisional: your instructor will confirm it."), *self.lines])
+        if score <= 0:
+            return [nbformat.v4.new_output("error", ename="Incorrect", evalue=text, traceback=text.splitlines())]
+        return [nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
+                nbformat.v4.new_output("execute_result", data={"text/plain": repr(score)},
+                                       execution_count=execution_count)]
+
+
+class InsertStateDumps(NbGraderPreprocessor):
+    """Before Execute: after each coding answer cell, a cell that saves the task's objects to a fresh file name."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        dumps = resources[DUMPS] = {}
+        assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
+        if assignment is None:
+            return nb, resources
+        course_keys(_root(self))  # before any code of this submission runs
+        folder = Path(resources.get("metadata", {}).get("path") or ".")
+        with_id = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
+        for answer, names in dumped(assignment).items():
+            ids = [grade_id(cell) for cell in nb.cells]
+            if answer not in ids:
+                continue
+            name = f".ftlab-state-{secrets.token_hex(8)}.pt"  # unguessable: a file the student wrote earlier is not it
+            cell = nbformat.v4.new_code_cell(dump_source(name, names), metadata={"ftlab": {"dump": answer}})
+            if not with_id:
+                cell.pop("id", None)
+            nb.cells.insert(ids.index(answer) + 1, cell)
+            dumps[answer] = folder / name
+        return nb, resources
+
+
+class GradeCells(NbGraderPreprocessor):
+    """After Execute: grade every test cell in this process and overwrite its outputs with the verdict."""
+
+    show_answer = Bool(False, help="Feedback on a wrong answer also names the correct one (off: feedback "
+                                   "stays usable next term).").tag(config=True)
+    test_seed = Int(7919, help="Seed of the private digit images the fine-tuning task's accuracy is measured "
+                               "on; `ftlab course init` picks a random one.").tag(config=True)
+    test_size = Int(1000, help="Number of private test images.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        unsure = resources[UNSURE] = set()
+        assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
+        records = {}
+        for answer, path in resources.get(DUMPS, {}).items():
+            try:
+                records[answer] = load_record(path)
+            except StateError as err:
+                records[answer] = err
+            finally:
+                path.unlink(missing_ok=True)
+        nb.cells = [cell for cell in nb.cells if "dump" not in cell.metadata.get("ftlab", {})]
+        if assignment is None:
+            return nb, resources
+        keys = course_keys(_root(self))
+        specs = graded(assignment)
+        sources = {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell)}
+        for cell in nb.cells:
+            spec = specs.get(grade_id(cell))
+            if spec is None or not cell.metadata["nbgrader"].get("grade") or cell.cell_type != "code":
+                continue
+            points = float(cell.metadata["nbgrader"]["points"])
+            if spec.kind == "item":
+                verdict = self.item(spec, points, sources.get(spec.answer, ""), keys)
+            else:
+                verdict = self.objects(spec, points, records.get(spec.answer))
+            cell.outputs = verdict.outputs(cell.get("execution_count"))
+            if not verdict.confident:
+                unsure.add(grade_id(cell))
+        return nb, resources
+
+    def item(self, spec: Graded, points: float, source: str, keys: Keys) -> Verdict:
+        """A question, scored by the bank's grade() on the literal the answer cell assigns."""
+        item = keys.bank.get(spec.item)
+        try:
+            answer = read_answer(source, spec.variable)
+        except NoAnswer as err:
+            return Verdict(0.0, points, [f"No answer: {err}."])
+        result = grade(item, answer)
+        score = points * result.score / result.max_score
+        lines: list[str] = []
+        confident = result.confident
+        if isinstance(item, Choice):
+            if result.outcome is Outcome.NOT_ATTEMPTED:
+                lines.append(f"Not a valid answer: {answer!r} is not one of {', '.join(item.letters)}."
+                             if item.kind == "choice" else f"Not a valid answer: {answer!r} is not True or False.")
+            else:
+                lines.append("Correct." if result.correct else "Not correct.")
+                if not result.correct:
+                    lines += [f"Explanation: {item.explanation}"]
+                    lines += [f"The misconception behind your answer: {result.diagnosis}"] if result.diagnosis else []
+                    lines += [f"Answer: {item.letters[item.answer]}) {item.options[item.answer]}"] \
+                        if self.show_answer else []
+        elif isinstance(item, Explain):
+            lines.append(f"Concepts covered: {result.score:g} of {result.max_score:g}.")
+            if self.show_answer and result.missing:
+                lines.append("Missing: " + "; ".join(result.missing) + ".")
+            lines += [f"A model answer: {item.model_answer}"] if self.show_answer and not result.correct else []
+        elif isinstance(item, Card):
+            lines += [f"Course answer: {item.answer}"] if self.show_answer and not result.correct else []
+        if isinstance(item, (Card, Explain)) and result.outcome is Outcome.NOT_ATTEMPTED \
+                and isinstance(answer, str) and answer.strip():
+            confident = False  # text the scorer could not read at all: a person decides
+        if result.flags:
+            lines.append("Scorer notes: " + ", ".join(result.flags) + ".")
+        return Verdict(score, points, lines, confident)
+
+    def objects(self, spec: Graded, points: float, record: dict | StateError | None) -> Verdict:
+        """A coding task, scored on the objects rebuilt from the state saved after the answer cell."""
+        try:
+            if record is None:
+                raise StateError("the answer cell is missing, so nothing was saved")
+            if isinstance(record, StateError):
+                raise record
+            lacking = [name for name in record["missing"] if name == "model" or spec.kind != "accuracy"]
+            if lacking:
+                raise StateError(f"{', '.join(f'`{n}`' for n in lacking)} did not exist after your cell")
+            model = rebuild_model(record)
+            wanted = spec.kind == "structure" or spec.kind == "exercise" and "optimizer" in record["types"]
+            optimizer = rebuild_optimizer(record, model) if wanted else None
+        except StateError as err:
+            return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
+        if spec.kind == "exercise":
+            result = spec.task.checker().check(model=model, optimizer=optimizer)
+            return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
+        if spec.kind == "structure":
+            return finetune_structure(model, optimizer, points)
+        acc = measure_accuracy(model, *private_test_set(self.test_seed, self.test_size))
+        return Verdict(points if acc >= ACCURACY_THRESHOLD else 0.0, points,
+                       [f"Accuracy on the grader's digit images: {acc:.3f} (needed: {ACCURACY_THRESHOLD:.2f})."])
+
+
+class SaveCourseGrades(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, plus: a score the scorer was unsure of waits for a person in formgrader."""
+
+    def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        super()._add_score(cell, resources)
+        if grade_id(cell) in resources.get(UNSURE, ()):
+            entry = self.gradebook.find_grade(grade_id(cell), self.notebook_id, self.assignment_id, self.student_id)
+            entry.needs_manual_grade = True
+            self.gradebook.db.commit()
+
+
+def _trainable(module: nn.Module) -> list[bool]:
+    return [p.requires_grad for p in module.parameters()]
+
+
+def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer, points: float) -> Verdict:
+    """The fine-tuning task's setup, a third of the points each: head, frozen groups, optimizer groups."""
+    head = model.head
+    checks = {
+        "a trainable head with 10 outputs": isinstance(head, nn.Linear) and head.out_features == 10
+        and all(_trainable(head)),
+        f"{', '.join(FROZEN_GROUPS)} frozen; {', '.join(TRAINED_GROUPS)} trainable":
+            not any(flag for g in FROZEN_GROUPS for flag in _trainable(getattr(model, g)))
+            and all(flag for g in TRAINED_GROUPS for flag in _trainable(getattr(model, g))),
+        "an optimizer holding exactly the trainable parameters, the head at a larger lr than the body":
+            _optimizer_ok(model, optimizer),
+    }
+    lines = [f"[{'x' if ok else ' '}] {what}" for what, ok in checks.items()]
+    return Verdict(points * sum(checks.values()) / len(checks), points, lines)
+
+
+def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer) -> bool:
+    lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    head = {id(p) for p in model.head.parameters()}
+    if set(lr_of) != trainable or not trainable - head or not head <= set(lr_of):  # a frozen head fails, not raises
+        return False
+    return min(lr_of[i] for i in head) > max(lr_of[i] for i in trainable - head)
+
+
+@functools.lru_cache(maxsize=2)
+def private_test_set(seed: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Digit images drawn with the course's own seed: never in the student's data, same distribution."""
+    from ftlab import glyphs
+
+    return glyphs.sample(glyphs.DIGITS, size, seed)
+
+
+@torch.no_grad()
+def measure_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 250) -> float:
+    """Accuracy in eval mode with the model's own preprocessing; the model's modes are restored after."""
+    correct = 0
+    with eval_mode(model):
+        for i in range(0, len(labels), batch):
+            x = model.ftlab.preprocess(images[i:i + batch])
+            correct += (model(x).argmax(1) == labels[i:i + batch]).sum().item()
+    return correct / len(labels)

@@ -1,0 +1,2 @@
+for tensor in model.parameters():
+    tensor.requires_grad_(False)

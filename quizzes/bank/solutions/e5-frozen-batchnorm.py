@@ -1,0 +1,3 @@
+for layer in model.modules():
+    if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+        layer.eval()
