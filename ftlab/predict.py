@@ -56,6 +56,9 @@ class Prediction:
                        f"(off by {off:.3g}; within {self.tolerance:g} counts).")
         result = {"question": self.question, "predicted": self.committed, "measured": measured, "right": right}
         self._show(verdict + (f" {detail}" if detail else ""), right)
+        from .lessons import record
+
+        record(**{f"prediction {self.question}": result})  # read back by tests/test_lessons.py
         return result
 
     # ---- notebook view ---------------------------------------------------------------------------------

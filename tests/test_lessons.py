@@ -1,16 +1,60 @@
 """The lessons run top to bottom in the quick profile, and each claim their prose makes holds on the values
-they measured (read back from the executed notebook, where ftlab.lessons.record put them)."""
+they measured (read back from the executed notebook, where ftlab.lessons.record put them). The student's
+turns are filled in with a correct answer, and each prediction is committed, before the run."""
+import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
 
-from ftlab.lessons import MIME
+import ftlab
+from ftlab.bank import Outcome
+from ftlab.exercises import EXERCISES
+from ftlab.lessons import MIME, beyond_noise, mean_sd
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 NOTEBOOKS = sorted(p.name for p in LESSONS.glob("*.ipynb"))
+
+# What a student who got it right types into each "your turn" cell (the lessons' variable names).
+ANSWERS = {
+    "ex-head-only": "mine.requires_grad_(False)\nmine.head.requires_grad_(True)",
+    "ex-count-trainable": "n_trainable = sum(p.numel() for p in mine.parameters() if p.requires_grad)",
+    "ex-freeze-all": "for p in mine.parameters():\n    p.requires_grad = False",
+    "ex-optimizer-trainable": "my_optimizer = torch.optim.SGD([p for p in mine.parameters() if p.requires_grad], lr=0.01)",
+    "ex-frozen-batchnorm": "mine.train()\nfor m in mine.modules():\n    if isinstance(m, torch.nn.BatchNorm2d):\n"
+                           "        m.eval()",
+    "ex-freeze-below": "for name in ['stem', 'stage1', 'stage2']:\n    getattr(mine, name).requires_grad_(False)",
+    "ex-discriminative-lr": "mine.stage4.requires_grad_(True)\nmy_optimizer = torch.optim.SGD([\n"
+                            "    {'params': mine.stage4.parameters(), 'lr': 1e-3},\n"
+                            "    {'params': mine.head.parameters(), 'lr': 1e-2}], momentum=0.9)",
+    "ex-layerwise-lr": "names = ['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'head']\n"
+                       "my_optimizer = torch.optim.SGD([{'params': getattr(mine, n).parameters(), 'lr': 0.01 / 2 ** (5 - i)}"
+                       " for i, n in enumerate(names)], momentum=0.9)",
+    "ex-replace-head": "mine.requires_grad_(False)\nmine.head = torch.nn.Linear(mine.head.in_features, N)",
+    "ex-unfreeze-top": "mine.stage3.requires_grad_(True)\nmine.stage4.requires_grad_(True)\n"
+                       "my_optimizer = torch.optim.SGD([{'params': [*mine.stage3.parameters(), *mine.stage4.parameters()],"
+                       " 'lr': 0.005}, {'params': mine.head.parameters(), 'lr': 0.05}], momentum=0.9)",
+}
+TURN = re.compile(r"# Your turn \((ex-[a-z-]+)\)")
+
+
+def prepare(nb) -> None:
+    """Fill every your-turn cell with its correct answer; commit every prediction right after it is shown."""
+    cells = []
+    for cell in nb.cells:
+        found = TURN.search(cell.source) if "your-turn" in cell.metadata.get("tags", []) else None
+        if found:
+            cell.source += "\n" + ANSWERS[found.group(1)]
+        cells.append(cell)
+        shown = re.match(r"(\w+) = predict\(", cell.source)
+        if shown:
+            name = shown.group(1)
+            cells.append(new_code_cell(f"{name}.commit({name}.choices[0] if {name}.choices else {name}.low)"))
+    nb.cells = cells
 
 
 def execute(name: str, tmp_path_factory) -> dict:
@@ -18,13 +62,15 @@ def execute(name: str, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp(Path(name).stem)
     shutil.copy(LESSONS / name, work / name)
     nb = nbformat.read(work / name, as_version=4)
+    prepare(nb)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FTLAB_DATA_DIR", str(work / "ftlab-data"))  # self-check answers are not saved for the user
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
     measured = {}
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            measured.update(out.get("data", {}).get(MIME, {}))
+            assert out.get("output_type") != "error", "".join(out.get("traceback", []))
+            measured.update(out.get("metadata", {}).get(MIME, {}))
     return measured
 
 
@@ -50,19 +96,38 @@ def test_lessons_are_stored_without_outputs_and_default_to_the_quick_profile(nam
     assert all(not c.outputs and c.execution_count is None for c in code)
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and 'PROFILE = "quick"' in params[0].source
-    assert "ftlab.selfquiz.show(topic=" in code[-1].source
+    assert code[-1].source.startswith("lessons.self_check(")  # curated per lesson, not random over a topic
+    turns = [TURN.search(c.source).group(1) for c in code if "your-turn" in c.metadata.get("tags", [])]
+    assert len(turns) >= 2 and all(t in ANSWERS for t in turns)
+    assert any(re.match(r"\w+ = predict\(", c.source) for c in code)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_each_lesson_checks_the_students_turns_and_scores_the_prediction(run, name):
+    m = run(name)
+    turns = {k: v for k, v in m.items() if k.startswith("turn ")}
+    assert len(turns) >= 2 and set(turns.values()) == {"Correct"}, turns
+    predictions = [v for k, v in m.items() if k.startswith("prediction ")]
+    assert predictions
+    for p in predictions:
+        assert p["predicted"] is not None and isinstance(p["right"], bool)
+        if isinstance(p["measured"], str):
+            assert p["right"] == (p["predicted"] == p["measured"])
 
 
 @pytest.mark.slow
 def test_lesson1_fine_tuning_beats_scratch_most_where_labels_are_few(run):
     m = run("01_why_fine_tune.ipynb")
-    acc, gap = m["acc"], m["gap"]
-    ks = sorted(acc["scratch"], key=int)
-    for k in ks:
-        assert acc["fine-tune"][k] >= acc["scratch"][k] + 0.2
-        assert acc["head only"][k] >= acc["scratch"][k] + 0.2
-    assert gap[ks[0]] > gap[ks[-1]]
-    assert acc["fine-tune"][ks[0]] >= 0.8 > acc["scratch"][ks[0]]
+    runs, gaps = m["runs"], m["gaps"]
+    ks = sorted(runs["scratch"], key=int)
+    for k in ks:  # "beats training from scratch": at every size, beyond the spread over seeds
+        for better in ("fine-tune", "head only"):
+            assert mean_sd(runs[better][k])[0] >= mean_sd(runs["scratch"][k])[0] + 0.2
+            assert beyond_noise(runs[better][k], runs["scratch"][k])
+    # "the smaller the labelled dataset, the more that head start matters": larger than its spread
+    assert mean_sd(gaps[ks[0]])[0] > mean_sd(gaps[ks[-1]])[0] and beyond_noise(gaps[ks[0]], gaps[ks[-1]])
+    assert m["acc"]["fine-tune"][ks[0]] >= 0.8 > m["acc"]["scratch"][ks[0]]
 
 
 @pytest.mark.slow
