@@ -10,6 +10,7 @@ from torch import nn
 from .data import TARGETS, ImageSet, Splits, load_target, load_torchvision, per_class
 from .freeze import group_names, group_parameters
 from .models import get_model
+from .spread import beyond_noise, mean_sd  # noqa: F401  (the lessons use them as lessons.mean_sd)
 
 MIME = "application/vnd.ftlab.measured+json"
 
@@ -28,18 +29,23 @@ class Profile:
     eval_size: int  # validation and test images used for scoring
     root: str  # where torchvision datasets are downloaded
     limit: int | None  # images decoded from a torchvision dataset (None: all)
+    threads: int | None  # torch CPU threads (None: torch's default)
 
 
+# One thread for the small quick-profile model: on a busy 2-core machine, measured, a 50-step run took
+# 1.5 s of CPU time with one thread and 25 s with two (the second thread spins waiting for the first).
 PROFILES = {
-    "quick": Profile("quick", "glyphnet", "glyph-digits", "sklearn-digits", 10, 50, 20, 300, "data", None),
-    "full": Profile("full", "resnet18", "oxford_pets", "cifar10", 20, 300, 32, 1000, "data", 8000),
+    "quick": Profile("quick", "glyphnet", "glyph-digits", "sklearn-digits", 10, 50, 20, 300, "data", None, 1),
+    "full": Profile("full", "resnet18", "oxford_pets", "cifar10", 20, 300, 32, 1000, "data", 8000, None),
 }
 
 
 def profile(name: str) -> Profile:
-    """The named run profile (see PROFILES)."""
+    """The named run profile (see PROFILES), with torch's CPU thread count set to the profile's."""
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    if PROFILES[name].threads:
+        torch.set_num_threads(PROFILES[name].threads)
     return PROFILES[name]
 
 
@@ -94,21 +100,6 @@ def record(**measured) -> None:
     from IPython.display import display
 
     display({"text/html": ""}, metadata={MIME: {k: _plain(v) for k, v in measured.items()}}, raw=True)
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value) of repeated measurements."""
-    values = [float(v) for v in values]
-    mean = sum(values) / len(values)
-    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
-    return mean, var ** 0.5
-
-
-def beyond_noise(a: list[float], b: list[float]) -> bool:
-    """Whether two sets of runs differ by more than their spread: the means are further apart than the sum
-    of the two standard deviations (error bars of one sd do not overlap)."""
-    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
-    return abs(ma - mb) > sa + sb
 
 
 def compare_runs(a: list[float], b: list[float], names: tuple[str, str], scale: float = 100, unit: str = " points") -> str:
