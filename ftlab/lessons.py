@@ -10,7 +10,7 @@ from torch import nn
 from .data import TARGETS, ImageSet, Splits, load_target, load_torchvision, per_class
 from .freeze import group_names, group_parameters
 from .models import get_model
-from .spread import beyond_noise, mean_sd  # noqa: F401  (the lessons use them as lessons.mean_sd)
+from .spread import beyond_noise, mean_sd, paired_beyond_noise  # noqa: F401  (lessons.mean_sd in notebooks)
 
 MIME = "application/vnd.ftlab.measured+json"
 
@@ -109,6 +109,16 @@ def compare_runs(a: list[float], b: list[float], names: tuple[str, str], scale: 
     if beyond_noise(a, b):
         return f"{diff}: a difference of {scale * abs(ma - mb):.1f}{unit}, larger than the spread over seeds."
     return f"{diff}: the difference is inside the spread over seeds, so these runs cannot tell the two apart."
+
+
+def compare_paired(a: list[float], b: list[float], names: tuple[str, str], scale: float = 100,
+                   unit: str = " points") -> str:
+    """One sentence comparing runs paired by seed (same images, same start), judged on the per-seed differences."""
+    mean, sd = mean_sd([x - y for x, y in zip(a, b)])
+    diff = (f"{names[0]} minus {names[1]}, seed by seed: {scale * mean:+.3g} ± {scale * sd:.2g}{unit}")
+    if paired_beyond_noise(a, b):
+        return f"{diff}; the difference is larger than its spread over seeds."
+    return f"{diff}; inside its spread over seeds, so these runs cannot tell the two apart."
 
 
 class YourTurn:

@@ -17,3 +17,12 @@ def beyond_noise(a: list[float], b: list[float]) -> bool:
     of the two standard deviations (error bars of one sd do not overlap)."""
     (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
     return abs(ma - mb) > sa + sb
+
+
+def paired_beyond_noise(a: list[float], b: list[float]) -> bool:
+    """For runs paired by seed (the same images and start for a[i] and b[i]): whether the per-seed differences
+    are further from zero than their own spread (mean difference larger than its standard deviation)."""
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError("paired runs need the same number of seeds, at least two")
+    mean, sd = mean_sd([x - y for x, y in zip(a, b)])
+    return abs(mean) > sd
