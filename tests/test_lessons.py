@@ -176,21 +176,25 @@ def test_lesson3_freezing_more_groups_is_cheaper(run):
 def test_lesson3_probes_early_generic_late_specific(run):
     m = run("03_which_layers.ipynb")
     probes, groups = m["probes"], ["stem", "stage1", "stage2", "stage3", "stage4"]
-    similar = [mean_sd(probes["similar pretrained"][g])[0] for g in groups]
-    assert similar == sorted(similar)  # "more useful with every stage" on the similar target
+    gains = m["probe_gains"]
+    # "at stage4 pretraining adds about fifty points on the similar target and only a few on the dissimilar one,
+    # beyond the spread"
+    assert mean_sd(gains["similar"]["stage4"])[0] >= 0.35 and mean_sd(gains["dissimilar"]["stage4"])[0] <= 0.15
+    assert beyond_noise(gains["similar"]["stage4"], gains["dissimilar"]["stage4"])
     dissimilar = [mean_sd(probes["dissimilar pretrained"][g])[0] for g in groups]
-    assert max(dissimilar[2:4]) >= dissimilar[4]  # "stops rising after the middle stages"
-    for t in ("similar", "dissimilar"):  # "the stem is barely more useful than a random one"
-        gain = mean_sd(probes[f"{t} pretrained"]["stem"])[0] - mean_sd(probes[f"{t} random"]["stem"])[0]
-        assert abs(gain) < 0.06
+    assert dissimilar[2] >= dissimilar[4]  # "stops rising after stage2"
+    for t in ("similar", "dissimilar"):  # "the stem says little about the class, pretrained or random"
+        assert abs(mean_sd(gains[t]["stem"])[0]) < 0.06
 
 
 @pytest.mark.slow
 def test_lesson3_the_dissimilar_target_needs_deeper_tuning(run):
     m = run("03_which_layers.ipynb")
-    loss = m["head_only_loss"]
+    loss, cost = m["head_only_loss"], m["head_cost"]
     assert loss["dissimilar"] >= loss["similar"] + 0.03
     assert m["best"]["dissimilar"] != "head"
+    # "head only falls further behind on the dissimilar target": over three seeds, beyond the spread
+    assert mean_sd(cost["dissimilar"])[0] > mean_sd(cost["similar"])[0] and beyond_noise(cost["dissimilar"], cost["similar"])
 
 
 @pytest.mark.slow
