@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import torch
 
 from .data import Splits, load_target
-from .spread import beyond_noise, mean_sd
 from .freeze import freeze, unfreeze
 from .models import get_model
+from .spread import beyond_noise, mean_sd
 from .table import Table
 from .train import Trainer
 

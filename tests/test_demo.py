@@ -5,7 +5,6 @@ import sys
 import pytest
 
 from ftlab.demo import DemoConfig, claims, compare
-from ftlab.table import Table
 
 
 @pytest.fixture(scope="module")
