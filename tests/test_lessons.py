@@ -308,3 +308,19 @@ def test_a_wrong_attempt_at_each_turn_says_what_is_wrong(lesson, exercise_id):
     result = exercise.check_code(wrong, model=model, ftlab=ftlab)
     assert result.outcome is Outcome.INCORRECT
     assert says in result.feedback + (result.diagnosis or ""), result
+
+
+def test_your_turn_names_its_choices_and_grades_live_objects():
+    from ftlab.lessons import YourTurn
+
+    with pytest.raises(ValueError, match="unknown exercise 'Freeze'; choose one of .*FreezeAll"):
+        YourTurn("Freeze", "task")
+    with pytest.raises(ValueError, match="no setting 'classes'"):
+        YourTurn("ReplaceHead", "task", classes=3)
+    turn = YourTurn("ReplaceHead", "task", num_classes=3)
+    assert len(turn.hints) == 2 and turn.hints[0] == turn.exercise.hint()
+    model = ftlab.get_model("glyphnet")
+    assert turn.check(model=model).outcome is Outcome.INCORRECT
+    exec("model.requires_grad_(False)\nmodel.head = torch.nn.Linear(model.head.in_features, 3)", {"model": model, "torch": torch})
+    assert turn.check(model=model).correct and turn.grade.correct
+    assert turn.check().outcome is Outcome.NOT_ATTEMPTED
