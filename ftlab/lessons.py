@@ -102,10 +102,14 @@ def record(**measured) -> None:
     display({"text/html": ""}, metadata={MIME: {k: _plain(v) for k, v in measured.items()}}, raw=True)
 
 
-def compare_runs(a: list[float], b: list[float], names: tuple[str, str], scale: float = 100, unit: str = " points") -> str:
-    """One sentence comparing two sets of runs, saying whether the difference is beyond the seed-to-seed spread."""
+def compare_runs(a: list[float], b: list[float], names: tuple[str, str], scale: float = 100, unit: str = " points",
+                 resolution: float = 0.0) -> str:
+    """One sentence comparing two sets of runs, saying whether the difference is beyond the seed-to-seed spread;
+    means closer than `resolution` (e.g. one test image, 1 / len(test)) are never called different."""
     (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
     diff = f"{names[0]} {scale * ma:.1f} ± {scale * sa:.1f} vs {names[1]} {scale * mb:.1f} ± {scale * sb:.1f}{unit}"
+    if abs(ma - mb) < resolution:
+        return f"{diff}: less than one test image apart, too close to call."
     if beyond_noise(a, b):
         return f"{diff}: a difference of {scale * abs(ma - mb):.1f}{unit}, larger than the spread over seeds."
     return f"{diff}: the difference is inside the spread over seeds, so these runs cannot tell the two apart."

@@ -53,7 +53,7 @@ class Prediction:
             off = abs(self.committed - measured)
             right = off <= self.tolerance
             verdict = (f"You predicted {self.committed:g} {self.unit}; the run measured {measured:.3g} {self.unit} "
-                       f"(off by {off:.3g}; within {self.tolerance:g} counts).")
+                       f"(off by {off:.3g}; an answer within {self.tolerance:g} {self.unit} counts as right).")
         result = {"question": self.question, "predicted": self.committed, "measured": measured, "right": right}
         self._show(verdict + (f" {detail}" if detail else ""), right)
         from .lessons import record
