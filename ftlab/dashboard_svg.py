@@ -120,10 +120,12 @@ def line_chart(title: str, series: list[Series], x_range: tuple[float, float],
     for i, (x, note) in enumerate(marks):
         if x0 <= x <= x1:
             color, short = mark_style(note)
+            right = px(x) > frame.left + 0.6 * w  # label to the left of the line, so it stays inside the chart
             parts.append(f'<line class="mark" x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{frame.top}" '
                          f'y2="{frame.top + h}" stroke="{color}" stroke-width="1.5" stroke-dasharray="4,2">'
                          f'<title>{html.escape(note)}</title></line>'
-                         f'<text class="mark-label" x="{px(x) + 3:.1f}" y="{frame.top + 11 + 11 * (i % 3)}" '
+                         f'<text class="mark-label" x="{px(x) + (-3 if right else 3):.1f}" '
+                         f'y="{frame.top + 11 + 11 * (i % 3)}" text-anchor="{"end" if right else "start"}" '
                          f'fill="{color}" font-size="10">{html.escape(short)}</text>')
     for s, xs, ys in clean:
         points = " ".join(f"{px(x):.1f},{py(min(max(y, y0), y1)):.1f}" for x, y in zip(xs, ys))

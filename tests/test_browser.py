@@ -133,7 +133,7 @@ def test_dashboard_in_jupyterlab_follows_clicks_and_slider(lab):
             _until(lambda: step() > at + 4 and int(train_line.get_attribute("data-points")) > points,
                    "training goes on and the loss chart gets new points")
             assert page.locator("svg.ftlab-chart line.mark").count() >= 4, "interventions are marked on both charts"
-            labels = page.locator("svg.ftlab-chart text.mark-label").all_inner_texts()
+            labels = page.locator("svg.ftlab-chart text.mark-label").all_text_contents()
             assert "unfroze stage4" in labels and any(t.startswith("lr ") for t in labels), labels
             assert "stem frozen" in rates.inner_text() and "stem 0.0" not in rates.inner_text()
             assert page.locator("svg.ftlab-chart", has_text="||w - w0|| / ||w0||, %").count() == 1

@@ -81,6 +81,9 @@ def test_marks_are_labelled_and_coloured_by_kind():
     colors = [m.get("stroke") for m in root.iter(f"{SVG}line") if m.get("class") == "mark"]
     assert colors[0] == colors[3] != colors[1] != colors[2] != colors[0]
     assert mark_style("something else entirely, and long")[1].endswith("…")
+    late = ET.fromstring(line_chart("loss", [Series("train", [0, 10], [1, 2], "red")], (0, 10), marks=[(9.5, "froze stem")]))
+    label = next(t for t in late.iter(f"{SVG}text") if t.get("class") == "mark-label")
+    assert label.get("text-anchor") == "end", "a label near the right edge is drawn to the left of its line"
 
 
 def test_drift_bars_say_their_unit():
