@@ -53,3 +53,14 @@ def test_lessons_from_a_built_wheel_in_a_fresh_venv(tmp_path):
         nb = nbformat.read(tmp_path / "course" / name, as_version=4)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
         assert (tmp_path / "course" / name).read_bytes() == (ROOT / "lessons" / name).read_bytes()
+
+
+@pytest.mark.slow  # two interpreter starts that import torch (until the CLI is lazy)
+def test_the_command_says_how_to_open_them_and_refuses_to_overwrite(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.run([sys.executable, "-m", "ftlab.cli", "lessons", "here"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0 and "jupyter lab here" in first.stdout and LESSONS[0] in first.stdout
+    again = subprocess.run([sys.executable, "-m", "ftlab.cli", "lessons", "here"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "--force" in again.stderr and "may hold your work" in again.stderr
