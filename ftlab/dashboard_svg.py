@@ -77,8 +77,25 @@ MARK_COLORS = {"lr": "#ff7f0e", "froze": "#7f7f7f", "unfroze": "#2ca02c"}  # kin
 def mark_style(note: str) -> tuple[str, str]:
     """(colour, short label) of an intervention note such as "base lr -> 1", "froze stage1" or "unfroze head"."""
     kind = "lr" if " lr -> " in note else note.split(" ", 1)[0]
-    short = note.replace("base lr -> ", "lr ").replace(" lr -> ", " lr ")
+    short = note
+    if kind == "lr":
+        where, _, value = note.partition(" lr -> ")
+        try:
+            short = f"{'' if where == 'base' else where + ' '}lr {float(value):.2g}"
+        except ValueError:
+            pass
     return MARK_COLORS.get(kind, "#d62728"), short if len(short) <= 18 else short[:17] + "…"
+
+
+def _clusters(xs: list[float], gap: float) -> list[list[int]]:
+    """Indices of sorted positions grouped where neighbours are closer than `gap` (one label per group)."""
+    groups: list[list[int]] = []
+    for i in sorted(range(len(xs)), key=xs.__getitem__):
+        if groups and xs[i] - xs[groups[-1][-1]] < gap:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
 
 
 def line_chart(title: str, series: list[Series], x_range: tuple[float, float],
@@ -117,16 +134,20 @@ def line_chart(title: str, series: list[Series], x_range: tuple[float, float],
                      f'text-anchor="end">{_label(10 ** tick if log_y else tick)}</text>')
     for tick in nice_ticks(x0, x1, 5):
         parts.append(f'<text x="{px(tick):.1f}" y="{frame.height - 6}" text-anchor="middle">{_label(tick)}</text>')
-    for i, (x, note) in enumerate(marks):
-        if x0 <= x <= x1:
-            color, short = mark_style(note)
-            right = px(x) > frame.left + 0.6 * w  # label to the left of the line, so it stays inside the chart
-            parts.append(f'<line class="mark" x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{frame.top}" '
+    shown = [(px(x), note) for x, note in marks if x0 <= x <= x1]
+    for row, group in enumerate(_clusters([x for x, _ in shown], 25)):
+        for i in group:
+            color, _ = mark_style(shown[i][1])
+            parts.append(f'<line class="mark" x1="{shown[i][0]:.1f}" x2="{shown[i][0]:.1f}" y1="{frame.top}" '
                          f'y2="{frame.top + h}" stroke="{color}" stroke-width="1.5" stroke-dasharray="4,2">'
-                         f'<title>{html.escape(note)}</title></line>'
-                         f'<text class="mark-label" x="{px(x) + (-3 if right else 3):.1f}" '
-                         f'y="{frame.top + 11 + 11 * (i % 3)}" text-anchor="{"end" if right else "start"}" '
-                         f'fill="{color}" font-size="10">{html.escape(short)}</text>')
+                         f'<title>{html.escape(shown[i][1])}</title></line>')
+        x, note = shown[group[-1]]  # one label per cluster of nearby marks: the latest change, and how many more
+        color, short = mark_style(note)
+        right = x > frame.left + 0.6 * w  # label to the left of the line, so it stays inside the chart
+        more = f" (+{len(group) - 1})" if len(group) > 1 else ""
+        parts.append(f'<text class="mark-label" x="{x + (-3 if right else 3):.1f}" y="{frame.top + 11 + 11 * (row % 3)}" '
+                     f'text-anchor="{"end" if right else "start"}" fill="{color}" font-size="10">'
+                     f'{html.escape(short + more)}</text>')
     for s, xs, ys in clean:
         points = " ".join(f"{px(x):.1f},{py(min(max(y, y0), y1)):.1f}" for x, y in zip(xs, ys))
         parts.append(f'<polyline class="series" data-name="{html.escape(s.name)}" data-points="{len(xs)}" '

@@ -73,17 +73,21 @@ def test_log_loss_axis_keeps_a_spike_from_flattening_the_rest():
 
 
 def test_marks_are_labelled_and_coloured_by_kind():
-    notes = ["base lr -> 1", "froze stem, stage1", "unfroze stage4", "stage4 lr -> 0.001"]
-    svg = line_chart("loss", [Series("train", [0, 10], [1, 2], "red")], (0, 10), marks=list(zip([1, 2, 3, 4], notes)))
+    notes = ["base lr -> 1", "froze stem, stage1", "unfroze stage4", "stage4 lr -> 0.00123456"]
+    svg = line_chart("loss", [Series("train", [0, 10], [1, 2], "red")], (0, 10), marks=list(zip([0.5, 3, 5.5, 8], notes)))
     root = ET.fromstring(svg)
     labels = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "mark-label"]
-    assert labels == ["lr 1", "froze stem, stage1", "unfroze stage4", "stage4 lr 0.001"]
+    assert labels == ["lr 1", "froze stem, stage1", "unfroze stage4", "stage4 lr 0.0012"]
     colors = [m.get("stroke") for m in root.iter(f"{SVG}line") if m.get("class") == "mark"]
     assert colors[0] == colors[3] != colors[1] != colors[2] != colors[0]
     assert mark_style("something else entirely, and long")[1].endswith("…")
     late = ET.fromstring(line_chart("loss", [Series("train", [0, 10], [1, 2], "red")], (0, 10), marks=[(9.5, "froze stem")]))
     label = next(t for t in late.iter(f"{SVG}text") if t.get("class") == "mark-label")
     assert label.get("text-anchor") == "end", "a label near the right edge is drawn to the left of its line"
+    crowded = ET.fromstring(line_chart("loss", [Series("train", [0, 100], [1, 2], "red")], (0, 100),
+                                       marks=[(50, "unfroze stage4"), (50, "base lr -> 0.0079"), (51, "base lr -> 0.0063")]))
+    assert len([m for m in crowded.iter(f"{SVG}line") if m.get("class") == "mark"]) == 3
+    assert [t.text for t in crowded.iter(f"{SVG}text") if t.get("class") == "mark-label"] == ["lr 0.0063 (+2)"]
 
 
 def test_drift_bars_say_their_unit():
