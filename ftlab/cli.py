@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> None:
 
     pretrain_arguments(pre)
     pre.set_defaults(run=pretrain)
+    from . import lesson_files
+
+    lesson_files.add_arguments(sub.add_parser("lessons", help="copy the lesson notebooks into a folder (default ./ftlab-lessons)"))
+    sub.choices["lessons"].set_defaults(run=lesson_files.run)
     from .selfquiz.terminal import add_parsers
 
     add_parsers(sub)  # quiz, revise

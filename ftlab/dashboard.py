@@ -312,10 +312,12 @@ class Dashboard:
 
     def _show_numbers(self) -> None:
         t = self.trainer
-        total, trainable = count_parameters(t.model)
-        self.trainable_label.value = (f"trainable parameters: <b>{trainable:,}</b> of {total:,} "
-                                      f"({100 * trainable / max(total, 1):.1f}%)")
-        self.lr_label.value = "learning rates: " + " · ".join(f"{g} {lr:.2g}" for g, lr in t.lrs.items())
+        total, n_trainable = count_parameters(t.model)
+        self.trainable_label.value = (f"trainable parameters: <b>{n_trainable:,}</b> of {total:,} "
+                                      f"({100 * n_trainable / max(total, 1):.1f}%)")
+        trainable = set(trainable_groups(t.model))
+        self.lr_label.value = "learning rates: " + " · ".join(
+            f"{g} {lr:.2g}" if g in trainable else f'<span style="color:#999">{g} frozen</span>' for g, lr in t.lrs.items())
         last = t.history.steps[-1] if t.history.steps else {}
         status = t.status if not (self._paused and self.active) else "paused"
         status = f"error: {self.error!r}" if self.error is not None else status

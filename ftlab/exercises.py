@@ -287,3 +287,168 @@ class FrozenBatchNorm(CodingExercise):
 EXERCISES: dict[str, type[CodingExercise]] = {
     cls.__name__: cls for cls in (FreezeAll, ReplaceHead, TrainableOptimizer, DiscriminativeLR, FrozenBatchNorm)
 }
+
+
+# ---- exercises added for the lessons' "your turn" sections (lessons/) -------------------------------------
+def blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model's top-level children that hold parameters, input side first (ResNet: conv1 ... fc)."""
+    return [(n, m) for n, m in model.named_children() if any(True for _ in m.parameters())]
+
+
+def _trainable(module: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter tensors of a module."""
+    params = list(module.parameters())
+    return sum(p.requires_grad for p in params), len(params)
+
+
+class HeadOnly(CodingExercise):
+    """Keep the model's head trainable and freeze everything else (feature extraction)."""
+
+    id = "ex-head-only"
+    hint_text = "Freeze the whole model first, then switch gradient tracking back on for the head alone."
+    solution_text = "model.requires_grad_(False)\nhead = model.fc if hasattr(model, 'fc') else model.head  " \
+                    "# ResNet: fc, GlyphNet: head\nhead.requires_grad_(True)"
+
+    def _check(self, model: nn.Module) -> Grade:
+        name, head = find_head(model)
+        if not all(p.requires_grad for p in head.parameters()):
+            return self.grade(False, f"model.{name} has frozen tensors, so the one layer that should learn cannot.",
+                              diagnosis="Unfreeze the head after freezing everything (the order matters).")
+        head_ids = {id(p) for p in head.parameters()}
+        body = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head_ids]
+        if body:
+            return self.grade(False, f"{len(body)} body tensors still train (first: {body[0]}); only model.{name} "
+                                     f"should.", diagnosis=attribute_traps(model))
+        return self.grade(True, f"Only model.{name} trains; every body tensor is frozen.")
+
+
+class CountTrainable(CodingExercise):
+    """Count the numbers (not tensors) that training will change."""
+
+    id = "ex-count-trainable"
+    needs = ("model", "n_trainable")
+    hint_text = "Each parameter tensor holds p.numel() numbers; add them up, but only for tensors with " \
+                "requires_grad set."
+    solution_text = "n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)"
+
+    def _check(self, model: nn.Module, n_trainable: Any) -> Grade:
+        params = list(model.parameters())
+        right = sum(p.numel() for p in params if p.requires_grad)
+        if isinstance(n_trainable, bool) or not isinstance(n_trainable, (int, torch.Tensor)):
+            return self.grade(False, f"n_trainable should be a whole number, got {type(n_trainable).__name__}.")
+        value = int(n_trainable)
+        if value == right:
+            return self.grade(True, f"{right:,} numbers will train, of {sum(p.numel() for p in params):,}.")
+        why = {sum(p.requires_grad for p in params): "You counted tensors; count the numbers inside them "
+                                                     "with p.numel().",
+               sum(p.numel() for p in params): "You counted every parameter, frozen ones included; keep only "
+                                               "those with requires_grad.",
+               len(params): "You counted parameter tensors, frozen ones included."}.get(value)
+        return self.grade(False, f"n_trainable is {value:,}; the model has a different number of trainable "
+                                 f"numbers.", diagnosis=why)
+
+
+class FreezeBelow(CodingExercise):
+    """Freeze everything before the last two stages; the last two stages and the head keep training."""
+
+    id = "ex-freeze-below"
+    hint_text = "List the model's blocks in order (model.named_children()); freeze each block before the last " \
+                "three (two stages and the head) with requires_grad_(False)."
+    solution_text = "blocks = [m for m in model.children() if any(True for _ in m.parameters())]\n" \
+                    "for block in blocks[:-3]:  # ResNet: conv1 ... layer2; GlyphNet: stem ... stage2\n" \
+                    "    block.requires_grad_(False)"
+
+    def _check(self, model: nn.Module) -> Grade:
+        found = blocks(model)
+        if len(found) < 4:
+            return self.grade(False, "This model has too few blocks for the exercise; use resnet18 or GlyphNet.")
+        early, late = found[:-3], found[-3:]
+        frozen_late = [n for n, m in late if _trainable(m)[0] < _trainable(m)[1]]
+        if frozen_late:
+            return self.grade(False, f"{', '.join(frozen_late)} should keep training but has frozen tensors.",
+                              diagnosis="You froze from the output side; early layers are the generic ones to "
+                                        "keep, late layers the ones to adapt.")
+        live = [n for n, m in early if _trainable(m)[0]]
+        if live:
+            return self.grade(False, f"{', '.join(live)} still train; everything before {late[0][0]} should be "
+                                     f"frozen.", diagnosis=attribute_traps(model))
+        return self.grade(True, f"{early[0][0]} ... {early[-1][0]} are frozen; {', '.join(n for n, _ in late)} train.")
+
+
+class LayerwiseLR(CodingExercise):
+    """One optimizer group per block, learning rates rising from the input to the head."""
+
+    id = "ex-layerwise-lr"
+    needs = ("model", "optimizer")
+    hint_text = "Give each block its own parameter group; multiply the rate by a constant factor (say 2) from one " \
+                "block to the next, so the head gets the largest."
+    solution_text = "blocks = [m for m in model.children() if any(True for _ in m.parameters())]\n" \
+                    "rates = [0.01 * 0.5 ** (len(blocks) - 1 - i) for i in range(len(blocks))]\n" \
+                    "optimizer = torch.optim.SGD([{'params': b.parameters(), 'lr': r} for b, r in " \
+                    "zip(blocks, rates)], momentum=0.9)"
+
+    def _check(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> Grade:
+        lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+        rates = []
+        for name, block in blocks(model):
+            missing = [p for p in block.parameters() if p.requires_grad and id(p) not in lr_of]
+            if missing:
+                return self.grade(False, f"{len(missing)} trainable tensors of {name} are not in the optimizer.")
+            held = [lr_of[id(p)] for p in block.parameters() if id(p) in lr_of]
+            if held:
+                rates.append((name, max(held)))
+        if len(rates) < 2:
+            return self.grade(False, "Fewer than two blocks are in the optimizer; give every block a group.")
+        if len({r for _, r in rates}) == 1:
+            return self.grade(False, f"Every block trains at lr {rates[0][1]:g}: that is one uniform rate.")
+        for (a, ra), (b, rb) in zip(rates, rates[1:]):
+            if ra > rb:
+                return self.grade(False, f"{a} (lr {ra:g}) gets a higher rate than {b} after it (lr {rb:g}).",
+                                  diagnosis="Rates should grow from the input side to the head: early layers hold "
+                                            "generic features worth keeping.")
+        if rates[0][1] > rates[-1][1] / 10:
+            return self.grade(False, f"The first block's lr {rates[0][1]:g} is more than a tenth of the head's "
+                                     f"{rates[-1][1]:g}; spread the rates further.")
+        return self.grade(True, f"Rates rise from {rates[0][1]:g} ({rates[0][0]}) to {rates[-1][1]:g} "
+                                f"({rates[-1][0]}).")
+
+
+class UnfreezeTop(CodingExercise):
+    """The recipe's second phase: unfreeze the last two stages and fine-tune them below the head's rate."""
+
+    id = "ex-unfreeze-top"
+    needs = ("model", "optimizer")
+    hint_text = "Unfreeze the last two stages (the head stays trainable), then build the optimizer again with " \
+                "one group for those stages at a lower rate and one for the head."
+    solution_text = "blocks = [m for m in model.children() if any(True for _ in m.parameters())]\n" \
+                    "top, head = blocks[-3:-1], blocks[-1]  # ResNet: layer3, layer4, fc; GlyphNet: stage3, stage4, " \
+                    "head\nmodel.requires_grad_(False)\nfor block in blocks[-3:]:\n    block.requires_grad_(True)\n" \
+                    "optimizer = torch.optim.SGD([{'params': [p for b in top for p in b.parameters()], 'lr': 0.005},\n" \
+                    "                             {'params': head.parameters(), 'lr': 0.05}], momentum=0.9)"
+
+    def _check(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> Grade:
+        found = blocks(model)
+        (head_name, head), top, early = found[-1], found[-3:-1], found[:-3]
+        still = [n for n, m in [*top, (head_name, head)] if _trainable(m)[0] < _trainable(m)[1]]
+        if still:
+            return self.grade(False, f"{', '.join(still)} should train but has frozen tensors.")
+        live = [n for n, m in early if _trainable(m)[0]]
+        if live:
+            return self.grade(False, f"{', '.join(live)} should stay frozen; unfreeze only the last two stages.")
+        lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+        missing = [n for n, m in [*top, (head_name, head)] if any(id(p) not in lr_of for p in m.parameters())]
+        if missing:
+            return self.grade(False, f"The optimizer does not hold {', '.join(missing)}, so it would not update it.",
+                              diagnosis="An optimizer built before unfreezing keeps only what was trainable then; "
+                                        "build it again.")
+        top_lr = max(lr_of[id(p)] for _, m in top for p in m.parameters())
+        head_lr = min(lr_of[id(p)] for p in head.parameters())
+        if top_lr >= head_lr:
+            return self.grade(False, f"The unfrozen stages train at lr {top_lr:g}, not below the head's {head_lr:g}.",
+                              diagnosis="Pretrained stages need smaller steps than the head, or the first updates "
+                                        "overwrite what they learned.")
+        return self.grade(True, f"{', '.join(n for n, _ in top)} train at lr {top_lr:g}, the head at {head_lr:g}; "
+                                f"the rest stays frozen.")
+
+
+EXERCISES.update({cls.__name__: cls for cls in (HeadOnly, CountTrainable, FreezeBelow, LayerwiseLR, UnfreezeTop)})

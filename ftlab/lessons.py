@@ -10,6 +10,7 @@ from torch import nn
 from .data import TARGETS, ImageSet, Splits, load_target, load_torchvision, per_class
 from .freeze import group_names, group_parameters
 from .models import get_model
+from .spread import beyond_noise, mean_sd, paired_beyond_noise  # noqa: F401  (lessons.mean_sd in notebooks)
 
 MIME = "application/vnd.ftlab.measured+json"
 
@@ -28,18 +29,23 @@ class Profile:
     eval_size: int  # validation and test images used for scoring
     root: str  # where torchvision datasets are downloaded
     limit: int | None  # images decoded from a torchvision dataset (None: all)
+    threads: int | None  # torch CPU threads (None: torch's default)
 
 
+# One thread for the small quick-profile model: on a busy 2-core machine, measured, a 50-step run took
+# 1.5 s of CPU time with one thread and 25 s with two (the second thread spins waiting for the first).
 PROFILES = {
-    "quick": Profile("quick", "glyphnet", "glyph-digits", "sklearn-digits", 10, 50, 20, 300, "data", None),
-    "full": Profile("full", "resnet18", "oxford_pets", "cifar10", 20, 300, 32, 1000, "data", 8000),
+    "quick": Profile("quick", "glyphnet", "glyph-digits", "sklearn-digits", 10, 50, 20, 300, "data", None, 1),
+    "full": Profile("full", "resnet18", "oxford_pets", "cifar10", 20, 300, 32, 1000, "data", 8000, None),
 }
 
 
 def profile(name: str) -> Profile:
-    """The named run profile (see PROFILES)."""
+    """The named run profile (see PROFILES), with torch's CPU thread count set to the profile's."""
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    if PROFILES[name].threads:
+        torch.set_num_threads(PROFILES[name].threads)
     return PROFILES[name]
 
 
@@ -89,12 +95,101 @@ def _plain(value):
 
 
 def record(**measured) -> None:
-    """Display measured values (as text for people, as JSON under MIME for tests/test_lessons.py)."""
+    """Keep measured values in the cell's output for tests/test_lessons.py, invisible to the student (the
+    prose and printed sentences carry the numbers): an empty HTML output whose metadata holds them as JSON."""
     from IPython.display import display
 
-    values = {k: _plain(v) for k, v in measured.items()}
-    text = "\n".join(f"measured {k} = {v}" for k, v in values.items())
-    display({MIME: values, "text/plain": text}, raw=True)
+    display({"text/html": ""}, metadata={MIME: {k: _plain(v) for k, v in measured.items()}}, raw=True)
+
+
+def compare_runs(a: list[float], b: list[float], names: tuple[str, str], scale: float = 100, unit: str = " points",
+                 resolution: float = 0.0) -> str:
+    """One sentence comparing two sets of runs, saying whether the difference is beyond the seed-to-seed spread;
+    means closer than `resolution` (e.g. one test image, 1 / len(test)) are never called different."""
+    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
+    diff = f"{names[0]} {scale * ma:.1f} ± {scale * sa:.1f} vs {names[1]} {scale * mb:.1f} ± {scale * sb:.1f}{unit}"
+    if abs(ma - mb) < resolution:
+        return f"{diff}: less than one test image apart, too close to call."
+    if beyond_noise(a, b):
+        return f"{diff}: a difference of {scale * abs(ma - mb):.1f}{unit}, larger than the spread over seeds."
+    return f"{diff}: the difference is inside the spread over seeds, so these runs cannot tell the two apart."
+
+
+def compare_paired(a: list[float], b: list[float], names: tuple[str, str], scale: float = 100,
+                   unit: str = " points") -> str:
+    """One sentence comparing runs paired by seed (same images, same start), judged on the per-seed differences."""
+    mean, sd = mean_sd([x - y for x, y in zip(a, b)])
+    diff = (f"{names[0]} minus {names[1]}, seed by seed: {scale * mean:+.3g} ± {scale * sd:.2g}{unit}")
+    if paired_beyond_noise(a, b):
+        return f"{diff}; the difference is larger than its spread over seeds."
+    return f"{diff}; inside its spread over seeds, so these runs cannot tell the two apart."
+
+
+class YourTurn:
+    """A coding exercise from the bank (ftlab.exercises) inside a lesson: the task, hints one at a time, the
+    solution on request, and check(**objects), which grades the student's live objects and says what is wrong."""
+
+    def __init__(self, exercise: str, task: str, **settings):
+        from .exercises import EXERCISES
+
+        if exercise not in EXERCISES:
+            raise ValueError(f"unknown exercise {exercise!r}; choose one of {', '.join(sorted(EXERCISES))}")
+        self.exercise = EXERCISES[exercise]()
+        for name, value in settings.items():  # e.g. num_classes=3 for ReplaceHead
+            if not hasattr(self.exercise, name):
+                raise ValueError(f"{exercise} has no setting {name!r}")
+            setattr(self.exercise, name, value)
+        self.task = task
+        first = self.exercise.solution().splitlines()[0]
+        self.hints = [self.exercise.hint(), f"It can start like this: {first}"]
+        self.grade = None
+
+    def check(self, **objects):
+        """Grade the objects (e.g. model=model), show the verdict, and return the Grade."""
+        from IPython.display import HTML, display
+
+        self.grade = self.exercise.check(**objects)
+        display(HTML(self.grade._repr_html_()))
+        record(**{f"turn {self.exercise.id}": self.grade.outcome.value})
+        return self.grade
+
+    def _ipython_display_(self) -> None:
+        import html
+
+        import ipywidgets as w
+        from IPython.display import display
+
+        shown, hint, solution = [0], w.HTML(), w.HTML()
+        hint_button = w.Button(description=f"Hint 1 of {len(self.hints)}", layout=w.Layout(width="auto"))
+        solution_button = w.Button(description="Show the solution", layout=w.Layout(width="auto"))
+
+        def next_hint(_):
+            shown[0] = min(shown[0] + 1, len(self.hints))
+            hint.value = "<br>".join(f"<i>Hint {i + 1}:</i> {html.escape(h)}" for i, h in enumerate(self.hints[:shown[0]]))
+            hint_button.description = (f"Hint {shown[0] + 1} of {len(self.hints)}" if shown[0] < len(self.hints)
+                                       else "no more hints")
+            hint_button.disabled = shown[0] == len(self.hints)
+
+        hint_button.on_click(next_hint)
+        solution_button.on_click(lambda _: setattr(solution, "value",
+                                                   f"<pre>{html.escape(self.exercise.solution())}</pre>"))
+        names = ", ".join(f"{n}={n}" for n in self.exercise.needs)
+        display(w.VBox([w.HTML(f"<b>Your turn</b> ({self.exercise.id}): {html.escape(self.task)}<br>"
+                               f"Write your code in the next cell, then run the check: "
+                               f"<code>turn.check({names})</code>."),
+                        w.HBox([hint_button, solution_button]), hint, solution],
+                       layout=w.Layout(border="1px solid #9ecbff", padding="6px")))
+
+
+def self_check(*item_ids: str, learner: str | None = None):
+    """The lesson's own self-check: these bank items, in this order (answers saved for revision)."""
+    from .bank import load_bank
+    from .selfquiz import QuizSession, _reviser
+
+    bank = load_bank()
+    items = [bank.get(i) for i in item_ids]
+    reviser, notice = _reviser(learner, True, bank)
+    return QuizSession(items, reviser, notice=notice)
 
 
 def drift(model: nn.Module, before: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -171,40 +266,60 @@ def show_feature_maps(maps: dict[str, torch.Tensor], channels: int = 8):
     plt.show()
 
 
-def plot_lines(series: dict[str, tuple[list, list]], xlabel: str, ylabel: str, title: str = "",
-               logx: bool = False, hline: float | None = None):
-    """One line per label from {label: (xs, ys)}; an optional horizontal reference line."""
+def plot_lines(series: dict[str, tuple], xlabel: str, ylabel: str, title: str = "", logx: bool = False,
+               hline: float | None = None, ylim: tuple[float, float] | None = None,
+               vline: tuple[float, str] | None = None, logy: bool = False):
+    """One line per label from {label: (xs, ys)} or {label: (xs, means, sds)} (sds drawn as error bars);
+    an optional dashed horizontal reference line and a labelled vertical marker (x, text)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for label, (xs, ys) in series.items():
-        ax.plot(xs, ys, marker="o", label=label)
+    for label, (xs, ys, *errs) in series.items():
+        ax.errorbar(xs, ys, yerr=errs[0] if errs else None, marker="o", capsize=3, label=label)
     if hline is not None:
         ax.axhline(hline, color="gray", linestyle="--", linewidth=1)
+    if vline is not None:
+        ax.axvline(vline[0], color="#d62728", linestyle=":", linewidth=1.5)
+        ax.annotate(vline[1], (vline[0], 0.02), xycoords=("data", "axes fraction"), xytext=(4, 0),
+                    textcoords="offset points", color="#d62728", fontsize=9)
     if logx:
         ax.set_xscale("log")
+        xs = sorted({x for xs, *_ in series.values() for x in xs})
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])  # the values that were run, not powers of ten
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    if logy:
+        ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend()
     plt.show()
 
 
-def plot_bars(groups: dict[str, dict[str, float]], ylabel: str, title: str = "", logy: bool = False):
-    """Grouped bars from {series: {category: value}}, e.g. weight drift per layer group for two runs."""
+def plot_bars(groups: dict[str, dict], ylabel: str, title: str = "", logy: bool = False,
+              errors: dict[str, dict[str, float]] | None = None, ylim: tuple[float, float] | None = None):
+    """Grouped bars from {series: {category: value}}, e.g. weight drift per layer group for two runs; optional
+    error bars {series: {category: sd}} and y-axis limits (accuracy charts start at 0 so bars compare honestly)."""
     import matplotlib.pyplot as plt
 
     categories = list(next(iter(groups.values())))
     width = 0.8 / len(groups)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for i, (label, values) in enumerate(groups.items()):
+        err = [errors[label][c] for c in categories] if errors else None
         bars = ax.bar([j + i * width for j in range(len(categories))], [values[c] for c in categories], width,
-                      label=label)
+                      yerr=err, capsize=4 if err else 0, label=label)
         if len(groups) == 1:
-            ax.bar_label(bars, fmt=lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}")
+            ax.bar_label(bars, fmt=lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}",
+                         padding=2 if err is None else 8)
     slanted = max(map(len, categories)) > 8  # long names would overlap
     ax.set_xticks([j + width * (len(groups) - 1) / 2 for j in range(len(categories))], categories,
                   rotation=20 if slanted else 0, ha="right" if slanted else "center")
     if logy:
         ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set(ylabel=ylabel, title=title)
     if len(groups) > 1:
         ax.legend()

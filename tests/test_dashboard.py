@@ -53,6 +53,7 @@ def test_widgets_change_the_running_trainer_at_the_next_step(glyphnet, digits):
         _until(lambda: dash.plotted_points > points + 2, "the charts keep up")
         assert dash.trainable_label.value != shown
         assert "head 0.001" in dash.lr_label.value and dash.toggles["stage4"].description == "stage4: trainable"
+        assert "stem frozen" in dash.lr_label.value and "stem 0.001" not in dash.lr_label.value, "no LR for a frozen group"
 
         dash.body_lr_slider.value = 0.1  # every group below the head at a tenth of the base LR
         _until(lambda: rows[-1]["lr"]["stage4"] == pytest.approx(1e-4), "the body multiplier reaches the loop")

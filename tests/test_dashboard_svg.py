@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ftlab.dashboard_svg import Frame, Series, bar_chart, downsample, line_chart, nice_ticks
+from ftlab.dashboard_svg import Frame, Series, bar_chart, downsample, drift_bars, line_chart, mark_style, nice_ticks
 from ftlab.history import History
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -57,3 +57,39 @@ def test_history_curves_have_one_point_per_step_and_epoch():
     for svg in (loss, acc):
         counts = dict(re.findall(r'data-name="(\w+)" data-points="(\d+)"', svg))
         assert counts == {"train": "7", "val": "1"}
+
+
+def test_log_loss_axis_keeps_a_spike_from_flattening_the_rest():
+    losses = [2.0, 1.0, 0.5, 0.2, 0.1, 500.0, 0.3, 0.2]
+    root = ET.fromstring(line_chart("loss", [Series("train", list(range(8)), losses, "red")], (0, 8), log_y=True))
+    ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end" and t.text]
+    assert ticks[1:5] == ["0.1", "1", "10", "100"] and "1000" in ticks  # after the legend
+    ys = [float(p.split(",")[1]) for p in next(root.iter(f"{SVG}polyline")).get("points").split()]
+    spread_before = max(ys[:5]) - min(ys[:5])
+    assert spread_before > 0.25 * (max(ys) - min(ys)), "the first five points still use a quarter of the height"
+    linear = ET.fromstring(line_chart("loss", [Series("train", list(range(8)), losses, "red")], (0, 8)))
+    flat = [float(p.split(",")[1]) for p in next(linear.iter(f"{SVG}polyline")).get("points").split()]
+    assert max(flat[:5]) - min(flat[:5]) < 0.01 * (max(flat) - min(flat)), "on a linear axis they were flat"
+
+
+def test_marks_are_labelled_and_coloured_by_kind():
+    notes = ["base lr -> 1", "froze stem, stage1", "unfroze stage4", "stage4 lr -> 0.00123456"]
+    svg = line_chart("loss", [Series("train", [0, 10], [1, 2], "red")], (0, 10), marks=list(zip([0.5, 3, 5.5, 8], notes)))
+    root = ET.fromstring(svg)
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "mark-label"]
+    assert labels == ["lr 1", "froze stem, stage1", "unfroze stage4", "stage4 lr 0.0012"]
+    colors = [m.get("stroke") for m in root.iter(f"{SVG}line") if m.get("class") == "mark"]
+    assert colors[0] == colors[3] != colors[1] != colors[2] != colors[0]
+    assert mark_style("something else entirely, and long")[1].endswith("…")
+    late = ET.fromstring(line_chart("loss", [Series("train", [0, 10], [1, 2], "red")], (0, 10), marks=[(9.5, "froze stem")]))
+    label = next(t for t in late.iter(f"{SVG}text") if t.get("class") == "mark-label")
+    assert label.get("text-anchor") == "end", "a label near the right edge is drawn to the left of its line"
+    crowded = ET.fromstring(line_chart("loss", [Series("train", [0, 100], [1, 2], "red")], (0, 100),
+                                       marks=[(50, "unfroze stage4"), (50, "base lr -> 0.0079"), (51, "base lr -> 0.0063")]))
+    assert len([m for m in crowded.iter(f"{SVG}line") if m.get("class") == "mark"]) == 3
+    assert [t.text for t in crowded.iter(f"{SVG}text") if t.get("class") == "mark-label"] == ["lr 0.0063 (+2)"]
+
+
+def test_drift_bars_say_their_unit():
+    svg = drift_bars({"stem": 0.001, "stage4": 0.05, "head": 3.0}, {"stage4", "head"}, "head")
+    assert "||w - w0|| / ||w0||, %" in svg and ">0.1%<" in svg and ">5%<" in svg and "stem (frozen)" in svg

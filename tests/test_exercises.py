@@ -30,7 +30,8 @@ def new_head(m, classes=5):
 
 
 def test_registry_and_helpers(model):
-    assert set(EXERCISES) == {"FreezeAll", "ReplaceHead", "TrainableOptimizer", "DiscriminativeLR", "FrozenBatchNorm"}
+    assert set(EXERCISES) == {"FreezeAll", "ReplaceHead", "TrainableOptimizer", "DiscriminativeLR", "FrozenBatchNorm",
+                              "HeadOnly", "CountTrainable", "FreezeBelow", "LayerwiseLR", "UnfreezeTop"}
     assert find_head(model)[0] == head_name(model)
     for cls in EXERCISES.values():
         assert cls().hint() and cls().solution()
