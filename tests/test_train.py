@@ -93,7 +93,7 @@ def test_pause_and_resume(glyphnet, digits):
 
 def _weights_seen(trainer) -> dict[int, dict[str, torch.Tensor]]:
     """The weights as they were when each step's record was read back (the weights of that read-back's step)."""
-    seen = {}
+    seen = {trainer.step: {n: v.clone() for n, v in trainer.model.state_dict().items()}}  # where the run starts
     trainer.on("step", lambda t, r: seen.__setitem__(r["step"], {n: v.clone() for n, v in t.model.state_dict().items()}))
     return seen
 
@@ -216,13 +216,13 @@ def test_weights_edited_outside_the_trainer_invalidate_the_cache_and_the_snapsho
     full = _trainer(glyphnet, digits, feature_cache=False).evaluate(digits.val)
     after = trainer.evaluate(digits.val)
     assert after == pytest.approx(full, abs=1e-4) and after != pytest.approx(before, abs=1e-4)
-    with torch.no_grad():  # a broken edit: the next run diverges at its first step and rolls back to its start
+    with torch.no_grad():  # a broken edit: the next run refuses to start instead of "restoring" NaN weights
         glyphnet.stage4[1][0].weight.fill_(float("nan"))
     edited = {n: p.detach().clone() for n, p in glyphnet.named_parameters()}
-    trainer.fit(epochs=1)
-    assert trainer.status == "diverged" and trainer.step == 5
-    assert all(torch.equal(p.nan_to_num(), edited[n].nan_to_num()) for n, p in glyphnet.named_parameters()), \
-        "the rollback restored the weights the run started from, not a copy from before the edit"
+    with pytest.raises(ValueError, match=r"NaN/inf before training \(stage4.1.0.weight\)"):
+        trainer.fit(epochs=1)
+    assert trainer.status == "done" and trainer.step == 5 and len(trainer.history.steps) == 5
+    assert all(torch.equal(p.nan_to_num(), edited[n].nan_to_num()) for n, p in glyphnet.named_parameters())
 
 
 def test_seeded_runs_are_reproducible_on_the_cpu(digits):
