@@ -488,9 +488,9 @@ class Trainer:
         per_epoch, total = self.steps_per_epoch, self.planned_steps(epochs, max_steps)
         start_step = self.step
         self._stop.clear()
+        self._notice_freezing()  # freezing or the head may have changed outside the trainer since the last run
         with self._lock:
             self.status = Status.RUNNING
-        self._resync()  # freezing or the head may have changed outside the trainer since the last run
         set_mode(self.model, True)
         self._cache.notice_edits()
         self._rollback.start(self.step)
