@@ -6,6 +6,7 @@ it is something else; `check_model_state` finds every mismatch before a single t
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 from pathlib import Path
@@ -27,7 +28,8 @@ def write(state: dict, path: str | Path) -> Path:
     except (OSError, RuntimeError) as err:  # torch reports a failed open as a RuntimeError without the path
         raise OSError(f"could not write the checkpoint {path}: {err}") from err
     finally:
-        tmp.unlink(missing_ok=True)  # only left if writing or renaming failed
+        with contextlib.suppress(OSError):  # a read-only folder refuses even the unlink of a missing file
+            tmp.unlink(missing_ok=True)  # only left if writing or renaming failed
     return path
 
 
