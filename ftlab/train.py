@@ -466,7 +466,12 @@ class Trainer:
             self._pending.append(PendingStep(self.step, loss.detach(), correct, len(idx), lrs,
                                              "cached features" if cached else "full"))
 
+    def _refuse_while_running(self, what: str) -> None:
+        if self.status in (Status.RUNNING, Status.PAUSED):
+            raise RuntimeError(f"cannot {what} while a run is in progress (status {self.status}); stop() it first")
+
     def _check_before_fit(self, epochs: int, max_steps: int | None) -> None:
+        self._refuse_while_running("start another fit")
         _positive_int(epochs, "epochs")
         if max_steps is not None:
             _positive_int(max_steps, "max_steps")
@@ -581,6 +586,7 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Restore a checkpoint written by save(), or a plain model state dict of the same architecture (weights
         only; the optimizer's state is then reset). Everything is checked first: a refused file changes nothing."""
+        self._refuse_while_running("load a checkpoint")
         state = checkpoint.read(path, self.device)
         if checkpoint.is_state_dict(state):
             checkpoint.check_model_state(self.model, state, str(path))
