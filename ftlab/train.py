@@ -347,6 +347,8 @@ class Trainer:
     @torch.no_grad()
     def features(self, data: ImageSet) -> torch.Tensor:
         """Backbone outputs (the head's inputs) for a whole set, computed once per body state."""
+        if self.status not in (Status.RUNNING, Status.PAUSED):  # between runs the body may have been edited
+            self._cache.notice_edits()
         return self._cache.get(data, lambda: self._backbone(data))
 
     def _backbone(self, data: ImageSet) -> torch.Tensor:
