@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import signal
 import threading
 import time
@@ -47,7 +48,7 @@ SCHEDULES = ("constant", "cosine")
 
 def _positive_lr(lr, what: str = "learning rate") -> float:
     """`lr` if it is a positive finite number; the one message for a bad LR wherever it is given."""
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (lr > 0 and math.isfinite(lr)):
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"{what} must be a positive number, got {lr!r}")
     return float(lr)
 
