@@ -21,7 +21,7 @@ def main() -> None:
         t = ftlab.Trainer(m, d, None, lr=0.01, batch_size=w.batch, progress=False, device="cpu")
         t.fit(1)
         epoch = st.median(timed(lambda: t.fit(1), dev, "cpu") for _ in range(7))
-        snap = st.median(timed(t._snapshot, dev, "cpu") for _ in range(7))
+        snap = st.median(timed(lambda: t._rollback.take(t.step), dev, "cpu") for _ in range(7))
         n = 200
         cached = st.median(timed(lambda: [t._cached() for _ in range(n)], dev, "cpu") for _ in range(5)) / n
         feats, y, h = t.features(d), d.labels, t.head

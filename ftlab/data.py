@@ -7,6 +7,7 @@ first k of a fixed per-class order, so the k=5 training set is inside the k=10 o
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,8 +101,22 @@ def _stack(dataset, preprocess: Preprocess) -> ImageSet:
 
 
 def _split(full: ImageSet, val_fraction: float, test_fraction: float, seed: int, name: str) -> Splits:
+    """A seeded random split. No training image is an error; an empty val or test split that was asked for
+    is a warning (fit and evaluate refuse an empty set)."""
+    for what, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
+            raise ValueError(f"{what} must be a number in [0, 1), got {fraction!r}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(f"val_fraction + test_fraction must be below 1 (some images must train), "
+                         f"got {val_fraction} + {test_fraction}")
     order = torch.randperm(len(full), generator=torch.Generator().manual_seed(seed))
     n_val, n_test = int(len(full) * val_fraction), int(len(full) * test_fraction)
+    if len(full) - n_val - n_test == 0:
+        raise ValueError(f"{name}: no image is left for training ({len(full)} images in all)")
+    for split, n, fraction in (("validation", n_val, val_fraction), ("test", n_test, test_fraction)):
+        if n == 0 and fraction > 0:
+            warnings.warn(f"{name}: the {split} split is empty ({len(full)} images x {fraction} < 1 image); add "
+                          f"images or raise the fraction, and do not pass an empty set to fit or evaluate", stacklevel=3)
     return Splits(full.subset(order[n_val + n_test:]), full.subset(order[:n_val]),
                   full.subset(order[n_val:n_val + n_test]), name)
 
@@ -114,7 +129,11 @@ def load_image_folder(root: str | Path, preprocess: Preprocess, val_fraction: fl
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder; expected one sub-folder of images per class")
-    return _split(_stack(ImageFolder(root), preprocess), val_fraction, test_fraction, seed, root.name)
+    folder = ImageFolder(root)
+    if len(folder.classes) < 2:
+        raise ValueError(f"{root} has only one class folder ({', '.join(folder.classes)}); a classifier needs "
+                         f"at least two: one sub-folder of images per class")
+    return _split(_stack(folder, preprocess), val_fraction, test_fraction, seed, root.name)
 
 
 TORCHVISION_SETS = {"cifar10": "CIFAR10", "flowers102": "Flowers102", "oxford_pets": "OxfordIIITPet"}

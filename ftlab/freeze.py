@@ -6,6 +6,7 @@ frozen run in eval mode, so their running statistics stay the pretrained ones.
 """
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections.abc import Iterator
 
@@ -101,6 +102,30 @@ def set_bn_mode(model: nn.Module) -> None:
             params = list(module.parameters())
             frozen = bool(params) and not any(p.requires_grad for p in params)
             module.train(model.training and not frozen)
+
+
+def set_mode(model: nn.Module, training: bool = True) -> nn.Module:
+    """Put the model in train (or eval) mode as the freezing policy says: every module follows `training`,
+    except fully frozen BatchNorm layers, which stay in eval. The one way ftlab switches modes."""
+    model.train(training)
+    set_bn_mode(model)
+    return model
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module, exact: bool = False) -> Iterator[nn.Module]:
+    """Every module in eval mode for the block; afterwards the model's mode as the freezing policy says.
+    `exact=True` puts each module back exactly as it was instead (for checks that inspect a student's modes)."""
+    was, modes = model.training, [(m, m.training) for m in model.modules()] if exact else []
+    model.eval()
+    try:
+        yield model
+    finally:
+        if exact:
+            for module, mode in modes:
+                module.training = mode
+        else:
+            set_mode(model, was)
 
 
 def trainable_groups(model: nn.Module) -> list[str]:

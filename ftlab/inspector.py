@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .freeze import _BN, group_names, group_of, group_parameters
+from .freeze import _BN, count_parameters, group_names, group_of, group_parameters
 from .table import Table
 
 
@@ -23,8 +23,7 @@ def summary(model: nn.Module) -> Table:
         trainable = sum(p.numel() for p in params if p.requires_grad)
         state = "trainable" if trainable == total else "frozen" if trainable == 0 else "partly"
         rows.append([group, total, trainable, state])
-    total = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total, trainable = count_parameters(model)
     rows.append(["total", total, trainable, f"{100 * trainable / max(total, 1):.1f}% trainable"])
     return Table(["group", "parameters", "trainable", "state"], rows, title=f"{model.ftlab.name} layer groups")
 

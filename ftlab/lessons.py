@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .data import TARGETS, ImageSet, Splits, load_target, load_torchvision, per_class
-from .freeze import group_names, group_parameters
+from .freeze import eval_mode, group_names, group_parameters
 from .models import get_model
 from .spread import beyond_noise, mean_sd, paired_beyond_noise  # noqa: F401  (lessons.mean_sd in notebooks)
 
@@ -211,16 +211,13 @@ def feature_maps(model: nn.Module, images: torch.Tensor, groups: list[str]) -> d
     for group in groups:
         module = model.get_submodule(model.ftlab.groups[group][0])
         hooks.append(module.register_forward_hook(lambda m, i, o, g=group: captured.__setitem__(g, o.detach().cpu())))
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             device = next(model.parameters()).device
             model(model.ftlab.preprocess(images.to(device)))
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
     return captured
 
 

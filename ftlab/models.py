@@ -118,11 +118,25 @@ def _torchvision_state_dict(weights) -> dict:
         socket.setdefaulttimeout(previous)
 
 
+def _weights_entry(name: str, weights):
+    """The torchvision weights entry `weights` names for family `name` ("DEFAULT", an entry name, or the entry)."""
+    enum = torchvision.models.get_model_weights(name)
+    if isinstance(weights, enum):
+        return weights
+    valid = ["DEFAULT", *enum.__members__]
+    if isinstance(weights, str) and weights in valid:
+        return enum[weights]
+    raise ValueError(f"unknown weights {weights!r} for {name}; available: {', '.join(valid)}, or None for random "
+                     f"initialisation")
+
+
 def get_model(name: str, num_classes: int | None = None, weights: str | None = "DEFAULT") -> nn.Module:
     """A model of family `name` with pretrained `weights` ("DEFAULT", an entry name, or None)
     and, when `num_classes` is given, a freshly initialised head with that many outputs."""
-    if name not in FAMILIES:
+    if not isinstance(name, str) or name not in FAMILIES:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(FAMILIES)}")
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0):
+        raise ValueError(f"num_classes must be a positive int (or None to keep the pretrained head), got {num_classes!r}")
     groups, head_attr = FAMILIES[name]
     if name == "glyphnet":
         meta = glyphnet_meta()
@@ -139,7 +153,7 @@ def get_model(name: str, num_classes: int | None = None, weights: str | None = "
         model = torchvision.models.get_model(name, weights=None)
         entry = None
         if weights is not None:
-            entry = torchvision.models.get_model_weights(name)[weights] if isinstance(weights, str) else weights
+            entry = _weights_entry(name, weights)
             model.load_state_dict(_torchvision_state_dict(entry))
             weights = str(entry).rpartition(".")[2]
         entry = entry or torchvision.models.get_model_weights(name).DEFAULT

@@ -4,22 +4,27 @@ two optimizer steps of a run in progress.
 Design (nanoGPT-style single source of truth): the learning rate of each layer group lives in
 `Trainer.base_lr` and `Trainer.lr_mult` and is copied into the optimizer's param groups every
 step; the optimizer has one param group per layer group holding exactly that group's trainable
-parameters, re-synced whenever freezing changes, so frozen parameters are never touched.
-Requests from other threads (the dashboard) are queued and applied at the next step boundary.
-Losses stay on the device and are read every `log_every` steps; a non-finite loss rolls the
-model and optimizer back to the newest snapshot whose weights still gave a finite loss.
+parameters, re-synced whenever `requires_grad` changes (through the trainer or behind its back),
+so frozen parameters are never touched. Requests from other threads (the dashboard) are queued
+and applied at the next step boundary. Losses stay on the device and are read back every
+`log_every` steps and at the end of every run; a non-finite loss, weight or BatchNorm statistic
+rolls the model and optimizer back (ftlab.rollback). Head-only runs train on cached backbone
+outputs (ftlab.feature_cache). However a run ends, every module is left in the mode the freezing
+policy says (ftlab.freeze.set_mode).
 """
 from __future__ import annotations
 
 import contextlib
 import math
-import os
+import numbers
 import signal
 import threading
 import time
+import warnings
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 
 import torch
@@ -27,12 +32,31 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import checkpoint
 from .data import ImageSet
 from .device import autocast_dtype, describe, pick_device
-from .freeze import (check_groups, count_parameters, freeze, group_names, group_parameters, set_bn_mode,
+from .feature_cache import FeatureCache
+from .freeze import (check_groups, count_parameters, eval_mode, freeze, group_names, group_parameters, set_mode,
                      unfreeze)
 from .history import History
 from .models import info
+from .rollback import Rollback, nonfinite
+
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("constant", "cosine")
+
+
+def _positive_lr(lr, what: str = "learning rate") -> float:
+    """`lr` if it is a positive finite number; the one message for a bad LR wherever it is given."""
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"{what} must be a positive number, got {lr!r}")
+    return float(lr)
+
+
+def _positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{what} must be a positive int, got {value!r}")
+    return value
 
 
 @dataclass
@@ -55,6 +79,57 @@ class TrainConfig:
     progress: bool = True  # tqdm progress bars
     eval_batch_size: int = 256
 
+    def __post_init__(self):
+        """Refuse a setting that would train wrongly or fail later, naming it and the valid choices."""
+        _positive_lr(self.lr)
+        if not isinstance(self.lr_mult, dict):
+            raise ValueError(f"lr_mult must be a dict of group -> multiplier, got {self.lr_mult!r}")
+        for group, mult in self.lr_mult.items():
+            _positive_lr(mult, f"lr_mult[{group!r}]")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose 'sgd' or 'adamw'")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose 'constant' or 'cosine'")
+        for name, low, high in (("momentum", 0, 1), ("label_smoothing", 0, 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
+                raise ValueError(f"{name} must be a number in [{low}, {high}), got {value!r}")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) \
+                or not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}")
+        for name in ("batch_size", "log_every", "eval_batch_size"):
+            _positive_int(getattr(self, name), name)
+        if self.augment is not None and not callable(self.augment):
+            raise ValueError(f"augment must be a function (images, generator) -> images or None, got {self.augment!r}")
+
+
+class Status(str, Enum):
+    """Where the trainer is; compares equal to its plain string ("running" etc.)."""
+
+    IDLE = "idle"  # constructed, never run
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"  # stop() was asked for
+    DIVERGED = "diverged"  # a NaN/inf was rolled back
+    INTERRUPTED = "interrupted"  # Ctrl-C / KeyboardInterrupt
+    FAILED = "failed"  # an exception (from an augment function, a hook, ...) ended the run; it was raised again
+    DONE = "done"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class PendingStep:
+    """A step taken whose loss has not been read back from the device yet."""
+
+    step: int
+    loss: torch.Tensor  # 0-dim, on the device
+    correct: torch.Tensor  # 0-dim, on the device
+    images: int
+    lrs: dict[str, float]
+    mode: str  # "cached features" or "full"
+
 
 @contextlib.contextmanager
 def _uninterruptible():
@@ -72,6 +147,12 @@ def _uninterruptible():
         raise KeyboardInterrupt
 
 
+def _head_outputs(head: nn.Module) -> int | None:
+    """How many classes the head predicts (its last Linear's outputs), None if it has no Linear."""
+    linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
+    return linears[-1].out_features if linears else None
+
+
 class Trainer:
     """Fine-tunes `model` (from ftlab.get_model) on an ImageSet; see the module docstring."""
 
@@ -80,6 +161,10 @@ class Trainer:
         self.cfg = replace(config or TrainConfig(), **overrides)
         self.model, self.info = model, info(model)
         self.train_set, self.val_set = train, val
+        self._check_data(train, "training set")
+        if val is not None:
+            self._check_data(val, "validation set", " (pass val=None to train without one)")
+        check_groups(model, self.cfg.lr_mult)
         self.device = pick_device(self.cfg.device)
         self.dtype = autocast_dtype(self.device) if self.cfg.amp else None
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
@@ -88,11 +173,10 @@ class Trainer:
             model.to(memory_format=torch.channels_last)
         self.base_lr = self.cfg.lr
         self.lr_mult = dict(self.cfg.lr_mult)
-        check_groups(model, self.lr_mult)
         self.optimizer = self._build_optimizer()
         self.history = History()
         self.step, self.epoch = 0, 0
-        self.status = "idle"  # idle, running, paused, stopped, diverged, interrupted, done
+        self.status = Status.IDLE
         self.generator = torch.Generator().manual_seed(self.cfg.seed)
         self._lock = threading.Lock()
         self._requests: deque[Callable[[], None]] = deque()
@@ -101,34 +185,46 @@ class Trainer:
         self._stop = threading.Event()
         self._hooks: dict[str, list[Callable]] = defaultdict(list)
         self._on_device: dict[int, tuple[ImageSet, torch.Tensor, torch.Tensor]] = {}
-        self._features: dict[int, tuple[ImageSet, int, torch.Tensor]] = {}
-        self._body_version = 0  # bumped whenever the body's weights may have changed
-        self._body_mark: list | None = None  # the body's storage and version counters when last looked at
-        self._frozen_body: bool | None = None  # cached answer of _body_frozen(); None after any freezing change
-        # Snapshots for rolling back a diverged run. The loss of step k is computed on the weights left by
-        # step k-1, so the latest snapshot is only known to be good once the step after it had a finite loss.
-        self._latest: dict | None = None  # taken at the last read-back, not yet verified
-        self._good: dict | None = None  # the one before it: the next step's loss was finite
-        self._pending: list[tuple] = []
+        self._cache = FeatureCache(model, self.info.head)
+        self._rollback = Rollback(model, self.optimizer)
+        self._pending: list[PendingStep] = []
+        self._window = time.perf_counter()  # when the steps now pending started
+        self._resync()
 
-    # ---- learning rates and the optimizer -------------------------------------------------
+    # ---- checks of the data --------------------------------------------------------------
+    def _check_data(self, data: ImageSet, what: str, advice: str = "") -> None:
+        """A set the model can train or be scored on: not empty, and every label a class of the head."""
+        if len(data) == 0:
+            raise ValueError(f"the {what} is empty{advice}")
+        if len(data.images) != len(data.labels):
+            raise ValueError(f"the {what} has {len(data.images)} images but {len(data.labels)} labels")
+        classes = _head_outputs(self.head)
+        low, high = int(data.labels.min()), int(data.labels.max())
+        if classes is not None and (low < 0 or high >= classes):
+            raise ValueError(f"the {what} has labels from {low} to {high}, but the model's head predicts {classes} "
+                             f"classes (labels 0..{classes - 1}); build the model with "
+                             f"get_model({self.info.name!r}, num_classes={max(high + 1, len(data.classes))}) or fix the labels")
+
+    # ---- learning rates, freezing and the optimizer ----------------------------------------
     @property
     def lrs(self) -> dict[str, float]:
         """The learning rate of every layer group now."""
         return {g: self.base_lr * self.lr_mult.get(g, 1.0) for g in group_names(self.model)}
 
-    def _build_optimizer(self) -> torch.optim.Optimizer:
+    def _param_groups(self) -> list[dict]:
         lrs = self.lrs
-        groups = [{"params": [p for _, p in group_parameters(self.model, g) if p.requires_grad], "name": g, "lr": lrs[g]}
-                  for g in group_names(self.model)]
+        return [{"params": [p for _, p in group_parameters(self.model, g) if p.requires_grad], "name": g, "lr": lrs[g]}
+                for g in group_names(self.model)]
+
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        groups = self._param_groups()
         if self.cfg.optimizer == "sgd":
             return torch.optim.SGD(groups, lr=self.base_lr, momentum=self.cfg.momentum, weight_decay=self.cfg.weight_decay)
-        if self.cfg.optimizer == "adamw":
-            return torch.optim.AdamW(groups, lr=self.base_lr, weight_decay=self.cfg.weight_decay)
-        raise ValueError(f"unknown optimizer {self.cfg.optimizer!r}; choose 'sgd' or 'adamw'")
+        return torch.optim.AdamW(groups, lr=self.base_lr, weight_decay=self.cfg.weight_decay)
 
-    def _sync_optimizer(self) -> None:
-        """Each param group holds exactly its layer group's trainable parameters; dropped ones lose their state."""
+    def _resync(self) -> None:
+        """Match the optimizer to `requires_grad` now: each param group holds exactly its layer group's trainable
+        parameters (dropped ones lose their state), and remember the freezing seen, to notice the next change."""
         for pg in self.optimizer.param_groups:
             params = [p for _, p in group_parameters(self.model, pg["name"]) if p.requires_grad]
             keep = {id(p) for p in params}
@@ -136,6 +232,27 @@ class Trainer:
                 if id(p) not in keep:
                     self.optimizer.state.pop(p, None)
             pg["params"] = params
+        self._params = list(self.model.parameters())
+        self._trainable = [p.requires_grad for p in self._params]
+        head = {id(p) for p in self.head.parameters()}
+        self._frozen_body = not any(p.requires_grad for p in self._params if id(p) not in head)
+
+    def _freezing_changed(self) -> bool:
+        """Whether `requires_grad` changed behind the trainer's back (ftlab.freeze, requires_grad_, a new head)."""
+        if self.status in (Status.RUNNING, Status.PAUSED):  # the cheap check, every step
+            return [p.requires_grad for p in self._params] != self._trainable
+        params = list(self.model.parameters())
+        return (len(params) != len(self._params) or any(a is not b for a, b in zip(params, self._params))
+                or [p.requires_grad for p in params] != self._trainable)
+
+    def _notice_freezing(self) -> None:
+        """Re-sync after a freezing change made outside the trainer, so the next step trains what is trainable."""
+        if self._freezing_changed():
+            self._resync()
+            set_mode(self.model, self.model.training)
+            note = "trainable parameters changed outside the trainer; the optimizer now holds exactly the trainable ones"
+            self.history.events.append(f"step {self.step}: {note}")
+            self._emit("change", {"step": self.step, "change": note})
 
     def _apply_lrs(self, factor: float) -> None:
         lrs = self.lrs
@@ -146,20 +263,18 @@ class Trainer:
     def _request(self, change: Callable[[], None], note: str) -> None:
         def apply():
             change()
-            self._frozen_body = None
-            self._sync_optimizer()
+            self._resync()
             self.history.events.append(f"step {self.step}: {note}")
             self._emit("change", {"step": self.step, "change": note})
         with self._lock:
-            if self.status in ("running", "paused"):
+            if self.status in (Status.RUNNING, Status.PAUSED):
                 self._requests.append(apply)
                 return
         apply()
 
     def set_lr(self, lr: float, group: str | None = None) -> None:
         """Set the base LR, or one group's LR (stored as a multiplier of the base)."""
-        if not (lr > 0 and math.isfinite(lr)):
-            raise ValueError(f"learning rate must be a positive number, got {lr!r}")
+        _positive_lr(lr)
         if group is None:
             self._request(lambda: setattr(self, "base_lr", lr), f"base lr -> {lr:g}")
         else:
@@ -206,7 +321,7 @@ class Trainer:
         for apply in requests:
             apply()
         if requests:
-            self._train_mode()
+            set_mode(self.model, True)
 
     # ---- data and forward passes ----------------------------------------------------------
     def _tensors(self, data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
@@ -227,47 +342,25 @@ class Trainer:
     def head(self) -> nn.Module:
         return getattr(self.model, self.info.head)
 
-    def _body_frozen(self) -> bool:
-        """True when only the head trains. Walking every parameter costs more than a cached head step, so the
-        answer is kept until a freezing change (a request, load, or the start of a fit)."""
-        if self._frozen_body is None:
-            head = {id(p) for p in self.head.parameters()}
-            self._frozen_body = not any(p.requires_grad for p in self.model.parameters() if id(p) not in head)
-        return self._frozen_body
-
-    def _notice_direct_edits(self) -> None:
-        """Weights changed outside the trainer between runs (load_state_dict, in-place edits, .to(), forward
-        passes in train mode) invalidate the cached features: compare every body tensor's storage and in-place
-        version counter (BatchNorm's running statistics change with its num_batches_tracked counter)."""
-        head = f"{self.info.head}."
-        mark = [(id(t), t.data_ptr(), t._version) for k, t in self.model.state_dict(keep_vars=True).items()
-                if not k.startswith(head)]
-        if mark != self._body_mark:
-            self._body_version += 1
-            self._body_mark = mark
-
     def _cached(self) -> bool:
-        return self.cfg.feature_cache and self.cfg.augment is None and self._body_frozen()
+        return self.cfg.feature_cache and self.cfg.augment is None and self._frozen_body
 
     @torch.no_grad()
     def features(self, data: ImageSet) -> torch.Tensor:
         """Backbone outputs (the head's inputs) for a whole set, computed once per body state."""
-        cached = self._features.get(id(data))
-        if cached is not None and cached[0] is data and cached[1] == self._body_version:
-            return cached[2]
+        if self.status not in (Status.RUNNING, Status.PAUSED):  # between runs the body may have been edited
+            self._cache.notice_edits()
+        return self._cache.get(data, lambda: self._backbone(data))
+
+    def _backbone(self, data: ImageSet) -> torch.Tensor:
         x, _ = self._tensors(data)
-        head, was_training = self.head, self.model.training
-        self.model.eval()
+        head, n = self.head, self.cfg.eval_batch_size
         setattr(self.model, self.info.head, nn.Identity())
         try:
-            with self._autocast():
-                out = torch.cat([self.model(self._input(x[i:i + self.cfg.eval_batch_size])).float()
-                                 for i in range(0, len(x), self.cfg.eval_batch_size)])
+            with eval_mode(self.model), self._autocast():
+                return torch.cat([self.model(self._input(x[i:i + n])).float() for i in range(0, len(x), n)])
         finally:
             setattr(self.model, self.info.head, head)
-            self.model.train(was_training)
-        self._features[id(data)] = (data, self._body_version, out)
-        return out
 
     def _logits(self, data: ImageSet, idx: torch.Tensor, cached: bool) -> torch.Tensor:
         if cached:
@@ -278,93 +371,70 @@ class Trainer:
             xb = self.cfg.augment(xb, self.generator)
         return self.model(self._input(xb))
 
-    def _train_mode(self) -> None:
-        self.model.train()
-        set_bn_mode(self.model)
-
     @torch.no_grad()
     def evaluate(self, data: ImageSet) -> dict:
-        """Mean loss and accuracy on a whole set, in eval mode."""
-        if self.status not in ("running", "paused"):
-            self._notice_direct_edits()
-        self.model.eval()
+        """Mean loss and accuracy on a whole set, in eval mode (the model's modes are restored after)."""
+        self._check_data(data, "evaluation set")
+        if self.status not in (Status.RUNNING, Status.PAUSED):
+            self._cache.notice_edits()
+            if self._freezing_changed():
+                self._resync()
         cached = self._cached()
         _, y = self._tensors(data)
         loss = correct = 0.0
-        try:
+        with eval_mode(self.model):
             for i in range(0, len(y), self.cfg.eval_batch_size):
                 idx = torch.arange(i, min(i + self.cfg.eval_batch_size, len(y)), device=self.device)
                 with self._autocast():
                     logits = self._logits(data, idx, cached).float()
                 loss += F.cross_entropy(logits, y[idx], reduction="sum").item()
                 correct += (logits.argmax(1) == y[idx]).sum().item()
-        finally:
-            self._train_mode()
         return {"loss": loss / len(y), "acc": correct / len(y)}
 
     # ---- the loop ----------------------------------------------------------------------------
-    def _snapshot(self) -> dict:
-        """Copies of the weights, buffers and optimizer state that a rollback restores. A parameter or optimizer
-        tensor unchanged since the previous snapshot (same storage, same in-place version counter: a frozen
-        group) shares that snapshot's copy, so a head-only run copies only the head. Buffers are always copied:
-        BatchNorm's kernels update running statistics without bumping the counter (and they are small)."""
-        kept = self._latest["copies"] if self._latest else {}
-        copies = {}
-
-        def copy_of(t: torch.Tensor) -> torch.Tensor:
-            mark, old = (t.data_ptr(), t._version), kept.get(id(t))
-            copy = old[2] if old is not None and old[0] is t and old[1] == mark else t.detach().clone()
-            copies[id(t)] = (t, mark, copy)
-            return copy
-
-        model = {k: copy_of(v) if isinstance(v, nn.Parameter) else v.detach().clone()
-                 for k, v in self.model.state_dict(keep_vars=True).items()}
-        optim = {param: {k: copy_of(v) if torch.is_tensor(v) else v for k, v in state.items()}
-                 for param, state in self.optimizer.state.items()}
-        return {"model": model, "optim": optim, "step": self.step, "copies": copies}
-
-    def _rollback(self, bad_step: int) -> None:
-        """Restore the newest snapshot whose weights gave a finite loss at the next step; freezing changes made
-        since then stand (only the weights go back)."""
-        good = self._latest if bad_step > self._latest["step"] + 1 else self._good
-        self.model.load_state_dict(good["model"])
-        held = {p for pg in self.optimizer.param_groups for p in pg["params"]}
-        self.optimizer.state.clear()
-        for param, state in good["optim"].items():
-            if param in held:
-                self.optimizer.state[param] = {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
+    def _diverged(self, bad_step: int, what: str) -> None:
+        """Roll back to the last state known to give a finite loss, and say so."""
         self._pending.clear()
-        self.step = good["step"]
+        self.step = self._rollback.restore(bad_step)
         self.history.truncate(self.step)
-        self._body_version += 1
-        self.status = "diverged"
-        message = (f"loss became NaN/inf at step {bad_step}: training stopped and the weights of step {self.step} "
-                   f"(the last that gave a finite loss) were restored. Try a lower learning rate.")
+        self.epoch = self.history.epochs[-1]["epoch"] if self.history.epochs else 0
+        self._cache.body_changed()
+        self.status = Status.DIVERGED
+        message = (f"{what}: training stopped and the weights of step {self.step} (the last that gave a finite loss) "
+                   f"were restored. Try a lower learning rate.")
         self.history.events.append(message)
-        print(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)  # points at the caller of fit()
 
-    def _flush(self) -> bool:
-        """Read pending losses back and record them; False (after rolling back) if any is not finite."""
+    def _flush(self, emit: bool = True) -> bool:
+        """Read pending losses back and record them; False (after rolling back) if a loss, a weight or a buffer
+        is not finite. Rows are committed before any hook runs, so a hook that raises cannot duplicate them."""
         if not self._pending:
             return True
-        losses = torch.stack([p[1] for p in self._pending]).float().tolist()
-        correct = torch.stack([p[2] for p in self._pending]).tolist()
-        bad = [p[0] for p, l in zip(self._pending, losses) if not math.isfinite(l)]
+        pending = self._pending
+        losses = torch.stack([p.loss for p in pending]).float().tolist()
+        correct = torch.stack([p.correct for p in pending]).tolist()
+        bad = [p.step for p, loss in zip(pending, losses) if not math.isfinite(loss)]
         if bad:
-            self._rollback(bad[0])
+            self._diverged(bad[0], f"loss became NaN/inf at step {bad[0]}")
             return False
-        now = time.perf_counter()
-        seconds = max(now - self._pending[0][5], 1e-9)
-        images = sum(p[3] for p in self._pending)
+        broken = self._rollback.changed_nonfinite()
+        if broken:
+            names = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
+            self._diverged(self.step + 1, f"weights or BatchNorm statistics became NaN/inf by step {self.step} ({names})")
+            return False
+        seconds = max(time.perf_counter() - self._window, 1e-9)
+        rate = sum(p.images for p in pending) / seconds
         trainable = count_parameters(self.model)[1]
-        with _uninterruptible():  # a Ctrl-C here (or in a hook) must not record a step twice
-            for (step, _, _, n, lrs, _, mode), loss, c in zip(self._pending, losses, correct):
-                record = {"step": step, "epoch": self._epoch_at(step), "loss": loss, "acc": c / n, "lr": lrs,
-                          "trainable": trainable, "images_per_s": images / seconds, "mode": mode}
-                self.history.steps.append(record)
+        records = [{"step": p.step, "epoch": self._epoch_at(p.step), "loss": loss, "acc": c / p.images, "lr": p.lrs,
+                    "trainable": trainable, "images_per_s": rate, "mode": p.mode}
+                   for p, loss, c in zip(pending, losses, correct)]
+        with _uninterruptible():  # a Ctrl-C here must not leave rows and snapshots out of step
+            self.history.steps.extend(records)
+            self._pending = []
+            self._rollback.advance(self.step)
+        if emit:
+            for record in records:
                 self._emit("step", record)
-            self._pending.clear()
-            self._good, self._latest = self._latest, self._snapshot()
         return True
 
     @property
@@ -378,7 +448,7 @@ class Trainer:
     def _epoch_at(self, step: int) -> float:
         return step / self.steps_per_epoch
 
-    def _one_step(self, idx: torch.Tensor, factor: float, started: float) -> None:
+    def _one_step(self, idx: torch.Tensor, factor: float) -> None:
         cached = self._cached()
         _, y = self._tensors(self.train_set)
         self._apply_lrs(factor)
@@ -391,70 +461,105 @@ class Trainer:
                 self.scaler.scale(loss).backward()
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
-                if not cached and not self._body_frozen():
-                    self._body_version += 1
+            if not cached and not self._frozen_body:
+                self._cache.body_changed()
             self.step += 1
             lrs = {pg["name"]: pg["lr"] for pg in self.optimizer.param_groups}
             correct = (logits.detach().argmax(1) == y[idx]).sum()
-            self._pending.append((self.step, loss.detach(), correct, len(idx), lrs, started,
-                                  "cached features" if cached else "full"))
+            self._pending.append(PendingStep(self.step, loss.detach(), correct, len(idx), lrs,
+                                             "cached features" if cached else "full"))
+
+    def _refuse_while_running(self, what: str) -> None:
+        if self.status in (Status.RUNNING, Status.PAUSED):
+            raise RuntimeError(f"cannot {what} while a run is in progress (status {self.status}); stop() it first")
+
+    def _check_before_fit(self, epochs: int, max_steps: int | None) -> None:
+        self._refuse_while_running("start another fit")
+        _positive_int(epochs, "epochs")
+        if max_steps is not None:
+            _positive_int(max_steps, "max_steps")
+        self._check_data(self.train_set, "training set")
+        if self.val_set is not None:
+            self._check_data(self.val_set, "validation set", " (pass val=None to train without one)")
+        broken = nonfinite(self.model.state_dict(keep_vars=True))
+        if broken:
+            raise ValueError(f"the model holds NaN/inf before training ({', '.join(broken[:3])}"
+                             f"{', ...' if len(broken) > 3 else ''}); load good weights first "
+                             f"(Trainer.load or ftlab.get_model)")
 
     def fit(self, epochs: int = 1, max_steps: int | None = None) -> History:
         """Train for `epochs` passes over the training set (or until `max_steps` steps).
-        Returns the history; stops early on stop(), divergence, or an interrupt."""
+        Returns the history; stops early on stop(), divergence, or an interrupt. Any other exception ends the
+        run with status "failed" and is raised again, with model, optimizer and history consistent."""
+        self._check_before_fit(epochs, max_steps)
         torch.manual_seed(self.cfg.seed + self.step)  # dropout etc.: reproducible on the CPU
         per_epoch, total = self.steps_per_epoch, self.planned_steps(epochs, max_steps)
         start_step = self.step
         self._stop.clear()
+        self._notice_freezing()  # freezing or the head may have changed outside the trainer since the last run
         with self._lock:
-            self.status = "running"
-        self._train_mode()
-        self._frozen_body = None  # the model may have been frozen or unfrozen directly since the last run
-        self._notice_direct_edits()
-        self._latest = self._good = self._snapshot()  # nothing earlier to go back to
+            self.status = Status.RUNNING
+        set_mode(self.model, True)
+        self._cache.notice_edits()
+        self._rollback.start(self.step)
+        self._pending, self._window = [], time.perf_counter()
         bar = tqdm(total=total, desc="training", disable=not self.cfg.progress, leave=False)
         try:
-            while self.step - start_step < total and self.status == "running":
+            while self.step - start_step < total and self.status == Status.RUNNING:
                 epoch_started, epoch_step = time.perf_counter(), self.step
                 order = torch.randperm(len(self.train_set), generator=self.generator).to(self.device)
                 for b in range(per_epoch):
                     self._apply_requests()
                     while not self._resume.is_set() and not self._stop.is_set():
-                        self.status = "paused"
+                        self.status = Status.PAUSED
                         self._resume.wait(0.05)
                         self._apply_requests()
                     if self._stop.is_set() or self.step - start_step >= total:
                         break
-                    self.status = "running"
+                    self.status = Status.RUNNING
+                    self._notice_freezing()
                     if not self._pending:
-                        window = time.perf_counter()
+                        self._window = time.perf_counter()
                     done = (self.step - start_step) / total
                     factor = 0.5 * (1 + math.cos(math.pi * done)) if self.cfg.schedule == "cosine" else 1.0
-                    self._one_step(order[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size], factor, window)
+                    self._one_step(order[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size], factor)
                     bar.update(1)
                     if len(self._pending) >= self.cfg.log_every and not self._flush():
                         break
-                if self.status == "diverged" or not self._flush():
+                if self.status == Status.DIVERGED or not self._flush():
                     break
                 if self._stop.is_set():
-                    self.status = "stopped"
+                    self.status = Status.STOPPED
                     break
                 if self.step - epoch_step == per_epoch:
                     self._end_epoch(epoch_step, epoch_started)
         except KeyboardInterrupt:
-            self._flush()
-            self.status = "interrupted"
-            message = f"interrupted at step {self.step}: the model and history are consistent up to that step"
-            self.history.events.append(message)
-            print(message)
+            self._end_abruptly(Status.INTERRUPTED, "interrupted")
+        except BaseException as err:
+            self._end_abruptly(Status.FAILED, f"failed ({type(err).__name__}: {err})")
+            raise
         finally:
             bar.close()
             with self._lock:
-                if self.status in ("running", "paused"):
-                    self.status = "done"
-            self._apply_requests()
+                if self.status in (Status.RUNNING, Status.PAUSED):
+                    self.status = Status.DONE
+            try:
+                self._apply_requests()
+            finally:
+                set_mode(self.model, True)  # features and evaluation switch modes; leave the policy's
         self._emit("end", {"step": self.step, "status": self.status})
         return self.history
+
+    def _end_abruptly(self, status: Status, how: str) -> None:
+        """Record the steps already applied (without running hooks again) and say how the run ended."""
+        try:
+            self._flush(emit=False)
+        finally:
+            self._pending = []
+            self.status = status
+            message = f"{how} at step {self.step}: the model, optimizer and history are consistent up to that step"
+            self.history.events.append(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     def _end_epoch(self, epoch_step: int, started: float) -> None:
         self.epoch += 1
@@ -472,38 +577,72 @@ class Trainer:
 
     # ---- checkpoints ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write model, optimizer, LRs, frozen set and history atomically (temp file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write model, optimizer, LRs, frozen set, history and the shuffling state atomically."""
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "optimizer_name": self.cfg.optimizer, "scaler": self.scaler.state_dict(),
                  "frozen": [n for n, p in self.model.named_parameters() if not p.requires_grad],
                  "base_lr": self.base_lr, "lr_mult": self.lr_mult, "step": self.step, "epoch": self.epoch,
-                 "history": self.history.__dict__, "model_name": self.info.name}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)  # only left if writing or renaming failed
-        return path
+                 "history": self.history.__dict__, "model_name": self.info.name,
+                 "generator": self.generator.get_state()}
+        return checkpoint.write(state, path)
 
     def load(self, path: str | Path) -> None:
-        """Restore a checkpoint written by save() into this trainer's model and optimizer."""
-        state = torch.load(path, map_location=self.device, weights_only=True)  # tensors and plain data only
+        """Restore a checkpoint written by save(), or a plain model state dict of the same architecture (weights
+        only; the optimizer's state is then reset). Everything is checked first: a refused file changes nothing."""
+        self._refuse_while_running("load a checkpoint")
+        state = checkpoint.read(path, self.device)
+        if checkpoint.is_state_dict(state):
+            checkpoint.check_model_state(self.model, state, str(path))
+            self.model.load_state_dict(state)
+            self.optimizer.state.clear()
+            self._after_load(f"loaded the weights in {path} (a plain state dict); optimizer state reset")
+            return
+        if "model_name" not in state or "model" not in state:
+            raise ValueError(f"{path} is neither a Trainer.save() checkpoint nor a plain state dict (its keys: "
+                             f"{', '.join(map(str, list(state)[:6]))}). Expected {checkpoint.EXPECTED}.")
         if state["model_name"] != self.info.name:
             raise ValueError(f"{path} holds a {state['model_name']} checkpoint, not {self.info.name}")
-        self.model.load_state_dict(state["model"])
+        saved_with = state.get("optimizer_name", self.cfg.optimizer)
+        if saved_with != self.cfg.optimizer:
+            raise ValueError(f"{path} was trained with {saved_with!r} but this trainer uses {self.cfg.optimizer!r}; "
+                             f"make the Trainer with optimizer={saved_with!r}")
+        checkpoint.check_model_state(self.model, state["model"], str(path))
         frozen = set(state["frozen"])
+        unknown = frozen - {n for n, _ in self.model.named_parameters()}
+        if unknown:
+            raise ValueError(f"{path} freezes parameters this model does not have: {', '.join(sorted(unknown)[:4])}")
+        trainable = {n: p.requires_grad for n, p in self.model.named_parameters()}
+        try:  # check the optimizer state against the file's freezing on a throwaway optimizer
+            for name, p in self.model.named_parameters():
+                p.requires_grad_(name not in frozen)
+            probe = self._build_optimizer()
+            probe.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}: its optimizer state does not fit this model ({err}); nothing was changed") from None
+        finally:
+            for name, p in self.model.named_parameters():
+                p.requires_grad_(trainable[name])
+        # everything checked: apply
+        self.model.load_state_dict(state["model"])
         for name, p in self.model.named_parameters():
             p.requires_grad_(name not in frozen)
-        self._sync_optimizer()
+        self._resync()
         self.optimizer.load_state_dict(state["optimizer"])
-        self.base_lr, self.lr_mult = state["base_lr"], state["lr_mult"]
+        if "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+        if "generator" in state:
+            self.generator.set_state(state["generator"].cpu())
+        self.base_lr, self.lr_mult = state["base_lr"], dict(state["lr_mult"])
         self.step, self.epoch = state["step"], state["epoch"]
         self.history = History(**state["history"])
-        self._body_version += 1
-        self._frozen_body = None
-        self._train_mode()
+        self._after_load(None)
+
+    def _after_load(self, note: str | None) -> None:
+        self._resync()
+        self._cache.body_changed()
+        set_mode(self.model, self.model.training)
+        if note:
+            self.history.events.append(f"step {self.step}: {note}")
 
     def describe(self) -> str:
         return f"{self.info.name} on {describe(self.device)}" + (f" with {self.dtype} autocast" if self.dtype else "")

@@ -62,3 +62,29 @@ def test_torchvision_dataset_offline_fails_clearly(tmp_path):
         ftlab.load_torchvision("cifar10", tmp_path, pre)
     with pytest.raises(ValueError, match="available: cifar10, flowers102, oxford_pets"):
         ftlab.load_torchvision("imagenet", tmp_path, pre)
+
+
+def _folder(root, classes: dict[str, int]):
+    for c, n in classes.items():
+        (root / c).mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (30, 30), (10 * i, 0, 0)).save(root / c / f"{i}.png")
+    return root
+
+
+def test_an_image_folder_needs_two_classes_and_says_when_a_split_is_empty(tmp_path, glyphnet):
+    pre = Preprocess(24, 28, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    with pytest.raises(ValueError, match=r"only one class folder \(cat\); a classifier needs at least two"):
+        ftlab.load_image_folder(_folder(tmp_path / "one", {"cat": 6}), pre)
+    with pytest.warns(UserWarning) as caught:
+        tiny = ftlab.load_image_folder(_folder(tmp_path / "tiny", {"cat": 2, "dog": 2}), pre)
+    assert [str(w.message).split(" (")[0] for w in caught] == ["tiny: the validation split is empty",
+                                                               "tiny: the test split is empty"]
+    assert len(tiny.train) == 4 and len(tiny.val) == len(tiny.test) == 0
+    with pytest.raises(ValueError, match="validation set is empty"):
+        ftlab.Trainer(glyphnet, tiny.train, tiny.val, progress=False)
+    with pytest.raises(ValueError, match="evaluation set is empty"):
+        ftlab.Trainer(glyphnet, tiny.train, progress=False).evaluate(tiny.test)
+    for bad in ({"val_fraction": 1.2}, {"val_fraction": 0.5, "test_fraction": 0.5}, {"test_fraction": -0.1}):
+        with pytest.raises(ValueError, match="fraction"):
+            ftlab.load_image_folder(tmp_path / "tiny", pre, **bad)

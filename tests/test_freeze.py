@@ -133,3 +133,38 @@ def test_summary_counts_per_group(glyphnet):
     assert rows["stem"][2] == 0 and rows["stem"][3] == "frozen"
     assert rows["total"][2] == 1930
     assert "head" in str(table) and "<table>" in table._repr_html_()
+
+
+def _frozen_bn_training(model) -> list[str]:
+    return [n for n, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d) and m.training
+            and not any(p.requires_grad for p in m.parameters())]
+
+
+def test_one_helper_puts_modes_back_as_the_freezing_policy_says(glyphnet):
+    from ftlab.freeze import eval_mode, set_mode
+    ftlab.freeze(glyphnet, "stem", "stage1")
+    glyphnet.train()  # the trap: every BatchNorm back in train mode, frozen ones too
+    assert _frozen_bn_training(glyphnet)
+    set_mode(glyphnet, True)
+    assert glyphnet.training and _frozen_bn_training(glyphnet) == [] and glyphnet.stage2[0][1].training
+    with eval_mode(glyphnet):
+        assert not any(m.training for m in glyphnet.modules())
+    assert glyphnet.training and _frozen_bn_training(glyphnet) == []
+    glyphnet.train()
+    with eval_mode(glyphnet, exact=True):  # a check that inspects the student's modes must not change them
+        pass
+    assert _frozen_bn_training(glyphnet)
+
+
+def test_feature_maps_leave_frozen_batchnorm_in_eval(glyphnet, digits):
+    from ftlab import lessons
+    ftlab.freeze(glyphnet)
+    ftlab.unfreeze(glyphnet, "head")
+    glyphnet.train()
+    set_bn_mode(glyphnet)
+    maps = lessons.feature_maps(glyphnet, digits.test.images[:1], ["stem", "stage2"])
+    assert set(maps) == {"stem", "stage2"}
+    assert glyphnet.training and _frozen_bn_training(glyphnet) == []
+    buffers = {n: b.clone() for n, b in glyphnet.named_buffers()}
+    glyphnet(glyphnet.ftlab.preprocess(digits.test.images[:8]))
+    assert all(torch.equal(b, buffers[n]) for n, b in glyphnet.named_buffers())

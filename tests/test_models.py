@@ -114,3 +114,21 @@ def test_missing_weights_without_network_give_the_same_clear_error(hub):
     with pytest.raises(WeightsUnavailable, match="could not be downloaded.*copy it to"):
         ftlab.get_model("resnet18")
     assert not any(hub.rglob("*.pth")), "no partial file is left in the cache"
+
+
+@pytest.mark.parametrize("name", ["glyphnet", "resnet18"])
+@pytest.mark.parametrize("bad", [0, -3, "5", 2.5, True])
+def test_num_classes_must_be_a_positive_int(name, bad):
+    with pytest.raises(ValueError, match=f"num_classes must be a positive int.*got {bad!r}"):
+        ftlab.get_model(name, num_classes=bad, weights=None)
+
+
+def test_unknown_weights_list_the_valid_names():
+    with pytest.raises(ValueError, match="unknown weights 'NOPE' for resnet18; available: DEFAULT, IMAGENET1K_V1"):
+        ftlab.get_model("resnet18", weights="NOPE")
+    with pytest.raises(ValueError, match="for resnet18; available: DEFAULT"):  # another family's entry
+        ftlab.get_model("resnet18", weights=torchvision.models.ResNet50_Weights.DEFAULT)
+    with pytest.raises(ValueError, match="available: DEFAULT, GLYPHS_V1"):
+        ftlab.get_model("glyphnet", weights="NOPE")
+    with pytest.raises(ValueError, match="unknown model"):
+        ftlab.get_model(["resnet18"])
