@@ -576,6 +576,12 @@ class Trainer:
         self._emit("epoch", record)
 
     # ---- checkpoints ----------------------------------------------------------------------
+    def lr_find(self, **options):
+        """The learning-rate range test on a copy of the model (see `ftlab.lr_find.lr_find`); this trainer is untouched."""
+        from .lr_find import lr_find
+
+        return lr_find(self, **options)
+
     def save(self, path: str | Path) -> Path:
         """Write model, optimizer, LRs, frozen set, history and the shuffling state atomically."""
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
