@@ -1,29 +1,34 @@
-"""ftlab: learn, teach and revise fine-tuning of computer-vision models with real experiments."""
-from .data import ImageSet, Splits, load_image_folder, load_target, load_torchvision
-from .freeze import (count_parameters, freeze, freeze_below, freeze_matching, group_names, trainable_groups,
-                     unfreeze)
-from .history import History
-from .inspector import inspect, snapshot, summary
-from .models import WeightsUnavailable, get_model, list_models
-from .train import TrainConfig, Trainer
+"""ftlab: learn, teach and revise fine-tuning of computer-vision models with real experiments.
 
-# Widgets and the learner's store load on first use, so `import ftlab` in a script or test stays light.
-_LAZY = {"Dashboard": "ftlab.dashboard", "DashboardConfig": "ftlab.dashboard", "quiz": "ftlab.selfquiz",
-         "revise": "ftlab.selfquiz", "mastery": "ftlab.selfquiz"}
+Every public name loads on first use, so `ftlab --help`, `ftlab quiz` and `ftlab revise` never import torch.
+"""
+from __future__ import annotations
+
+import importlib
+
+_HOMES = {
+    "ftlab.data": ("ImageSet", "Splits", "load_image_folder", "load_target", "load_torchvision"),
+    "ftlab.freezing": ("count_parameters", "freeze", "freeze_below", "freeze_matching", "group_names",
+                       "trainable_groups", "unfreeze"),
+    "ftlab.history": ("History",),
+    "ftlab.inspector": ("inspect", "snapshot", "summary"),
+    "ftlab.models": ("WeightsUnavailable", "get_model", "list_models"),
+    "ftlab.train": ("TrainConfig", "Trainer"),
+    "ftlab.dashboard": ("Dashboard", "DashboardConfig"),
+    "ftlab.selfquiz": ("quiz", "revise", "mastery"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+__all__ = sorted(_HOME_OF)
 
 
 def __getattr__(name: str):
-    """`ftlab.Dashboard`, `ftlab.quiz`, `ftlab.revise` and `ftlab.mastery`, imported when first asked for."""
-    if name not in _LAZY:
+    """Import the module that defines `name` the first time it is asked for, then keep it here."""
+    if name not in _HOME_OF:
         raise AttributeError(f"module 'ftlab' has no attribute {name!r}")
-    import importlib
+    value = getattr(importlib.import_module(_HOME_OF[name]), name)
+    globals()[name] = value
+    return value
 
-    return getattr(importlib.import_module(_LAZY[name]), name)
 
-
-__all__ = [
-    "Dashboard", "DashboardConfig", "History", "ImageSet", "Splits", "TrainConfig", "Trainer", "WeightsUnavailable",
-    "count_parameters", "freeze", "freeze_below", "freeze_matching", "get_model", "group_names", "inspect",
-    "list_models", "load_image_folder", "load_target", "load_torchvision", "mastery", "quiz", "revise", "snapshot",
-    "summary", "trainable_groups", "unfreeze",
-]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,79 +1,62 @@
-"""The `ftlab` command: info, demo, pretrain, and the revision and course commands."""
+"""The `ftlab` command. Only the chosen subcommand's module is imported, so `ftlab --help` answers at once."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from dataclasses import dataclass
 
 
-def _info(args) -> None:
-    import torch
-    import torchvision
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, what runs it and where its flags are declared ("module:function")."""
 
-    from .device import describe, pick_device
-    from .models import WEIGHTS_DIR, glyphnet_meta
-    from .selfquiz.store import data_dir
-
-    meta = glyphnet_meta()
-    print(f"ftlab        {__import__('ftlab').__file__.rsplit('/', 1)[0]}")
-    print(f"python       {sys.version.split()[0]}")
-    print(f"torch        {torch.__version__} (CUDA build: {torch.version.cuda or 'no'})")
-    print(f"torchvision  {torchvision.__version__}")
-    print(f"device       {describe(pick_device())}  (cuda available: {torch.cuda.is_available()})")
-    print(f"hub cache    {torch.hub.get_dir()}/checkpoints  (torchvision ImageNet weights go here)")
-    print(f"data dir     {data_dir()}  (self-quiz progress; set FTLAB_DATA_DIR to move it)")
-    print(f"offline model glyphnet: {WEIGHTS_DIR / meta['file']} "
-          f"({meta['num_params']:,} parameters, source accuracy {meta['source_val_accuracy']:.3f})")
+    help: str
+    run: str
+    arguments: str | None = None
 
 
-def _demo(args) -> None:
-    from .demo import DemoConfig, run_demo
+COMMANDS = {
+    "info": Command("versions, device found and cache locations", "ftlab.info:run"),
+    "demo": Command("compare scratch, head-only, fine-tuning and the recipe (offline, CPU, < 2 min)",
+                    "ftlab.demo:command", "ftlab.demo:add_arguments"),
+    "lessons": Command("copy the lesson notebooks into a folder (default ./ftlab-lessons)",
+                       "ftlab.lesson_files:run", "ftlab.lesson_files:add_arguments"),
+    "pretrain": Command("re-run the recipe that produced the shipped GlyphNet weights",
+                        "ftlab.pretrain:run", "ftlab.pretrain:add_arguments"),
+    "quiz": Command("practice questions with instant feedback", "ftlab.selfquiz.terminal:quiz_command",
+                    "ftlab.selfquiz.terminal:quiz_arguments"),
+    "revise": Command("spaced-repetition revision of what is due", "ftlab.selfquiz.terminal:revise_command",
+                      "ftlab.selfquiz.terminal:revise_arguments"),
+    "course": Command("the nbgrader course: init, build, autograde, merge", "ftlab.course.cli:run",
+                      "ftlab.course.cli:add_arguments"),
+}
 
-    cfg = DemoConfig(plot=args.plot) if not args.quick else DemoConfig.quick(plot=args.plot)
-    run_demo(cfg)
+
+def load(path: str):
+    """The function named by "module:function", importing its module now."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def _course(args) -> None:
-    from .course import build, init
-
-    status = {"build": build.run, "init": init.run}[args.action](args)
-    if status:
-        sys.exit(status)
+def parser_for(chosen: str | None) -> argparse.ArgumentParser:
+    """Every subcommand is listed; only the chosen one declares its flags (importing its module)."""
+    parser = argparse.ArgumentParser(prog="ftlab", description="Learn, teach and revise fine-tuning of vision models.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for name, command in COMMANDS.items():
+        child = sub.add_parser(name, help=command.help, description=command.help)
+        if name == chosen and command.arguments:
+            load(command.arguments)(child)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="ftlab", description="Learn, teach and revise fine-tuning of vision models.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
-    sub.add_parser("info", help="versions, device found and cache locations").set_defaults(run=_info)
-    demo = sub.add_parser("demo", help="compare scratch, head-only, fine-tuning and the recipe (offline, CPU, < 2 min)")
-    demo.add_argument("--plot", default="ftlab-demo.png", help="where to save the curves (PNG)")
-    demo.add_argument("--quick", action="store_true", help="one seed and a shorter budget (for tests)")
-    demo.set_defaults(run=_demo)
-    pre = sub.add_parser("pretrain", help="re-run the recipe that produced the shipped GlyphNet weights")
-    from .pretrain import add_arguments as pretrain_arguments, run as pretrain
-
-    pretrain_arguments(pre)
-    pre.set_defaults(run=pretrain)
-    from . import lesson_files
-
-    lesson_files.add_arguments(sub.add_parser("lessons", help="copy the lesson notebooks into a folder (default ./ftlab-lessons)"))
-    sub.choices["lessons"].set_defaults(run=lesson_files.run)
-    from .selfquiz.terminal import add_parsers
-
-    add_parsers(sub)  # quiz, revise
-    from .course.build import add_arguments
-
-    course = sub.add_parser("course", help="the nbgrader course in quizzes/")
-    actions = course.add_subparsers(dest="action", required=True, metavar="action")
-    build = actions.add_parser(
-        "build", help="write quizzes/source/ from the question bank (--check: only compare)")
-    add_arguments(build)
-    build.set_defaults(run=_course)
-    from .course.init import add_arguments as init_arguments
-
-    init_arguments(init := actions.add_parser("init", help="create a complete nbgrader course folder"))
-    init.set_defaults(run=_course)
-    args = parser.parse_args(argv)
-    args.run(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = parser_for(chosen).parse_args(argv)
+    status = load(COMMANDS[args.command].run)(args)
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

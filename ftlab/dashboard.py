@@ -28,7 +28,7 @@ import ipywidgets as w
 import torch
 
 from .dashboard_svg import curves, drift_bars
-from .freeze import count_parameters, group_names, group_parameters, trainable_groups
+from .freezing import count_parameters, group_names, group_parameters, trainable_groups
 from .train import Trainer
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .data import Splits, load_target
-from .freeze import freeze, unfreeze
+from .freezing import freeze, unfreeze
 from .models import get_model
 from .spread import beyond_noise, mean_sd
 from .table import Table
@@ -194,3 +194,14 @@ def run_demo(cfg: DemoConfig) -> Table:
         print(f"curves saved to {cfg.plot}")
     print(f"total {time.perf_counter() - started:.0f} s on {cfg.threads or torch.get_num_threads()} CPU thread(s)")
     return table
+
+
+def add_arguments(parser) -> None:
+    """The flags of `ftlab demo`."""
+    parser.add_argument("--plot", default="ftlab-demo.png", help="where to save the curves (PNG)")
+    parser.add_argument("--quick", action="store_true", help="one seed and a shorter budget (for tests)")
+
+
+def command(args) -> None:
+    """`ftlab demo`: the full comparison, or the quick one."""
+    run_demo(DemoConfig.quick(plot=args.plot) if args.quick else DemoConfig(plot=args.plot))

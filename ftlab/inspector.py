@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .freeze import _BN, count_parameters, group_names, group_of, group_parameters
+from .freezing import _BN, count_parameters, group_names, group_of, group_parameters
 from .table import Table
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .data import TARGETS, ImageSet, Splits, load_target, load_torchvision, per_class
-from .freeze import eval_mode, group_names, group_parameters
+from .freezing import eval_mode, group_names, group_parameters
 from .models import get_model
 from .spread import beyond_noise, mean_sd, paired_beyond_noise  # noqa: F401  (lessons.mean_sd in notebooks)
 

@@ -10,7 +10,7 @@ and applied at the next step boundary. Losses stay on the device and are read ba
 `log_every` steps and at the end of every run; a non-finite loss, weight or BatchNorm statistic
 rolls the model and optimizer back (ftlab.rollback). Head-only runs train on cached backbone
 outputs (ftlab.feature_cache). However a run ends, every module is left in the mode the freezing
-policy says (ftlab.freeze.set_mode).
+policy says (ftlab.freezing.set_mode).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from . import checkpoint
 from .data import ImageSet
 from .device import autocast_dtype, describe, pick_device
 from .feature_cache import FeatureCache
-from .freeze import (check_groups, count_parameters, eval_mode, freeze, group_names, group_parameters, set_mode,
+from .freezing import (check_groups, count_parameters, eval_mode, freeze, group_names, group_parameters, set_mode,
                      unfreeze)
 from .history import History
 from .models import info

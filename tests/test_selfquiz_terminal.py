@@ -12,7 +12,7 @@ import pytest
 from ftlab.bank import Card, Choice, Explain, load_bank
 from ftlab.selfquiz import Store, pick, shuffle_options
 from ftlab.selfquiz.revise import REVISABLE
-from ftlab.selfquiz.terminal import main
+from ftlab.cli import main
 
 BANK = load_bank()
 ROOT = Path(__file__).parents[1]
@@ -177,16 +177,18 @@ def test_undo_suspend_history_and_exports(env, capsys, monkeypatch):
 
 
 def test_quiz_and_revise_never_import_torch(tmp_path):
-    """Run the real commands with ftlab's package root bypassed (the lead makes it lazy): no torch import."""
-    code = (
-        "import sys, types\n"
-        f"pkg = types.ModuleType('ftlab'); pkg.__path__ = [{str(ROOT / 'ftlab')!r}]; sys.modules['ftlab'] = pkg\n"
-        "from ftlab.selfquiz.terminal import main\n"
-        "main(sys.argv[1:])\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-        "print('no torch')\n")
+    """The real commands, through the `ftlab` entry point and the package root: torch is never imported."""
+    code = ("import sys\n"
+            "from ftlab.cli import main\n"
+            "try:\n"
+            "    main(sys.argv[1:])\n"
+            "except SystemExit as stop:\n"
+            "    assert not stop.code, stop.code\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "print('no torch')\n")
     env = {**os.environ, "FTLAB_DATA_DIR": str(tmp_path), "FTLAB_LEARNER": "light"}
-    for args in (["quiz", "-n", "2", "--seed", "1"], ["revise", "-n", "2"], ["revise", "--summary"]):
+    for args in (["quiz", "-n", "2", "--seed", "1"], ["revise", "-n", "2"], ["revise", "--summary"],
+                 ["--help"], ["quiz", "--help"]):
         done = subprocess.run([sys.executable, "-c", code, *args], input="\n" * 8, text=True, capture_output=True,
                               env=env, timeout=120)
         assert done.returncode == 0 and "no torch" in done.stdout, (args, done.stderr[-2000:])

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ftlab
-from ftlab.freeze import group_parameters
+from ftlab.freezing import group_parameters
 from ftlab.train import Trainer
 
 pytestmark = pytest.mark.slow  # 5-30 s per model on 2 CPU cores; ViT-B/16 at 224 px takes minutes

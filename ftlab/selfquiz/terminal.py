@@ -238,42 +238,34 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Register the quiz and revise subcommands on an argparse subparser set."""
+def _common_arguments(parser: argparse.ArgumentParser, default_n: int) -> None:
+    """Flags both `ftlab quiz` and `ftlab revise` take; the description lists the bank's topics."""
     topics = load_bank().topics
-    for name, run_it, text in (("quiz", quiz_command, "practice questions with instant feedback"),
-                               ("revise", revise_command, "spaced-repetition revision of what is due")):
-        parser = sub.add_parser(name, help=text, description=text + f". Topics: {', '.join(topics)}.")
-        parser.add_argument("--topic", choices=topics, metavar="TOPIC", help=f"only this topic: {', '.join(topics)}")
-        parser.add_argument("-n", type=positive_int, default=10 if name == "quiz" else 20,
-                            help="how many items at most (default %(default)s)")
-        parser.add_argument("--learner", help="whose progress to use (default: $FTLAB_LEARNER or login name)")
-        parser.add_argument("--no-save", action="store_true", help="do not record answers (quiz only)")
-        if name == "quiz":
-            parser.add_argument("--difficulty", choices=DIFFICULTIES)
-            parser.add_argument("--seed", type=int, help="repeatable choice and order of items and options")
-        else:
-            parser.add_argument("--summary", action="store_true",
-                                help="only print what is due, mastery, weak items, forecast and streak")
-            parser.add_argument("--new-per-day", type=positive_int, help="new items a day (default 10)")
-            parser.add_argument("--reviews-per-day", type=positive_int, help="reviews a day (default 100)")
-            parser.add_argument("--undo", action="store_true", help="take back your latest answer")
-            parser.add_argument("--suspend", metavar="ITEM", help="leave an item out until unsuspended")
-            parser.add_argument("--unsuspend", metavar="ITEM", help="bring a suspended item back")
-            parser.add_argument("--bury", metavar="ITEM", help="leave an item out until tomorrow")
-            parser.add_argument("--history", metavar="ITEM", help="every answer you gave to one item")
-            parser.add_argument("--export-csv", metavar="FILE", help="write your answers as CSV")
-            parser.add_argument("--export-anki", metavar="FILE", help="write the bank as an Anki deck (.apkg)")
-        parser.set_defaults(run=run_it)
+    parser.description = f"{(parser.description or '').rstrip('.')}. Topics: {', '.join(topics)}."
+    parser.add_argument("--topic", choices=topics, metavar="TOPIC", help=f"only this topic: {', '.join(topics)}")
+    parser.add_argument("-n", type=positive_int, default=default_n, help="how many items at most (default %(default)s)")
+    parser.add_argument("--learner", help="whose progress to use (default: $FTLAB_LEARNER or login name)")
+    parser.add_argument("--no-save", action="store_true", help="do not record answers (quiz only)")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point for `python -m ftlab.selfquiz.terminal quiz|revise ...`."""
-    parser = argparse.ArgumentParser(prog="ftlab")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    args.run(args)
+def quiz_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `ftlab quiz`."""
+    _common_arguments(parser, default_n=10)
+    parser.add_argument("--difficulty", choices=DIFFICULTIES)
+    parser.add_argument("--seed", type=int, help="repeatable choice and order of items and options")
 
 
-if __name__ == "__main__":
-    main(sys.argv[1:])
+def revise_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `ftlab revise`."""
+    _common_arguments(parser, default_n=20)
+    parser.add_argument("--summary", action="store_true",
+                        help="only print what is due, mastery, weak items, forecast and streak")
+    parser.add_argument("--new-per-day", type=positive_int, help="new items a day (default 10)")
+    parser.add_argument("--reviews-per-day", type=positive_int, help="reviews a day (default 100)")
+    parser.add_argument("--undo", action="store_true", help="take back your latest answer")
+    parser.add_argument("--suspend", metavar="ITEM", help="leave an item out until unsuspended")
+    parser.add_argument("--unsuspend", metavar="ITEM", help="bring a suspended item back")
+    parser.add_argument("--bury", metavar="ITEM", help="leave an item out until tomorrow")
+    parser.add_argument("--history", metavar="ITEM", help="every answer you gave to one item")
+    parser.add_argument("--export-csv", metavar="FILE", help="write your answers as CSV")
+    parser.add_argument("--export-anki", metavar="FILE", help="write the bank as an Anki deck (.apkg)")

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 import ftlab
-from ftlab.freeze import group_of, set_bn_mode
+from ftlab.freezing import group_of, set_bn_mode
 
 
 def test_freezing_everything_leaves_no_trainable_tensor(glyphnet):
@@ -141,7 +141,7 @@ def _frozen_bn_training(model) -> list[str]:
 
 
 def test_one_helper_puts_modes_back_as_the_freezing_policy_says(glyphnet):
-    from ftlab.freeze import eval_mode, set_mode
+    from ftlab.freezing import eval_mode, set_mode
     ftlab.freeze(glyphnet, "stem", "stage1")
     glyphnet.train()  # the trap: every BatchNorm back in train mode, frozen ones too
     assert _frozen_bn_training(glyphnet)
