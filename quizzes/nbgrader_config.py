@@ -24,3 +24,26 @@ c.Execute.raise_on_iopub_timeout = False
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells, CheckCellMetadata,
 ]
+
+# --- ftlab course autograde (issue #14): bounded, sandboxed execution --------------------------------------
+# Each kernel runs under bubblewrap (ftlab/course/jail.py): read-only system, only the notebook's own folder
+# writable, no course files, no network. Without bwrap, grading refuses to start unless
+# BoundedExecute.sandbox is set to False (ftlab course autograde --no-sandbox), for trusted submissions only.
+# A cell past Execute.timeout, or one that kills its kernel, costs that cell: the kernel is restarted, the
+# earlier cells replayed, the notebook flagged for the instructor (ftlab/course/execute.py).
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, IgnorePattern, LimitOutput,  # noqa: E402
+                                    SaveAutoGrades)
+
+from ftlab.course.execute import BoundedExecute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    BoundedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("ftlab",)}  # flags, timings
+c.BoundedExecute.submission_timeout = 900  # wall seconds for one notebook, all cells and restarts together
+c.BoundedExecute.memory_mb = 8192  # RLIMIT_AS of the kernel: importing torch alone maps ~3.6 GiB of address space
+c.BoundedExecute.cpu_seconds = 900  # RLIMIT_CPU of the kernel
+c.BoundedExecute.open_files = 256  # RLIMIT_NOFILE of the kernel
+# --- end ftlab course autograde -----------------------------------------------------------------------------
