@@ -59,10 +59,13 @@ def main(argv: list[str] | None = None) -> None:
     from .course.build import add_arguments
 
     course = sub.add_parser("course", help="the nbgrader course in quizzes/")
-    build = course.add_subparsers(dest="action", required=True, metavar="action").add_parser(
-        "build", help="write quizzes/source/ from the question bank (--check: only compare)")
+    actions = course.add_subparsers(dest="action", required=True, metavar="action")
+    build = actions.add_parser("build", help="write quizzes/source/ from the question bank (--check: only compare)")
     add_arguments(build)
     build.set_defaults(run=_course)
+    from .course.autograde import add_parsers as autograde_parsers
+
+    autograde_parsers(actions)  # autograde, merge
     args = parser.parse_args(argv)
     args.run(args)
 
