@@ -234,7 +234,7 @@ class Progress:
 
 
 def summary(results: list[dict]) -> str:
-    """The table printed at the end: per submission its time, score and flags, or its error."""
+    """The table printed at the end: per submission its seconds (all, kernel start, cells), score and flags."""
     rows = [f"{'student':16s} {'seconds':>8s} {'kernel':>7s} {'cells':>7s} {'score':>6s}  flags"]
     for r in sorted(results, key=lambda r: r["student"]):
         timing = r.get("timing") or {}
@@ -242,8 +242,9 @@ def summary(results: list[dict]) -> str:
             note = "FAILED: " + r["error"].strip().splitlines()[-1][:100]
         else:
             note = "; ".join(f"{f['reason']} in {f.get('grade_id') or 'cell ' + str(f['cell'])}" for f in r["flags"])
-        rows.append(f"{r['student']:16s} {r['seconds']:8.1f} {timing.get('kernel_start_s', 0):7.1f} "
-                    f"{timing.get('run_s', 0):7.1f} {_score(r):6.1f}  {note}")
+        kernel = timing.get("kernel_start_s", 0.0)
+        rows.append(f"{r['student']:16s} {r['seconds']:8.1f} {kernel:7.1f} {timing.get('run_s', kernel) - kernel:7.1f} "
+                    f"{_score(r):6.1f}  {note}")
     return "\n".join(rows)
 
 

@@ -62,6 +62,7 @@ class BoundedExecute(Execute):
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             kernel_ready = monotonic() - started
             ran: list[int] = []  # cells whose effects later cells may rely on, replayed after a restart
+            seconds: list[list] = []  # [grade id or index, seconds] of every cell that ran to its end
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
@@ -69,9 +70,11 @@ class BoundedExecute(Execute):
                     self._fail(cell, index, "SubmissionTimeLimit",
                                f"not run: the notebook used up its {self.submission_timeout} s")
                     continue
+                began = monotonic()
                 try:
                     self.preprocess_cell(cell, resources, index)
                     ran.append(index)
+                    seconds.append([grade_id(cell) or index, round(monotonic() - began, 2)])
                 except CellStuck:
                     self._fail(cell, index, "CellTimeoutError",
                                f"the cell ran past {self._get_timeout(cell)} s; the kernel was killed and restarted")
@@ -82,7 +85,7 @@ class BoundedExecute(Execute):
                     self._recover(ran)
         self.set_widgets_metadata()
         self.nb.metadata["ftlab"] = {"flags": self.flags, "kernel_start_s": round(kernel_ready, 2),
-                                     "run_s": round(monotonic() - started, 2)}
+                                     "run_s": round(monotonic() - started, 2), "cell_s": seconds}
         if self.flags and resources and "nbgrader" in resources:
             self._flag_in_gradebook(resources["nbgrader"])
         return self.nb, self.resources
