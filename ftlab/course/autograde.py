@@ -239,7 +239,8 @@ def summary(results: list[dict]) -> str:
     for r in sorted(results, key=lambda r: r["student"]):
         timing = r.get("timing") or {}
         if r["error"]:
-            note = "FAILED: " + r["error"].strip().splitlines()[-1][:100]
+            lines = r["error"].strip().splitlines()
+            note = "FAILED: " + next((l for l in reversed(lines) if "Error" in l), lines[-1]).strip()[:100]
         else:
             note = "; ".join(f"{f['reason']} in {f.get('grade_id') or 'cell ' + str(f['cell'])}" for f in r["flags"])
         kernel = timing.get("kernel_start_s", 0.0)
