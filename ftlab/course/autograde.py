@@ -250,12 +250,26 @@ def summary(results: list[dict]) -> str:
 
 
 def pending(course: Path, assignment: str, shard: Shard | None = None, force: bool = False) -> list[str]:
-    """The students to grade: the shard's slice, or without a shard those not autograded yet (all with force)."""
+    """The students to grade: the shard's slice, or without a shard those not autograded since they submitted
+    (all of them with force)."""
     _check_course(course, assignment)
     students = (shard or Shard()).pick(submitted(course, assignment))
     if shard is None and not force:
-        students = [s for s in students if not (course / "autograded" / s / assignment).exists()]
+        students = [s for s in students if _stale(course, assignment, s)]
     return students
+
+
+def _stale(course: Path, assignment: str, student: str) -> bool:
+    """nbgrader's rule: not autograded yet, or submitted again since (a newer timestamp.txt)."""
+    from nbgrader.coursedir import CourseDirectory
+
+    done = course / "autograded" / student / assignment
+    if not done.exists():
+        return True
+    stamps = CourseDirectory(root=str(course))
+    new = stamps.get_existing_timestamp(str(course / "submitted" / student / assignment))
+    old = stamps.get_existing_timestamp(str(done))
+    return new is not None and old is not None and new > old
 
 
 def autograde(course: Path, assignment: str, students: list[str], jobs: int | None = None, write: bool = True,
@@ -266,6 +280,7 @@ def autograde(course: Path, assignment: str, students: list[str], jobs: int | No
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     course = course.resolve()
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(students) or 1))
@@ -277,11 +292,15 @@ def autograde(course: Path, assignment: str, students: list[str], jobs: int | No
         context = multiprocessing.get_context("spawn")  # a clean interpreter: no torch threads forked mid-flight
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm,
                                  initargs=(str(Path(tmp) / "workers.log"), threads)) as pool:
-            futures = [pool.submit(grade, task) for task in tasks]
+            futures = {pool.submit(grade, task): task.student for task in tasks}
             gb = _gradebook(course) if write else None
             try:
                 for future in as_completed(futures):
-                    result = future.result()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as error:  # a worker was killed (e.g. by the OOM killer)
+                        result = {"student": futures[future], "assignment": assignment, "seconds": 0.0,
+                                  "error": f"BrokenProcessPool: the grading worker died ({error})"}
                     if gb is not None and not result["error"]:
                         record(gb, course, result)
                     results.append(result)
