@@ -29,8 +29,9 @@ c.Autograde.sanitize_preprocessors = [
 # Each kernel runs under bubblewrap (ftlab/course/jail.py): read-only system, only the notebook's own folder
 # writable, no course files, no network. Without bwrap, grading refuses to start unless
 # BoundedExecute.sandbox is set to False (ftlab course autograde --no-sandbox), for trusted submissions only.
-# A cell past Execute.timeout, or one that kills its kernel, costs that cell: the kernel is restarted, the
-# earlier cells replayed, the notebook flagged for the instructor (ftlab/course/execute.py).
+# A cell past Execute.timeout is interrupted; if it ignores that for interrupt_grace seconds, or kills its kernel,
+# the kernel is restarted and the earlier cells replayed. Either way only that cell is lost, and the notebook is
+# flagged for the instructor (ftlab/course/execute.py).
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (AssignLatePenalties, IgnorePattern, LimitOutput,  # noqa: E402
                                     SaveAutoGrades)
@@ -42,6 +43,7 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("ftlab",)}  # flags, timings
+c.BoundedExecute.interrupt_grace = 2  # seconds between SIGINT and killing the kernel
 c.BoundedExecute.submission_timeout = 900  # wall seconds for one notebook, all cells and restarts together
 c.BoundedExecute.memory_mb = 8192  # RLIMIT_AS of the kernel: importing torch alone maps ~3.6 GiB of address space
 c.BoundedExecute.cpu_seconds = 900  # RLIMIT_CPU of the kernel

@@ -69,9 +69,7 @@ class Task:
 # ---- worker side -------------------------------------------------------------------------------------------
 
 def _warm(log: str, threads: int) -> None:
-    """Worker start-up: import nbgrader once for all its submissions, send kernel chatter to a log file."""
-    import nbgrader.apps.autogradeapp  # noqa: F401
-
+    """Worker start-up: send kernel chatter to a log file, share the cores among the kernels."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -289,7 +287,13 @@ def autograde(course: Path, assignment: str, students: list[str], jobs: int | No
         base = str(snapshot(course, Path(tmp) / "gradebook.db"))
         tasks = [Task(str(course), assignment, s, base, options) for s in students]
         threads = max(1, (os.cpu_count() or 1) // jobs)
-        context = multiprocessing.get_context("spawn")  # a clean interpreter: no torch threads forked mid-flight
+        # Pre-warmed workers: import nbgrader and the course config's modules once, here, and fork. Each worker
+        # starts with them loaded instead of spending seconds of CPU importing them again. Forking is safe:
+        # this process has run no torch op, so no OpenMP pool exists to be copied half-initialised.
+        import nbgrader.apps.autogradeapp  # noqa: F401
+
+        from . import execute  # noqa: F401
+        context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm,
                                  initargs=(str(Path(tmp) / "workers.log"), threads)) as pool:
             futures = {pool.submit(grade, task): task.student for task in tasks}

@@ -1,16 +1,17 @@
 """nbgrader's Execute with a bounded worst case: a stuck or killed kernel costs one cell, not the notebook.
 
 nbgrader 0.9 answers a timeout by sending SIGINT and waiting; a loop that ignores SIGINT then keeps the
-kernel busy and every later cell times out too. Here a cell that runs past its timeout, or that kills
-its kernel (exit(), os._exit, a segfault, an rlimit), gets an error output, the kernel is killed and
-restarted, the cells that ran before it are replayed silently to rebuild the state, and execution goes
-on with the next cell. The notebook is flagged in the gradebook (formgrader shows it) and the reasons
+kernel busy and every later cell times out too. Here a cell past its timeout is interrupted and given
+`interrupt_grace` seconds to stop; one that does not, or that kills its kernel (exit(), os._exit, a
+segfault, an rlimit), gets an error output, the kernel is killed and restarted, the cells that ran
+before it are replayed silently to rebuild the state, and execution goes on with the next cell. The notebook is flagged in the gradebook (formgrader shows it) and the reasons
 are kept in its metadata under "ftlab". The kernel runs in the jail of jail.py.
 """
 from __future__ import annotations
 
 import copy
 import math
+from queue import Empty
 from time import monotonic
 
 from jupyter_core.utils import ensure_async, run_sync
@@ -34,6 +35,8 @@ class BoundedExecute(Execute):
 
     submission_timeout = Integer(900, help="Wall seconds for the whole notebook; cells left then are not run.").tag(
         config=True)
+    interrupt_grace = Integer(2, help="Seconds a timed-out cell gets to stop on SIGINT before its kernel is "
+                                      "killed and restarted.").tag(config=True)
     sandbox = Bool(True, help="Run the kernel under bubblewrap; without it, refuse unless this is False.").tag(
         config=True)
     memory_mb = Integer(Limits.memory_mb, help="Address-space limit of the kernel (RLIMIT_AS), MiB.").tag(config=True)
@@ -70,19 +73,24 @@ class BoundedExecute(Execute):
                     self._fail(cell, index, "SubmissionTimeLimit",
                                f"not run: the notebook used up its {self.submission_timeout} s")
                     continue
-                began = monotonic()
+                began, self.interrupted = monotonic(), None
                 try:
                     self.preprocess_cell(cell, resources, index)
-                    ran.append(index)
-                    seconds.append([grade_id(cell) or index, round(monotonic() - began, 2)])
-                except CellStuck:
-                    self._fail(cell, index, "CellTimeoutError",
-                               f"the cell ran past {self._get_timeout(cell)} s; the kernel was killed and restarted")
+                except CellStuck as stuck:
+                    self._fail(cell, index, "CellTimeoutError", f"the cell ran past {stuck.args[0]} s and ignored "
+                                                                "the interrupt; the kernel was killed and restarted")
                     self._recover(ran)
                 except DeadKernelError:
                     self._fail(cell, index, "DeadKernelError",
                                "the kernel died in this cell (exit, crash or a resource limit); it was restarted")
                     self._recover(ran)
+                else:
+                    if self.interrupted:  # stopped by SIGINT: the kernel and its state live on
+                        self._fail(cell, index, "CellTimeoutError", f"the cell ran past {self.interrupted} s "
+                                                                    "and was interrupted")
+                    else:
+                        ran.append(index)
+                        seconds.append([grade_id(cell) or index, round(monotonic() - began, 2)])
         self.set_widgets_metadata()
         self.nb.metadata["ftlab"] = {"flags": self.flags, "kernel_start_s": round(kernel_ready, 2),
                                      "run_s": round(monotonic() - started, 2), "cell_s": seconds}
@@ -98,7 +106,23 @@ class BoundedExecute(Execute):
         left = max(1, math.ceil(self.deadline - monotonic()))
         return left if timeout is None else min(timeout, left)
 
+    async def _async_poll_for_reply(self, msg_id, cell, timeout, *args):
+        self.waiting_for = msg_id  # the request a timeout interrupts
+        return await super()._async_poll_for_reply(msg_id, cell, timeout, *args)
+
     async def _async_handle_timeout(self, timeout, cell=None):
+        """Interrupt the cell; if its reply comes within the grace the kernel and its state are kept, else the
+        kernel is killed (CellStuck)."""
+        await ensure_async(self.km.interrupt_kernel())
+        end = monotonic() + self.interrupt_grace
+        while (left := end - monotonic()) > 0:
+            try:
+                reply = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                break
+            if reply["parent_header"].get("msg_id") == getattr(self, "waiting_for", None):
+                self.interrupted = timeout
+                return reply
         raise CellStuck(timeout)
 
     def _fail(self, cell: NotebookNode, index: int, ename: str, why: str) -> None:

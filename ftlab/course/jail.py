@@ -124,6 +124,10 @@ class JailedKernelManager(AsyncKernelManager):
         self.connection_file = str(self.runtime / "kernel.json")
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        if self.jail.sandbox:
+            # A SIGINT to the process group would reach bwrap first, and bwrap dies of it (taking the kernel
+            # along); an interrupt_request on the control channel makes the kernel signal itself instead.
+            self.kernel_spec.interrupt_mode = "message"
         argv = super().format_kernel_cmd(extra_arguments)
         workdir = Path(self._launch_args.get("cwd") or os.getcwd())
         env = {**os.environ, **(self._launch_args.get("env") or {})}
