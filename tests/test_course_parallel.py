@@ -1,6 +1,5 @@
 """`ftlab course autograde` and `merge` on the real nbgrader CLI and gradebook: a class with honest, partial,
 blank, SIGINT-ignoring, crashing and sandbox-probing students, graded in parallel, serially and in shards."""
-import json
 import os
 import shutil
 import socket
@@ -139,7 +138,7 @@ def test_every_probe_fails_inside_the_submission_and_nothing_outside_changes(gra
     assert not (Path(torch.__file__).parents[1] / "ftlab_probe.txt").exists()
 
 
-def test_bad_input_is_refused_with_the_valid_choices(tmp_path, monkeypatch):
+def test_bad_input_is_refused_with_the_valid_choices(tmp_path):
     with pytest.raises(AutogradeError, match="0 <= I < N"):
         Shard.parse("2/2")
     with pytest.raises(AutogradeError, match="I/N"):

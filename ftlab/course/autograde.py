@@ -8,7 +8,6 @@ files later: any scheduler (Slurm array, Kubernetes indexed Job, CI matrix) can 
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import json
