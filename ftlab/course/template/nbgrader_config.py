@@ -2,9 +2,10 @@
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
                                     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
 
+from ftlab.course.execute import BoundedExecute
 from ftlab.course.grader import GradeCells, InsertStateDumps, SaveCourseGrades
 from ftlab.course.restore import RestoreMissingCells
 
@@ -41,9 +42,23 @@ c.Execute.raise_on_iopub_timeout = False
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells, CheckCellMetadata,
 ]
+
+# Execution. Each kernel runs under bubblewrap (ftlab/course/jail.py): read-only system, only the notebook's
+# own folder writable, no course files, no network. Without bwrap, grading refuses to start unless
+# BoundedExecute.sandbox is set to False (ftlab course autograde --no-sandbox), for trusted submissions only.
+# A cell past Execute.timeout is interrupted; if it ignores that for interrupt_grace seconds, or kills its kernel,
+# the kernel is restarted and the earlier cells replayed. Either way only that cell is lost, and the notebook is
+# flagged for the instructor (ftlab/course/execute.py). BoundedExecute reads the Execute settings above too.
+c.BoundedExecute.interrupt_grace = 2  # seconds between SIGINT and killing the kernel
+c.BoundedExecute.submission_timeout = 900  # wall seconds for one notebook, all cells and restarts together
+c.BoundedExecute.memory_mb = 8192  # RLIMIT_AS of the kernel: importing torch alone maps ~3.6 GiB of address space
+c.BoundedExecute.cpu_seconds = 900  # RLIMIT_CPU of the kernel
+c.BoundedExecute.open_files = 256  # RLIMIT_NOFILE of the kernel
+
 # nbgrader's autograde steps plus three: save each coding task's state after its answer cell, grade every test
 # cell from the answers and that state and overwrite its outputs, and send unsure scores to a person.
 c.Autograde.autograde_preprocessors = [
-    InsertStateDumps, Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, GradeCells,
+    InsertStateDumps, BoundedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, GradeCells,
     SaveCourseGrades, AssignLatePenalties, CheckCellMetadata,
 ]
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("ftlab",)}  # flags, timings
