@@ -1,15 +1,14 @@
 """Coding exercises checked on the student's live PyTorch objects, with hints, solutions and diagnoses."""
 from __future__ import annotations
 
-import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from ftlab.bank.items import Grade, Outcome
+from ftlab.freezing import eval_mode
 
 HEAD_NAMES = ("fc", "head", "classifier", "heads")
 # AttributeError text -> why the seed quizzes' wrong snippets fail in PyTorch.
@@ -47,18 +46,6 @@ def last_linear(module: nn.Module) -> nn.Linear | None:
     return found[-1] if found else None
 
 
-@contextlib.contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
-    """Every module in eval mode for the block, then each back to its own mode (a frozen BatchNorm stays in eval)."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, mode in modes:
-            module.training = mode
-
-
 def probe(model: nn.Module) -> torch.Tensor | None:
     """Forward one small dummy image with grad enabled and every module in eval mode, restoring modes after."""
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
@@ -66,7 +53,7 @@ def probe(model: nn.Module) -> torch.Tensor | None:
         return None
     size = getattr(model, "image_size", 32)
     try:
-        with eval_mode(model), torch.enable_grad():
+        with eval_mode(model, exact=True), torch.enable_grad():
             return model(torch.zeros(1, convs[0].in_channels, size, size))
     except RuntimeError:
         return None

@@ -25,7 +25,7 @@ from torch import nn
 from traitlets import Bool, Int
 
 from ftlab.bank import Card, Choice, Explain, Outcome, grade
-from ftlab.exercises import eval_mode
+from ftlab.freezing import eval_mode
 
 from .answers import NoAnswer, read_answer
 from .assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
@@ -246,7 +246,7 @@ def private_test_set(seed: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
 def measure_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 250) -> float:
     """Accuracy in eval mode with the model's own preprocessing; the model's modes are restored after."""
     correct = 0
-    with eval_mode(model):
+    with eval_mode(model, exact=True):
         for i in range(0, len(labels), batch):
             x = model.ftlab.preprocess(images[i:i + batch])
             correct += (model(x).argmax(1) == labels[i:i + batch]).sum().item()
