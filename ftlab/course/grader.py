@@ -190,7 +190,7 @@ class GradeCells(NbGraderPreprocessor):
         except StateError as err:
             return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
         if spec.kind == "exercise":
-            result = spec.task.checker().check(model=model, optimizer=optimizer)
+            result = spec.task.checker().verify(model=model, optimizer=optimizer)  # no learner progress
             return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
         if spec.kind == "structure":
             return finetune_structure(model, optimizer, points)
