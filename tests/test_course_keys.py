@@ -26,6 +26,7 @@ HONEST = {
         "requires_grad is False for it, so autograd computes no gradient and the optimizer leaves the weight "
         "unchanged.",
         "p.requires_grad = False: no gradient is tracked, so its value is never updated.",
+        "Autograd does not compute a gradient for it, so its value stays fixed during training.",
     ],
     "course-explain-plan": [
         "Take a model pretrained on ImageNet, replace the classifier head with a new one for my classes, freeze "
@@ -48,6 +49,7 @@ WRONG = {
         "negated": "The pretrained features are not kept, and no new head is trained.",
         "misconception": "Nothing carries over: fine-tuning trains the whole network from scratch and reuses the "
                          "old head unchanged.",
+        "from scratch": "Everything is relearned from random initialisation.",
         "keywords": "features, weights, head, new classes, target data",
         "echo": "What is carried over from the source task when you fine-tune, and what is learned anew.",
     },
@@ -114,7 +116,7 @@ def test_wrong_answers_of_every_kind_earn_nothing(item_id):
     for kind, text in {**WRONG[item_id], "pasted": _shown(item)}.items():
         result = grade(item, text)
         assert result.score == 0, (kind, result.feedback)
-        if kind in ("negated", "misconception"):
+        if kind in ("negated", "misconception", "from scratch"):
             assert result.diagnosis, kind  # feedback names the wrong belief
         if kind in ("keywords", "pasted", "hint"):
             assert result.flags and not result.confident, kind
