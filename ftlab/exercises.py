@@ -9,6 +9,7 @@ from torch import nn
 
 from ftlab.bank.items import Grade, Outcome
 from ftlab.freezing import eval_mode
+from ftlab.selfquiz.exercise_link import exercise_checked
 
 HEAD_NAMES = ("fc", "head", "classifier", "heads")
 # AttributeError text -> why the seed quizzes' wrong snippets fail in PyTorch.
@@ -85,7 +86,13 @@ class CodingExercise(ABC):
         return self.solution_text
 
     def check(self, **objects: Any) -> Grade:
-        """Grade the live objects; missing ones give NotAttempted, a non-Module model Incorrect."""
+        """Grade a learner's live objects (see verify); a failed check makes the concept's recall cards due now in
+        the learner's revision, when they keep a progress store."""
+        return exercise_checked(self.id, self.verify(**objects))
+
+    def verify(self, **objects: Any) -> Grade:
+        """Grade the live objects and touch nothing else (the course grader's path); missing ones give
+        NotAttempted, a non-Module model Incorrect."""
         lacking = [name for name in self.needs if objects.get(name) is None]
         if lacking:
             call = ", ".join(f"{n}={n}" for n in self.needs)
@@ -102,9 +109,10 @@ class CodingExercise(ABC):
             exec(code, namespace)  # the student's own code, in their own process
         except AttributeError as err:
             why = next((text for attr, text in KNOWN_ERRORS.items() if f"'{attr}'" in str(err)), None)
-            return self.grade(False, f"Your code raised AttributeError: {err}.", diagnosis=why)
+            return exercise_checked(self.id, self.grade(False, f"Your code raised AttributeError: {err}.",
+                                                        diagnosis=why))
         except Exception as err:  # any error in student code becomes feedback
-            return self.grade(False, f"Your code raised {type(err).__name__}: {err}.")
+            return exercise_checked(self.id, self.grade(False, f"Your code raised {type(err).__name__}: {err}."))
         return self.check(**{name: namespace.get(name) for name in self.needs})
 
     def grade(self, correct: bool, feedback: str, diagnosis: str | None = None,

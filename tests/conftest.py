@@ -10,6 +10,12 @@ def _threads():
     torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True)
+def _private_progress(monkeypatch, tmp_path_factory):
+    """Progress stores live under the test run's temp folder: a failed exercise check never reaches a real learner's."""
+    monkeypatch.setenv("FTLAB_DATA_DIR", str(tmp_path_factory.getbasetemp() / "ftlab-data"))
+
+
 @pytest.fixture(scope="session")
 def digits():
     """The offline similar target, 10 labels per class."""

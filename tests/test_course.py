@@ -14,7 +14,7 @@ from nbgrader.utils import determine_grade
 from torch import nn
 
 import ftlab
-from ftlab.bank import grade, load_bank
+from ftlab.bank import load_bank
 from ftlab.cli import main
 from ftlab.course import check
 from ftlab.course.answers import NoAnswer, read_answer
@@ -24,6 +24,8 @@ from ftlab.course.grader import GradeCells, Verdict, finetune_structure
 from ftlab.course.init import TEMPLATE
 from ftlab.course.keys import KeysError, load_keys
 from ftlab.course.state import StateError, dump_source, load_record, rebuild_model, rebuild_optimizer
+from ftlab.exercises import FreezeAll
+from ftlab.selfquiz import Reviser, Store
 
 REPO = Path(__file__).resolve().parents[1]
 QUIZZES = REPO / "quizzes"
@@ -215,14 +217,16 @@ def test_item_feedback_explains_without_giving_the_answer():
     assert invalid.score == 0 and "not one of A, B, C, D" in invalid.lines[0]
 
 
-def test_unsure_scores_go_to_a_person():
-    grader = GradeCells()
-    spec = graded(BY_NAME["concepts"])
-    card = grader.item(spec["course-card-transfer-test"], 1.0, 'q1 = "The pretrained filters carry over."', KEYS)
-    result = grade(KEYS.bank.get("course-card-transfer"), "The pretrained filters carry over.")
-    assert card.confident == (result.confident and result.outcome.value != "NotAttempted")
-    empty = grader.item(spec["course-card-transfer-test"], 1.0, 'q1 = ""', KEYS)
-    assert empty.score == 0 and empty.confident
+def test_grading_a_failed_exercise_leaves_learner_progress_alone(tmp_path, monkeypatch, glyphnet):
+    monkeypatch.setenv("FTLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FTLAB_LEARNER", "instructor")  # grading runs as a person who may also revise with ftlab
+    Store(learner="instructor").close()
+    spec = graded(BY_NAME["freezing"])["e1-freeze-all-test"]
+    verdict = GradeCells().objects(spec, 2.0, _dump(tmp_path, model=glyphnet))
+    assert verdict.score == 0 and "revision" not in "\n".join(verdict.lines)
+    with Store(learner="instructor") as store:
+        assert not Reviser(load_bank(), store).queue().pulled
+    assert "due now" in FreezeAll().check(model=glyphnet).feedback  # the learner's own check does schedule
 
 
 def test_finetune_structure_gives_a_third_per_part(glyphnet):

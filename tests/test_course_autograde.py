@@ -15,7 +15,6 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from ftlab.bank import Outcome, grade
 from ftlab.course.assignments import ASSIGNMENTS, secrets
 from ftlab.course.keys import load_keys
 from ftlab.course.sandbox import Student, copy_course, nbgrader, solutions, submit
@@ -38,6 +37,18 @@ def _choice(n: int, right: bool) -> str:
     return f"q{n} = {item.letters[item.answer if right else (item.answer + 1) % len(item.options)]!r}"
 
 
+# Wrong free-text answers by kind (the item-level cases are in test_course_keys.py): a misconception scores 0 and
+# is final; a keyword list, a pasted model answer or an echoed prompt scores 0 and waits for a person.
+MISCONCEIVED_CARD = "Nothing carries over: fine-tuning trains the whole network from scratch and reuses the old head."
+KEYWORD_CARD = "requires_grad, False, gradient, optimizer"
+MISCONCEIVED_LR = "Pretrained weights are no better than random ones, and a high learning rate keeps the features safe."
+NEGATED_PLAN = ("I would not use a pretrained model, keep the old head, and not freeze anything; overfitting is not a "
+                "problem with 50 photos.")
+PARTIAL_LR = "Smaller, because the pretrained weights are already good."
+ECHOED_BATCHNORM = "Frozen BatchNorm layers are kept in eval mode while the rest of the model trains."
+KEYWORD_BATCHNORM = "running mean, running variance, buffers, small batches, noisy"
+
+
 def concepts_students(keys: dict[str, str]) -> list[Student]:
     wrong = {CHOICES[n]: _choice(n, False) for n in CHOICES}
     blank = {CARDS[n]: f'q{n} = "I do not remember."' for n in CARDS}
@@ -58,6 +69,8 @@ def concepts_students(keys: dict[str, str]) -> list[Student]:
         Student("forger", {**keys, **wrong}, forged={"bonus-test": 100.0}),
         Student("erin", {**keys, CHOICES[3]: _choice(3, False)}, deleted=frozenset({f"{CHOICES[4]}-test"})),
         Student("frank", empty=True),
+        Student("wrongcards", {**keys, CARDS[1]: f"q1 = {MISCONCEIVED_CARD!r}", CARDS[2]: f"q2 = {KEYWORD_CARD!r}"}),
+        Student("rater", {**keys, CARDS[1]: 'q1 = "easy"', CARDS[2]: "q2 = 4"}),
     ]
     if DEAD_KERNEL:
         students.append(Student("exiter", {**keys, CHOICES[3]: "exit()\n" + keys[CHOICES[3]]}))
@@ -105,16 +118,18 @@ def strategy_students(keys: dict[str, str]) -> list[Student]:
     fake = ("import torch.nn.functional as F\n"
             "model.forward = lambda x: F.one_hot(data.test.labels[:len(x)], 10).float()\n"
             "print(1.0)\n")
+    plan, lr, batchnorm = STRATEGY.explains
+    pasted = KEYS.bank.get(plan).model_answer
     return [
         Student("alice", dict(keys)),
         Student("bob", {**keys, **explains, "finetune": "pass"}),
+        Student("mallory", {**keys, plan: f"explain_1 = {pasted!r}", lr: f"explain_2 = {MISCONCEIVED_LR!r}",
+                            batchnorm: f"explain_3 = {KEYWORD_BATCHNORM!r}", "finetune": "pass"}),
+        Student("nina", {**keys, plan: f"explain_1 = {NEGATED_PLAN!r}", lr: f"explain_2 = {PARTIAL_LR!r}",
+                         batchnorm: f"explain_3 = {ECHOED_BATCHNORM!r}", "finetune": "pass"}),
         Student("cheater", {**keys, **explains, "finetune": setup_only + "\n" + fake}),
         Student("frank", empty=True),
     ]
-
-
-def _rubric(item_id: str, text: str) -> float:
-    return grade(KEYS.bank.get(item_id), text).score
 
 
 def _zeros(ids):
@@ -129,24 +144,17 @@ STRATEGY_TESTS = EXPLAIN_TESTS + ["finetune-structure-test", "finetune-accuracy-
 STUDENTS = {"concepts": concepts_students, "freezing": freezing_students, "strategy": strategy_students}
 
 
-def _card(item_id: str, answer: str) -> tuple[float, bool]:
-    """What the bank's card scorer gives a typed answer cell, and whether a person must confirm it."""
-    text = answer.split('"""')[1] if '"""' in answer else answer.split('"')[1]
-    result = grade(KEYS.bank.get(item_id), text)
-    return result.score / result.max_score, not result.confident or result.outcome is Outcome.NOT_ATTEMPTED
-
-
 def expected(keys: dict[str, dict[str, str]]) -> dict[str, dict[str, dict[str, float]]]:
     """assignment -> student -> grade id -> auto score."""
     right = dict.fromkeys(CHOICE_TESTS, 1.0)
-    cards = {t: _card(i, keys["concepts"][i])[0] for t, i in zip(CARD_TESTS, CONCEPTS.recall)}
-    blank = {t: _card(i, '"I do not remember."')[0] for t, i in zip(CARD_TESTS, CONCEPTS.recall)}
+    cards, blank = dict.fromkeys(CARD_TESTS, 1.0), _zeros(CARD_TESTS)  # the solution earns full marks
     concepts = {
         "alice": {**right, **cards}, "bob": {**_zeros(CHOICE_TESTS), **blank},
         "carol": {**{t: float(k < 4) for k, t in enumerate(CHOICE_TESTS)}, **cards},
         "quiet": {**_zeros(CHOICE_TESTS), **cards}, "patcher": {**_zeros(CHOICE_TESTS), **cards},
         "keyreader": {**_zeros(CHOICE_TESTS), **cards}, "forger": {**_zeros(CHOICE_TESTS), **cards},
         "erin": {**right, CHOICE_TESTS[0]: 0.0, **cards}, "frank": _zeros(CHOICE_TESTS + CARD_TESTS),
+        "wrongcards": {**right, **blank}, "rater": {**right, **blank},
     }
     if DEAD_KERNEL:
         concepts["exiter"] = concepts["alice"]
@@ -154,8 +162,9 @@ def expected(keys: dict[str, dict[str, str]]) -> dict[str, dict[str, dict[str, f
         "alice": [2, 2, 2, 2, 1], "bob": [0] * 5, "carol": [0, 0, 2, 0, 1], "dave": [0, 0, 2, 2, 1],
         "quiet": [0] * 5, "patcher": [0] * 5, "liar": [0, 0, 2, 2, 1], "odd": [2, 0, 2, 2, 1],
         "erin": [0, 2, 2, 2, 1], "frank": [0] * 5}.items()}
-    rubric = {f"{i}-test": _rubric(i, KEYS.bank.get(i).model_answer) for i in STRATEGY.explains}
+    rubric = {f"{i}-test": float(len(KEYS.bank.get(i).concepts)) for i in STRATEGY.explains}
     strategy = {"alice": {**rubric, "finetune-structure-test": 3.0, "finetune-accuracy-test": 3.0},
+                "mallory": _zeros(STRATEGY_TESTS), "nina": {**_zeros(STRATEGY_TESTS), EXPLAIN_TESTS[1]: 1.0},
                 "bob": _zeros(STRATEGY_TESTS),
                 "cheater": {**_zeros(STRATEGY_TESTS), "finetune-structure-test": 3.0},
                 "frank": _zeros(STRATEGY_TESTS)}
@@ -196,12 +205,11 @@ def test_every_submission_gets_exactly_its_honest_score(course):
 
 
 def test_unsure_scores_and_only_those_wait_for_a_person(course):
-    _, auto, want, keys = course
+    _, auto, _, _ = course
     flagged = {(a, s, g) for (a, s), grades in auto.items() for g, (_, manual) in grades.items() if manual}
-    typed = {s: {i: '"I do not remember."' if s == "bob" else keys["concepts"][i] for i in CONCEPTS.recall}
-             for s in want["concepts"] if s != "frank"}
-    cards = {("concepts", s, f"{i}-test") for s, answers in typed.items() for i, a in answers.items() if _card(i, a)[1]}
-    assert flagged == cards | {("freezing", "odd", "e2-replace-head-test")}
+    assert flagged == {("concepts", "wrongcards", CARD_TESTS[1]), ("strategy", "mallory", EXPLAIN_TESTS[0]),
+                       ("strategy", "mallory", EXPLAIN_TESTS[2]), ("strategy", "nina", EXPLAIN_TESTS[2]),
+                       ("freezing", "odd", "e2-replace-head-test")}
 
 
 def _text(path: Path) -> str:
@@ -218,7 +226,9 @@ def test_no_answer_key_reaches_a_student(course):
     for assignment in ASSIGNMENTS:
         keys = secrets(assignment, KEYS)
         source = _text(root / "source" / assignment.name / f"{assignment.name}.ipynb")
-        assert all(k in source for k in keys)  # the search looks for keys where they are
+        shown = {KEYS.bank.get(i).answer for i in assignment.recall} | \
+            {KEYS.bank.get(i).model_answer for i in assignment.explains}  # in the bank only: source holds solutions
+        assert all(k in source for k in keys if k not in shown)  # the search looks for keys where they are
         released = _text(root / "release" / assignment.name / f"{assignment.name}.ipynb")
         assert not [k for k in keys if k in released]
         for student in want[assignment.name]:
@@ -239,6 +249,14 @@ def test_feedback_shows_score_explanation_and_misconception(course):
     assert "Keras flag" in carol and "Score: 2 of 2." in carol
     odd = _text(root / "feedback" / "odd" / "freezing" / "freezing.html")
     assert "a person will check it" in odd and "Provisional" in odd
+    mallory = _text(root / "feedback" / "mallory" / "strategy" / "strategy.html")
+    lr = KEYS.bank.get(STRATEGY.explains[1])
+    assert f"The misconception in your answer: {lr.concepts[0].misconceptions[0].name}" in mallory
+    assert "Provisional" in mallory and "pasted-model-answer" in mallory
+    wrongcards = _text(root / "feedback" / "wrongcards" / "concepts" / "concepts.html")
+    assert "fine-tuning starts again from random weights" in wrongcards
+    rater = _text(root / "feedback" / "rater" / "concepts" / "concepts.html")
+    assert "Write your answer in words" in rater
     cheater = _text(root / "feedback" / "cheater" / "strategy" / "strategy.html")
     assert "Accuracy on the grader's digit images" in cheater
 

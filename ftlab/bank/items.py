@@ -90,6 +90,7 @@ class Card(Item):
 
     answer: str = ""
     concepts: list[Concept] = field(default_factory=list)
+    solution: str = ""  # a typed full-credit answer, never shown (the answer is shown, so pasting it earns nothing)
 
 
 @dataclass(frozen=True)

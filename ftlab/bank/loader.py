@@ -116,8 +116,9 @@ def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
     known = {"id", "kind", "topic", "difficulty", "prompt", "retired"}
     if kind == "card":
         concepts = v.concepts(minimum=1, maximum=2) if "concepts" in raw else []
-        item: Item = Card(**common, answer=v.text("answer"), concepts=concepts)
-        known |= {"answer", "concepts"}
+        item: Item = Card(**common, answer=v.text("answer"), concepts=concepts,
+                          solution=v.text("solution") if "solution" in raw else "")
+        known |= {"answer", "concepts", "solution"}
     elif kind in ("choice", "truefalse"):
         item = _choice(v, common)
         known |= {"options", "answer", "explanation", "hint", "mistakes"}

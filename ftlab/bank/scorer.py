@@ -330,7 +330,8 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
             scratch = True
         words.append(Word(stem, negated and stem not in NOUNS and stem not in POSITIONS))
     after = words[first_negation:] if first_negation is not None else []
-    if after and first_negation and all(w.stem in DENIED_BY | NOUNS | _FILLERS for w in after) and \
+    denial = DENIED_BY | NOUNS | _FILLERS
+    if after and first_negation and all(w.stem in denial or w.stem.isdigit() for w in after) and \
             any(w.stem in DENIED_BY for w in after):  # "X is not the problem": X is what is denied
         words = [Word(w.stem, w.stem not in NOUNS and w.stem not in POSITIONS and not w.negated)
                  for w in words[:first_negation]]

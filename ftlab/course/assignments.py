@@ -8,7 +8,7 @@ import nbformat
 from ftlab.bank import Card, Choice, Explain
 
 from . import notebook as nb
-from .keys import Keys
+from .keys import Keys, KeysError
 
 ACCURACY_THRESHOLD = 0.80  # accuracy to reach on the grader's private test set (chance 0.10)
 
@@ -147,11 +147,19 @@ def _test(grade_id: str, call: str, points: float) -> nbformat.NotebookNode:
     return nb.test(grade_id, f"{FORMAT_NOTE}\ncheck.{call}", points)
 
 
+def _typed_solution(item: Card | Explain) -> str:
+    """The never-shown full-credit answer of a free-text item; KeysError when the course bank lacks it."""
+    if not item.concepts or not item.solution:
+        raise KeysError(f"course item {item.id!r} needs `concepts` and a `solution` (a full-credit answer the "
+                        f"scorer grades; pasting the shown answer earns nothing) to be autograded")
+    return item.solution
+
+
 def _recall(n: int, item: Card) -> list[nbformat.NotebookNode]:
     text = f"**Q{n}** (recall, 1 point). {item.prompt}\n\nAnswer in a sentence or two in the string `q{n}`."
     return [
         nb.markdown(f"{item.id}-prompt", text),
-        nb.answer(item.id, f'q{n} = """{item.answer}"""'),
+        nb.answer(item.id, f'q{n} = """{_typed_solution(item)}"""'),
         _test(f"{item.id}-test", f'text("q{n}", q{n})', 1.0),
     ]
 
@@ -176,7 +184,7 @@ def _explain(n: int, item: Explain) -> list[nbformat.NotebookNode]:
     text = f"**X{n}** ({points:g} points). {item.prompt}\n\nWrite a few sentences in the string `explain_{n}`."
     return [
         nb.markdown(f"{item.id}-prompt", text),
-        nb.answer(item.id, f'explain_{n} = """{item.model_answer}"""'),
+        nb.answer(item.id, f'explain_{n} = """{_typed_solution(item)}"""'),
         _test(f"{item.id}-test", f'text("explain_{n}", explain_{n})', points),
     ]
 
@@ -251,13 +259,13 @@ def dumped(assignment: Assignment) -> dict[str, tuple[str, ...]]:
 
 
 def secrets(assignment: Assignment, keys: Keys) -> list[str]:
-    """Texts that must never reach a student: answer lines, card answers, model answers, solution code.
+    """Texts that must never reach a student: answer lines, card answers, model answers, solutions, solution code.
 
     A choice's explanation is not among them: feedback shows it for a wrong answer, so it is written not to
     name the right option."""
     bank = keys.bank
-    found = [bank.get(i).answer for i in assignment.recall]
-    found += [bank.get(i).model_answer for i in assignment.explains]
+    found = [text for i in assignment.recall for text in (bank.get(i).answer, bank.get(i).solution) if text]
+    found += [text for i in assignment.explains for text in (bank.get(i).model_answer, bank.get(i).solution) if text]
     for cell in cells(assignment, keys):
         if nb.BEGIN in cell.source:
             body = nb.split_solution(cell.source)[1]

@@ -25,6 +25,7 @@ from torch import nn
 from traitlets import Bool, Int
 
 from ftlab.bank import Card, Choice, Explain, Outcome, grade
+from ftlab.bank.grading import card_rating
 from ftlab.freezing import eval_mode
 
 from .answers import NoAnswer, read_answer
@@ -140,10 +141,13 @@ class GradeCells(NbGraderPreprocessor):
             answer = read_answer(source, spec.variable)
         except NoAnswer as err:
             return Verdict(0.0, points, [f"No answer: {err}."])
+        if isinstance(item, Card) and (not isinstance(answer, str) or card_rating(answer) is not None):
+            return Verdict(0.0, points, [f"Not a valid answer: {answer!r}. Write your answer in words, as a string "
+                                         f"(a self-rating such as \"good\" is not an answer here)."])
         result = grade(item, answer)
         score = points * result.score / result.max_score
         lines: list[str] = []
-        confident = result.confident
+        confident = result.confident and not result.flags  # the free-text scorer's doubt goes to a person
         if isinstance(item, Choice):
             if result.outcome is Outcome.NOT_ATTEMPTED:
                 lines.append(f"Not a valid answer: {answer!r} is not one of {', '.join(item.letters)}."
@@ -155,13 +159,14 @@ class GradeCells(NbGraderPreprocessor):
                     lines += [f"The misconception behind your answer: {result.diagnosis}"] if result.diagnosis else []
                     lines += [f"Answer: {item.letters[item.answer]}) {item.options[item.answer]}"] \
                         if self.show_answer else []
-        elif isinstance(item, Explain):
-            lines.append(f"Concepts covered: {result.score:g} of {result.max_score:g}.")
+        elif result.outcome is not Outcome.NOT_ATTEMPTED:  # free text, scored on the item's concepts
+            covered = round(len(item.concepts) * result.score / result.max_score)
+            lines.append(f"Concepts covered: {covered} of {len(item.concepts)}.")
+            lines += [f"The misconception in your answer: {result.diagnosis}"] if result.diagnosis else []
             if self.show_answer and result.missing:
                 lines.append("Missing: " + "; ".join(result.missing) + ".")
-            lines += [f"A model answer: {item.model_answer}"] if self.show_answer and not result.correct else []
-        elif isinstance(item, Card):
-            lines += [f"Course answer: {item.answer}"] if self.show_answer and not result.correct else []
+            shown = item.model_answer if isinstance(item, Explain) else item.answer
+            lines += [f"A model answer: {shown}"] if self.show_answer and not result.correct else []
         if isinstance(item, (Card, Explain)) and result.outcome is Outcome.NOT_ATTEMPTED \
                 and isinstance(answer, str) and answer.strip():
             confident = False  # text the scorer could not read at all: a person decides
@@ -185,7 +190,7 @@ class GradeCells(NbGraderPreprocessor):
         except StateError as err:
             return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
         if spec.kind == "exercise":
-            result = spec.task.checker().check(model=model, optimizer=optimizer)
+            result = spec.task.checker().verify(model=model, optimizer=optimizer)  # no learner progress
             return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
         if spec.kind == "structure":
             return finetune_structure(model, optimizer, points)
