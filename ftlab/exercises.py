@@ -279,11 +279,6 @@ class FrozenBatchNorm(CodingExercise):
                                 f"head trains.")
 
 
-EXERCISES: dict[str, type[CodingExercise]] = {
-    cls.__name__: cls for cls in (FreezeAll, ReplaceHead, TrainableOptimizer, DiscriminativeLR, FrozenBatchNorm)
-}
-
-
 # ---- exercises added for the lessons' "your turn" sections (lessons/) -------------------------------------
 def blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The model's top-level children that hold parameters, input side first (ResNet: conv1 ... fc)."""
@@ -446,4 +441,7 @@ class UnfreezeTop(CodingExercise):
                                 f"the rest stays frozen.")
 
 
-EXERCISES.update({cls.__name__: cls for cls in (HeadOnly, CountTrainable, FreezeBelow, LayerwiseLR, UnfreezeTop)})
+EXERCISES: dict[str, type[CodingExercise]] = {
+    cls.__name__: cls for cls in (FreezeAll, ReplaceHead, TrainableOptimizer, DiscriminativeLR, FrozenBatchNorm,
+                                  HeadOnly, CountTrainable, FreezeBelow, LayerwiseLR, UnfreezeTop)
+}
