@@ -7,7 +7,8 @@ import pytest
 
 from ftlab.bank import load_bank
 
-SEEDS = Path(os.environ.get("FTLAB_SEEDS_DIR", "/work/shared/seeds"))
+# The syllabus sits in shared/seeds beside the checkout (FTLAB_SEEDS_DIR points elsewhere).
+SEEDS = Path(os.environ.get("FTLAB_SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds"))
 FILES = {"000": "000_a316ec7dfb34c36b.txt", "001": "001_95de7045d8cd115f.txt", "002": "002_c14f5203a0b84b28.txt",
          "003": "003_20105cd2e212f65f.txt", "004": "004_0d417bd754fc283a.txt"}
 
@@ -105,7 +106,8 @@ def test_every_mapped_id_exists():
     assert not missing and all(ids for _, _, ids in COVERAGE)
 
 
-needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed files not found in {SEEDS}")
+needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"syllabus seed files not found in {SEEDS}: check out "
+                                                            f"the repo next to shared/ or set FTLAB_SEEDS_DIR")
 
 
 @needs_seeds
