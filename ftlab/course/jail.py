@@ -95,9 +95,9 @@ class Jail:
                 cmd += ["--symlink", os.readlink(path), path]
             elif os.path.isdir(path):
                 cmd += ["--ro-bind", path, path]
+        cmd += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # before the binds: a venv may live in /tmp
         for path in readable():
             cmd += ["--ro-bind", str(path), str(path)]
-        cmd += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
         for path in (workdir.resolve(), runtime.resolve()):
             cmd += ["--bind", str(path), str(path)]
         kept = {k: v for k, v in env.items() if k in KEEP_ENV or k.startswith(KEEP_PREFIXES)}
