@@ -60,6 +60,12 @@ def probe(model: nn.Module) -> torch.Tensor | None:
         return None
 
 
+def trainable_body(model: nn.Module, head: nn.Module) -> list[str]:
+    """Names of the parameters outside the head that still require gradients."""
+    head_ids = {id(p) for p in head.parameters()}
+    return [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head_ids]
+
+
 def attribute_traps(model: nn.Module) -> str | None:
     """Explain plain attributes like `model.trainable = False` that look like freezing but are not."""
     for name, module in model.named_modules():
@@ -177,8 +183,7 @@ class ReplaceHead(CodingExercise):
         if not all(p.requires_grad for p in head.parameters()):
             return self.grade(False, f"model.{name} is frozen, so nothing will learn.",
                               diagnosis="You froze after replacing the head, which froze the new head too.")
-        head_ids = {id(p) for p in head.parameters()}
-        body = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head_ids]
+        body = trainable_body(model, head)
         if body:
             return self.grade(False, f"The head is right, but {len(body)} body tensors still train (first: "
                                      f"{body[0]}); freeze the body first.", diagnosis=attribute_traps(model))
@@ -304,8 +309,7 @@ class HeadOnly(CodingExercise):
         if not all(p.requires_grad for p in head.parameters()):
             return self.grade(False, f"model.{name} has frozen tensors, so the one layer that should learn cannot.",
                               diagnosis="Unfreeze the head after freezing everything (the order matters).")
-        head_ids = {id(p) for p in head.parameters()}
-        body = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head_ids]
+        body = trainable_body(model, head)
         if body:
             return self.grade(False, f"{len(body)} body tensors still train (first: {body[0]}); only model.{name} "
                                      f"should.", diagnosis=attribute_traps(model))

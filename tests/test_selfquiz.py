@@ -66,14 +66,6 @@ def session(tmp_path):
         yield QuizSession(items, Reviser(BANK, store))
 
 
-@pytest.fixture
-def session(tmp_path):
-    items = [BANK.get(i) for i in ("freezing-mc-snippet", "overfit-explain-many-layers", "lr-card-small",
-                                   "ex-freeze-all", "freezing-tf-eval-freezes")]
-    with Store(tmp_path / "s.sqlite3") as store:
-        yield QuizSession(items, Reviser(BANK, store))
-
-
 def html_of(box):
     return " ".join(h.value for h in find(box, w.HTML))
 
