@@ -184,11 +184,11 @@ class YourTurn:
 def self_check(*item_ids: str, learner: str | None = None):
     """The lesson's own self-check: these bank items, in this order (answers saved for revision)."""
     from .bank import load_bank
-    from .selfquiz import QuizSession, _reviser
+    from .selfquiz import QuizSession, open_reviser
 
     bank = load_bank()
     items = [bank.get(i) for i in item_ids]
-    reviser, notice = _reviser(learner, True, bank)
+    reviser, notice = open_reviser(learner, bank)
     return QuizSession(items, reviser, notice=notice)
 
 

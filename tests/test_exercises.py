@@ -1,12 +1,14 @@
 """Coding exercises grade live ResNet-18 and GlyphNet objects and explain the seed quizzes' wrong snippets."""
+from pathlib import Path
+
 import pytest
 import torch
 import torchvision
 from torch import nn
 
-from ftlab.bank import Outcome, grade, load_bank
-from ftlab.exercises import (EXERCISES, DiscriminativeLR, FreezeAll, FrozenBatchNorm, ReplaceHead,
-                             TrainableOptimizer, find_head, probe)
+from ftlab.bank import Exercise, Outcome, grade, load_bank
+from ftlab.bank.checks import find_head, probe
+from ftlab.exercises import EXERCISES, DiscriminativeLR, FreezeAll, FrozenBatchNorm, ReplaceHead, TrainableOptimizer
 from ftlab.glyphnet import GlyphNet
 
 
@@ -196,3 +198,76 @@ def test_replace_head_takes_the_class_count_the_course_grades():
     model.head = nn.Linear(model.head.in_features, 7)
     assert ReplaceHead(num_classes=7).check(model=model).correct
     assert "the task has 5 classes" in ReplaceHead().check(model=model).feedback
+
+
+def course_bank():
+    from ftlab.course.keys import load_keys
+
+    return load_keys(Path(__file__).parents[1] / "quizzes").bank
+
+
+@pytest.mark.parametrize("bank", ["public", "course"])
+def test_every_exercise_item_names_a_check_that_takes_its_objects_and_settings(bank):
+    import inspect
+
+    from ftlab.bank.checks import CHECKS, check_named
+
+    items = [i for i in (load_bank() if bank == "public" else course_bank()).items if isinstance(i, Exercise)]
+    assert items
+    for item in items:
+        assert item.check in CHECKS, item.id
+        parameters = inspect.signature(check_named(item.check)).parameters
+        assert list(parameters)[:len(item.needs)] == item.needs and set(item.settings) <= set(parameters), item.id
+
+
+def test_a_check_name_that_does_not_exist_says_which_exist():
+    from dataclasses import replace
+
+    from ftlab.bank.checks import run
+
+    item = replace(load_bank().get("ex-freeze-all"), check="freeze_everything")
+    with pytest.raises(ValueError, match="no exercise check named 'freeze_everything'.*freeze_all"):
+        run(item, {"model": GlyphNet()})
+
+
+def test_settings_are_the_items_own_and_an_unknown_one_is_refused():
+    assert ReplaceHead().num_classes == 5 and ReplaceHead(num_classes=3).settings() == {"num_classes": 3}
+    with pytest.raises(ValueError, match="ReplaceHead has no setting 'classes'; its settings are \\['num_classes'\\]"):
+        ReplaceHead(classes=3)
+    with pytest.raises(ValueError, match="FreezeAll has no setting 'num_classes'; its settings are none"):
+        FreezeAll(num_classes=3)
+
+
+def test_one_description_per_exercise_the_class_reads_its_bank_item():
+    item = load_bank().get("ex-freeze-below")
+    exercise = EXERCISES["FreezeBelow"]()
+    assert (exercise.hint(), exercise.solution(), exercise.needs) == (item.hint, item.solution, item.needs)
+    assert item.hints == [item.hint, f"It can start like this: {item.solution.splitlines()[0]}"]
+
+
+def test_course_exercise_grade_is_worth_its_points():
+    item = course_bank().get("e2-replace-head")
+    model = GlyphNet()
+    model.requires_grad_(False)
+    model.head = nn.Linear(model.head.in_features, 7)
+    result = grade(item, {"model": model})
+    assert (result.score, result.max_score, result.correct) == (2.0, 2.0, True)
+    assert grade(item, {"model": GlyphNet()}).score == 0
+
+
+def test_bad_exercise_fields_name_the_field(tmp_path):
+    from ftlab.bank import BankError
+
+    good = ('format = 1\n[[items]]\nid = "x-one"\nkind = "exercise"\ntopic = "t"\ndifficulty = "easy"\n'
+            'prompt = "Do it"\ncheck = "freeze_all"\nhint = "h"\nsolution = "s"\n')
+    (tmp_path / "a.toml").write_text(good)
+    assert load_bank(tmp_path).get("x-one").needs == ["model"]
+    for old, new, field in [('check = "freeze_all"', 'check = "Freeze All"', "check"),
+                            ('hint = "h"', 'hint = "h"\nsettings = [1]', "settings"),
+                            ('hint = "h"', 'hint = "h"\npoints = -1', "points"),
+                            ('solution = "s"\n', "", "solution"),
+                            ('hint = "h"', 'hint = "h"\nexercise = "FreezeAll"', "exercise")]:
+        (tmp_path / "a.toml").write_text(good.replace(old, new))
+        with pytest.raises(BankError) as info:
+            load_bank(tmp_path)
+        assert (info.value.item_id, info.value.field) == ("x-one", field), new

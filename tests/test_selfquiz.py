@@ -30,7 +30,7 @@ def test_pick_by_topic_difficulty_and_mixed():
 
 def test_quiz_without_store_keeps_python_values(monkeypatch, tmp_path):
     monkeypatch.setenv("FTLAB_DATA_DIR", str(tmp_path))
-    q = selfquiz.quiz(topic="freezing", n=3, seed=0, save=False)
+    q = selfquiz.quiz(topic="freezing", n=3, seed=0, save=False, kinds=("card", "explain"))
     assert q.reviser is None and len(q.items) == 3
     item = q.items[0]
     q.submit(item.id, "again" if item.kind == "card" else "?")

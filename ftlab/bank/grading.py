@@ -1,7 +1,6 @@
 """Grade any bank item from a plain Python answer; malformed answers score 0 with a message, never raise."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from ftlab.bank.items import RATINGS, Card, Choice, Exercise, Explain, Grade, Item, Outcome
@@ -16,9 +15,8 @@ def grade(item: Item, answer: Any) -> Grade:
         return grade_choice(item, answer)
     if isinstance(item, Explain):
         return grade_explain(item, answer)
-    if isinstance(item, Card):  # the self-rating is the review rating, carried on the Grade
-        result = grade_card(item, answer)
-        return replace(result, rating=card_rating(answer)) if result.outcome is not Outcome.NOT_ATTEMPTED else result
+    if isinstance(item, Card):
+        return grade_card(item, answer)
     if isinstance(item, Exercise):
         return grade_exercise(item, answer)
     raise TypeError(f"not a bank item: {item!r}")
@@ -72,10 +70,12 @@ def grade_explain(item: Explain, answer: Any) -> Grade:
 
 
 def grade_card(item: Card, answer: Any) -> Grade:
-    """A self-rating (again/hard/good/easy or 1-4) is taken as given; typed text is scored on the card's concepts."""
+    """A self-rating (again/hard/good/easy or 1-4) is taken as given, and is the review rating the Grade carries;
+    typed text is scored on the card's concepts."""
     rating = card_rating(answer)
     if rating is not None:
-        return Grade(item.id, CARD_SCORES[rating], 1.0, rating != "again", f"Rated {rating}. Answer: {item.answer}")
+        return Grade(item.id, CARD_SCORES[rating], 1.0, rating != "again", f"Rated {rating}. Answer: {item.answer}",
+                     rating=rating)
     if item.concepts and isinstance(answer, str) and answer.strip():
         return concept_grade(item, answer, item.answer, 1.0)
     expected = "a self-rating: again, hard, good or easy (or 1-4)"
@@ -133,11 +133,10 @@ def card_rating(answer: Any) -> str | None:
 
 
 def grade_exercise(item: Exercise, answer: Any) -> Grade:
-    """Run the exercise's check on the live objects given as a dict of keyword arguments."""
-    from ftlab.exercises import EXERCISES
-
+    """Run the exercise's check (ftlab.bank.checks, imported here: it needs torch) on the live objects given as a
+    dict of keyword arguments."""
     if not isinstance(answer, dict):
-        return not_attempted(item.id, 1.0, "a dict of your live objects, e.g. {'model': model}")
-    result = EXERCISES[item.exercise]().check(**answer)
-    return Grade(item.id, result.score, result.max_score, result.correct, result.feedback,
-                 result.missing, result.diagnosis, result.outcome)
+        return not_attempted(item.id, item.points, "a dict of your live objects, e.g. {'model': model}")
+    from ftlab.bank.checks import run
+
+    return run(item, answer)

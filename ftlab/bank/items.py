@@ -5,9 +5,9 @@ import random
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from html import escape
+from typing import Any
 
 DIFFICULTIES = ("easy", "medium", "hard")
-KINDS = ("card", "choice", "truefalse", "explain", "exercise")
 RATINGS = ("again", "hard", "good", "easy")
 
 
@@ -83,6 +83,11 @@ class Item:
     prompt: str
     retired: str = ""  # why the item is kept (ids stay stable) but no longer asked in self-study; "" when active
 
+    @property
+    def max_score(self) -> float:
+        """The points a full answer earns."""
+        return 1.0
+
 
 @dataclass(frozen=True)
 class Card(Item):
@@ -142,10 +147,37 @@ class Explain(Item):
         """
         return [self.hint, f"A full answer makes {len(self.concepts)} separate points."]
 
+    @property
+    def max_score(self) -> float:
+        """One point per rubric concept."""
+        return float(len(self.concepts))
+
 
 @dataclass(frozen=True)
 class Exercise(Item):
-    """Coding exercise checked on live objects by the class named in ftlab.exercises.EXERCISES."""
+    """Coding exercise: the learner's live objects (`needs`) are graded by the check function named `check` in
+    ftlab.bank.checks, called with the item's `settings`; all or nothing, worth `points`."""
 
-    exercise: str = ""
+    check: str = ""
+    hint: str = ""
+    solution: str = ""  # working code, shown on request (self-study) or kept in the course's solution notebook
+    needs: list[str] = field(default_factory=lambda: ["model"])
+    settings: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the check, e.g. num_classes
+    setup: str = ""  # code that builds the objects first (the course's read-only cell); "" when the learner has them
+    points: float = 1.0
     recall: list[str] = field(default_factory=list)  # cards of the concept it tests, scheduled when a check fails
+
+    @property
+    def hints(self) -> list[str]:
+        """The hint ladder: the authored nudge, then the first line of the solution."""
+        return [self.hint, f"It can start like this: {self.solution.splitlines()[0]}"]
+
+    @property
+    def max_score(self) -> float:
+        return self.points
+
+
+KIND_ITEMS: dict[str, type[Item]] = {"card": Card, "choice": Choice, "truefalse": Choice, "explain": Explain,
+                                     "exercise": Exercise}
+"""Item kind -> its dataclass; what else each kind does is in ftlab.bank.kinds.KINDS."""
+KINDS = tuple(KIND_ITEMS)

@@ -1,19 +1,19 @@
 """Load and validate the TOML question bank, naming file, item and field in every error."""
 from __future__ import annotations
 
-import ast
-import functools
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ftlab.bank.items import DIFFICULTIES, KINDS, Card, Choice, Concept, Exercise, Explain, Item, Misconception
+from ftlab.bank.items import (DIFFICULTIES, KIND_ITEMS, KINDS, Card, Choice, Concept, Exercise, Explain, Item,
+                              Misconception)
 
 ITEMS_DIR = Path(__file__).parent / "items"
 BANK_FORMAT = 1
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class BankError(ValueError):
@@ -113,30 +113,41 @@ def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
         difficulty=v.choice("difficulty", DIFFICULTIES), prompt=v.text("prompt"),
         retired=v.text("retired") if "retired" in raw else "",
     )
-    known = {"id", "kind", "topic", "difficulty", "prompt", "retired"}
-    if kind == "card":
-        concepts = v.concepts(minimum=1, maximum=2) if "concepts" in raw else []
-        item: Item = Card(**common, answer=v.text("answer"), concepts=concepts,
-                          solution=v.text("solution") if "solution" in raw else "")
-        known |= {"answer", "concepts", "solution"}
-    elif kind in ("choice", "truefalse"):
-        item = _choice(v, common)
-        known |= {"options", "answer", "explanation", "hint", "mistakes"}
-    elif kind == "explain":
-        item = Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"),
-                       solution=v.text("solution") if "solution" in raw else "")
-        known |= {"concepts", "model_answer", "hint", "solution"}
-    else:
-        item = Exercise(**common, exercise=v.exercise(), recall=v.text_list("recall"))
-        known |= {"exercise", "recall"}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(set(raw) - {f.name for f in fields(KIND_ITEMS[kind])} - {"kind"})
     if unknown:
         raise BankError(path, item_id, unknown[0], f"unknown field for kind {kind!r}")
-    return item
+    if kind == "card":
+        concepts = v.concepts(minimum=1, maximum=2) if "concepts" in raw else []
+        return Card(**common, answer=v.text("answer"), concepts=concepts,
+                    solution=v.text("solution") if "solution" in raw else "")
+    if kind in ("choice", "truefalse"):
+        return _choice(v, common)
+    if kind == "explain":
+        return Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"),
+                       solution=v.text("solution") if "solution" in raw else "")
+    return _exercise(v, common)
+
+
+def _exercise(v: _Validator, common: dict[str, Any]) -> Exercise:
+    check = v.text("check")
+    if not _NAME.match(check):
+        raise v.error("check", "expected the name of a check function in ftlab.bank.checks")
+    settings = v.raw.get("settings", {})
+    if not isinstance(settings, dict) or not all(isinstance(x, (int, float, str, bool)) for x in settings.values()):
+        raise v.error("settings", "expected a table of plain values: keyword arguments of the check")
+    points = v.raw.get("points", 1.0)
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+        raise v.error("points", f"expected a positive number, got {points!r}")
+    return Exercise(**common, check=check, hint=v.text("hint"), solution=v.text("solution"),
+                    needs=v.text_list("needs") if "needs" in v.raw else ["model"], settings=dict(settings),
+                    setup=v.text("setup") if "setup" in v.raw else "", points=float(points),
+                    recall=v.text_list("recall") if "recall" in v.raw else [])
 
 
 def _choice(v: _Validator, common: dict[str, Any]) -> Choice:
     if common["kind"] == "truefalse":
+        if "options" in v.raw:
+            raise v.error("options", "a true/false item has the fixed options True and False; remove this field")
         options = ["True", "False"]
         truth = v.raw.get("answer")
         if not isinstance(truth, bool):
@@ -233,20 +244,3 @@ class _Validator:
             except BankError as err:
                 raise self.error(f"misconceptions[{i}].{err.field}", err.problem) from None
         return out
-
-    def exercise(self) -> str:
-        name = self.text("exercise")
-        if name not in exercise_names():
-            raise self.error("exercise", f"expected a class in ftlab.exercises.EXERCISES {sorted(exercise_names())}")
-        return name
-
-
-@functools.cache
-def exercise_names() -> frozenset[str]:
-    """Names in ftlab.exercises.EXERCISES, read from its source so loading the bank never imports torch."""
-    tree = ast.parse((Path(__file__).parents[1] / "exercises.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "EXERCISES":
-            tuple_node = node.value.generators[0].iter  # {cls.__name__: cls for cls in (A, B, ...)}
-            return frozenset(element.id for element in tuple_node.elts)
-    raise RuntimeError("ftlab/exercises.py no longer defines EXERCISES as a dict over a tuple of classes")

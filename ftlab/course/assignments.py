@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from ftlab.bank import Card, Choice, Explain
+from ftlab.bank import Card, Choice, Exercise, Explain
 
 from . import notebook as nb
 from .keys import Keys, KeysError
@@ -14,27 +14,8 @@ ACCURACY_THRESHOLD = 0.80  # accuracy to reach on the grader's private test set 
 
 
 @dataclass(frozen=True)
-class Task:
-    """A coding exercise on GlyphNet: read-only setup, the student's cell, graded on the state it leaves."""
-
-    key: str  # grade id of the answer cell, e.g. "e1-freeze-all"; its solution is bank/solutions/<key>.py
-    exercise: str  # class name in ftlab.exercises.EXERCISES
-    prompt: str
-    setup: str
-    objects: tuple[str, ...] = ("model",)
-    points: float = 2.0
-    settings: tuple[tuple[str, object], ...] = ()  # keyword arguments of the exercise class, e.g. num_classes
-
-    def checker(self):
-        """The exercise that grades this task, built with the task's settings."""
-        from ftlab.exercises import EXERCISES
-
-        return EXERCISES[self.exercise](**dict(self.settings))
-
-
-@dataclass(frozen=True)
 class Assignment:
-    """One nbgrader assignment: a notebook of private-bank items and coding tasks."""
+    """One nbgrader assignment: a notebook of private-bank items, coding exercises among them."""
 
     name: str
     title: str
@@ -42,7 +23,7 @@ class Assignment:
     recall: tuple[str, ...] = ()  # card ids: a typed answer scored by the bank's grade(), unsure ones to a person
     choices: tuple[str, ...] = ()  # choice and true/false ids
     explains: tuple[str, ...] = ()  # explain ids: scored by the concept rubric, open to regrading
-    tasks: tuple[Task, ...] = ()
+    exercises: tuple[str, ...] = ()  # exercise ids: graded on the objects the answer cell leaves, outside the kernel
     finetune: bool = False  # end with the short real fine-tuning task
     imports: str = "import torch\nfrom torch import nn\n\nimport ftlab\nfrom ftlab.course import check\n\ntorch.manual_seed(0)"
 
@@ -52,7 +33,7 @@ class Graded:
     """What one test cell grades, outside the student's kernel.
 
     kind "item": the bank item `item`, answered by the literal assigned to `variable` in the answer cell;
-    "exercise": the state dumped after the answer cell, checked by the exercise of `task`;
+    "exercise": the exercise item `item`, run on the state dumped after its answer cell;
     "structure" / "accuracy": the fine-tuning task's setup and its accuracy on the grader's own test set.
     """
 
@@ -60,35 +41,9 @@ class Graded:
     answer: str  # grade id of the answer cell
     item: str = ""
     variable: str = ""
-    task: Task | None = None
 
 
 FRESH = 'model = ftlab.get_model("glyphnet", num_classes=10)'
-BODY = '"stem", "stage1", "stage2", "stage3", "stage4"'
-
-TASKS = (
-    Task("e1-freeze-all", "FreezeAll",
-         "`model` is GlyphNet, pretrained on glyph images, with a fresh 10-class head. Freeze the whole model "
-         "so that `sum(p.requires_grad for p in model.parameters()) == 0`.",
-         FRESH),
-    Task("e2-replace-head", "ReplaceHead",
-         "Freeze the body of `model` and replace its head `model.head` with a new, trainable layer for "
-         "**7** classes.",
-         FRESH, settings=(("num_classes", 7),)),
-    Task("e3-optimizer", "TrainableOptimizer",
-         "The body of `model` is frozen and its head trains. Create `optimizer`, an Adam optimizer "
-         "(lr 3e-4) that holds only the parameters that train.",
-         f"{FRESH}\nftlab.freeze(model, {BODY})", objects=("model", "optimizer")),
-    Task("e4-group-lrs", "DiscriminativeLR",
-         "All of `model` is frozen. Unfreeze `stage3`, `stage4` and the head, then create `optimizer` (SGD, "
-         "momentum 0.9) with two parameter groups: `stage3` and `stage4` together at lr 5e-5, the head at lr 5e-3.",
-         f"{FRESH}\nftlab.freeze(model)", objects=("model", "optimizer")),
-    Task("e5-frozen-batchnorm", "FrozenBatchNorm",
-         "The body of `model` is frozen, then `model.train()` put every BatchNorm layer back in training "
-         "mode, where it keeps overwriting its running statistics. Put the frozen BatchNorm layers in eval "
-         "mode and leave the head in training mode.",
-         f"{FRESH}\nftlab.freeze(model, {BODY})\nmodel.train()", points=1.0),
-)
 
 FINETUNE_SETUP = f"""\
 import os
@@ -128,7 +83,7 @@ ASSIGNMENTS = (
         "freezing", "Freezing and heads",
         "Each exercise starts from a read-only cell that builds a fresh `model`; write your code in the cell "
         "below it. The grader inspects the objects your cell leaves behind.",
-        tasks=TASKS,
+        exercises=("e1-freeze-all", "e2-replace-head", "e3-optimizer", "e4-group-lrs", "e5-frozen-batchnorm"),
     ),
     Assignment(
         "strategy", "Fine-tuning strategy",
@@ -193,12 +148,12 @@ def _objects(names: tuple[str, ...]) -> str:
     return "objects(" + ", ".join(f"{name}={name}" for name in names) + ")"
 
 
-def _task(n: int, task: Task, keys: Keys) -> list[nbformat.NotebookNode]:
+def _exercise(n: int, item: Exercise) -> list[nbformat.NotebookNode]:
     return [
-        nb.markdown(f"{task.key}-prompt", f"**E{n}** ({task.points:g} points). {task.prompt}"),
-        nb.setup(f"{task.key}-setup", task.setup),
-        nb.answer(task.key, keys.solution(task.key)),
-        _test(f"{task.key}-test", _objects(task.objects), task.points),
+        nb.markdown(f"{item.id}-prompt", f"**E{n}** ({item.points:g} points). {item.prompt}"),
+        nb.setup(f"{item.id}-setup", item.setup),
+        nb.answer(item.id, item.solution),
+        _test(f"{item.id}-test", _objects(tuple(item.needs)), item.points),
     ]
 
 
@@ -230,8 +185,8 @@ def cells(assignment: Assignment, keys: Keys) -> list[nbformat.NotebookNode]:
         item = keys.bank.get(item_id)
         out += _recall(n, item) if isinstance(item, Card) else _explain(n, item) if isinstance(item, Explain) \
             else _choice(n, item)
-    for n, task in enumerate(assignment.tasks, start=1):
-        out += _task(n, task, keys)
+    for n, item_id in enumerate(assignment.exercises, start=1):
+        out += _exercise(n, keys.bank.get(item_id))
     if assignment.finetune:
         out += _finetune(keys)
     return out
@@ -242,17 +197,17 @@ def graded(assignment: Assignment) -> dict[str, Graded]:
     out = {}
     for item_id, _, variable in _numbered(assignment):
         out[f"{item_id}-test"] = Graded("item", item_id, item=item_id, variable=variable)
-    for task in assignment.tasks:
-        out[f"{task.key}-test"] = Graded("exercise", task.key, task=task)
+    for item_id in assignment.exercises:
+        out[f"{item_id}-test"] = Graded("exercise", item_id, item=item_id)
     if assignment.finetune:
         out["finetune-structure-test"] = Graded("structure", "finetune")
         out["finetune-accuracy-test"] = Graded("accuracy", "finetune")
     return out
 
 
-def dumped(assignment: Assignment) -> dict[str, tuple[str, ...]]:
+def dumped(assignment: Assignment, keys: Keys) -> dict[str, tuple[str, ...]]:
     """Answer cells whose objects the grader needs, by grade id: the names to dump after each."""
-    out = {task.key: task.objects for task in assignment.tasks}
+    out = {item_id: tuple(keys.bank.get(item_id).needs) for item_id in assignment.exercises}
     if assignment.finetune:
         out["finetune"] = ("model", "optimizer")
     return out

@@ -25,6 +25,7 @@ from torch import nn
 from traitlets import Bool, Int
 
 from ftlab.bank import Card, Choice, Explain, Outcome, grade
+from ftlab.bank.checks import run
 from ftlab.bank.grading import card_rating
 from ftlab.freezing import eval_mode
 
@@ -78,10 +79,10 @@ class InsertStateDumps(NbGraderPreprocessor):
         assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
         if assignment is None:
             return nb, resources
-        course_keys(_root(self))  # before any code of this submission runs
+        keys = course_keys(_root(self))  # before any code of this submission runs
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         with_id = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
-        for answer, names in dumped(assignment).items():
+        for answer, names in dumped(assignment, keys).items():
             ids = [grade_id(cell) for cell in nb.cells]
             if answer not in ids:
                 continue
@@ -190,7 +191,7 @@ class GradeCells(NbGraderPreprocessor):
         except StateError as err:
             return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
         if spec.kind == "exercise":
-            result = spec.task.checker().verify(model=model, optimizer=optimizer)  # no learner progress
+            result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer})
             return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
         if spec.kind == "structure":
             return finetune_structure(model, optimizer, points)

@@ -1,7 +1,8 @@
 """The course-private keys: graded bank items and solution code kept in the course folder, never in the package.
 
 A course folder holds them in `bank/`: `bank/*.toml` in the bank's one format (read by the bank's one
-loader) and `bank/solutions/<task>.py`, the instructor's code for each coding task. Students install
+loader; a coding exercise's item holds its solution code) and `bank/solutions/<task>.py`, the instructor's code
+for a task that is not a bank item (the fine-tuning run). Students install
 ftlab, so nothing that grades an answer may ship inside it.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Keys:
     """The graded items and the solution code of one course folder."""
 
     bank: Bank
-    solutions: dict[str, str]  # task key -> solution source
+    solutions: dict[str, str]  # task key -> solution source, for tasks that are not bank items
 
     def solution(self, key: str) -> str:
         """The instructor's code for a task; KeysError naming the file that is missing."""

@@ -11,11 +11,15 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
-def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict:
+def metadata(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None,
+                      checksum: str | None = None) -> dict:
+    """A cell's `metadata` holding nbgrader's entry: points only on graded cells, a checksum on restored ones."""
     meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id,
             "schema_version": SCHEMA_VERSION}
     if points is not None:
         meta["points"] = points
+    if checksum is not None:
+        meta["checksum"] = checksum
     return {"nbgrader": meta}
 
 
@@ -28,7 +32,7 @@ def markdown(cell_id: str, text: str) -> nbformat.NotebookNode:
 
 def setup(grade_id: str, code: str) -> nbformat.NotebookNode:
     """A read-only code cell that builds the objects an exercise works on; nbgrader restores it if edited."""
-    cell = new_code_cell(code.strip(), metadata=_nbgrader(grade_id, grade=False, solution=False, locked=True))
+    cell = new_code_cell(code.strip(), metadata=metadata(grade_id, grade=False, solution=False, locked=True))
     cell.id = grade_id
     return cell
 
@@ -43,14 +47,14 @@ def split_solution(source: str) -> tuple[str, str, str]:
 def answer(grade_id: str, solution: str) -> nbformat.NotebookNode:
     """An autograded answer cell: `solution` sits between the delimiters that generate_assignment strips."""
     source = "\n".join([BEGIN, solution.strip(), END])
-    cell = new_code_cell(source, metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False))
+    cell = new_code_cell(source, metadata=metadata(grade_id, grade=False, solution=True, locked=False))
     cell.id = grade_id
     return cell
 
 
 def answer_markdown(grade_id: str, solution: str, points: float) -> nbformat.NotebookNode:
     """A written answer graded by hand in formgrader; generate_assignment replaces all of it with a stub."""
-    cell = new_markdown_cell(solution.strip(), metadata=_nbgrader(grade_id, grade=True, solution=True, locked=False,
+    cell = new_markdown_cell(solution.strip(), metadata=metadata(grade_id, grade=True, solution=True, locked=False,
                                                                   points=points))
     cell.id = grade_id
     return cell
@@ -58,7 +62,7 @@ def answer_markdown(grade_id: str, solution: str, points: float) -> nbformat.Not
 
 def test(grade_id: str, code: str, points: float) -> nbformat.NotebookNode:
     """A locked autograder test cell; its last expression is the score nbgrader records (partial credit)."""
-    cell = new_code_cell(code.strip(), metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
+    cell = new_code_cell(code.strip(), metadata=metadata(grade_id, grade=True, solution=False, locked=True,
                                                           points=points))
     cell.id = grade_id
     return cell

@@ -19,6 +19,8 @@ from nbgrader.api import Gradebook, SourceCell
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ftlab.course.notebook import metadata
+
 
 def grade_id(cell: NotebookNode) -> str | None:
     """The nbgrader id of a cell, or None for plain cells."""
@@ -36,14 +38,12 @@ class RestoreMissingCells(NbGraderPreprocessor):
 
     def rebuild(self, stored: SourceCell, points: float | None, solution: bool, with_id: bool) -> NotebookNode:
         """A released cell rebuilt from the gradebook, with the checksum OverwriteCells will verify."""
-        meta = {"grade": points is not None, "solution": solution, "locked": stored.locked,
-                "grade_id": stored.name, "checksum": stored.checksum, "schema_version": 3}
-        if points is not None:
-            meta["points"] = points
+        meta = metadata(stored.name, grade=points is not None, solution=solution, locked=stored.locked,
+                                 points=points, checksum=stored.checksum)
         if stored.cell_type == "code":
-            cell = nbformat.v4.new_code_cell(stored.source, metadata={"nbgrader": meta})
+            cell = nbformat.v4.new_code_cell(stored.source, metadata=meta)
         else:
-            cell = nbformat.v4.new_markdown_cell(stored.source, metadata={"nbgrader": meta})
+            cell = nbformat.v4.new_markdown_cell(stored.source, metadata=meta)
         if with_id:
             cell.id = f"restored-{stored.name}"[:64]
         else:

@@ -1,25 +1,15 @@
 """Self-study over the question bank: notebook quizzes, spaced revision and mastery, saved per learner."""
 from __future__ import annotations
 
-from ftlab.bank import Bank, load_bank
+from ftlab.bank import load_bank
 from ftlab.selfquiz.exercise_link import exercise_checked
 from ftlab.selfquiz.report import Mastery, Report, report
-from ftlab.selfquiz.revise import Reviser, ReviseConfig, utcnow
+from ftlab.selfquiz.revise import Reviser, ReviseConfig, open_reviser, utcnow
 from ftlab.selfquiz.session import QuizSession, pick, shuffle_options
 from ftlab.selfquiz.store import Store, StoreError, default_learner
 
 __all__ = ["Mastery", "QuizSession", "Report", "Reviser", "ReviseConfig", "Store", "StoreError", "exercise_checked",
-           "mastery", "pick", "quiz", "revise", "show"]
-
-
-def _reviser(learner: str | None, save: bool, bank: Bank | None = None) -> tuple[Reviser | None, str | None]:
-    """A reviser on the learner's store, or None with the reason when progress cannot be saved."""
-    if not save:
-        return None, None
-    try:
-        return Reviser(bank or load_bank(), Store(learner=learner)), None
-    except StoreError as err:
-        return None, f"{err} This quiz still works, but answers will not be saved."
+           "mastery", "open_reviser", "pick", "quiz", "revise", "show"]
 
 
 def quiz(topic: str | None = None, difficulty: str | None = None, n: int = 10, seed: int | None = None,
@@ -27,7 +17,7 @@ def quiz(topic: str | None = None, difficulty: str | None = None, n: int = 10, s
     """A quiz by topic, difficulty, or (neither) a mixed practice test; it displays itself as the cell's output."""
     bank = load_bank()
     items = pick(bank, topic, difficulty, n, kinds=kinds, seed=seed)
-    reviser, notice = _reviser(learner, save, bank)
+    reviser, notice = open_reviser(learner, bank) if save else (None, None)
     session = utcnow().isoformat() if seed is None else str(seed)
     return QuizSession(shuffle_options(items, learner or default_learner(), session), reviser, notice=notice)
 
@@ -39,7 +29,7 @@ def revise(n: int = 20, topic: str | None = None, learner: str | None = None) ->
     """A session of what is due now (reviews, then new items within today's limit); answers update the schedule."""
     if n < 1:
         raise ValueError(f"n must be a positive number of items, got {n}")
-    reviser, notice = _reviser(learner, True)
+    reviser, notice = open_reviser(learner)
     if reviser is None:
         raise StoreError(notice)
     queue = reviser.queue(topic=topic)
@@ -52,7 +42,7 @@ def revise(n: int = 20, topic: str | None = None, learner: str | None = None) ->
 def mastery(learner: str | None = None) -> Report:
     """The learner's report: due now, per-topic mastery from first attempts, weak items, forecast and streak.
     It prints as text and shows as a small chart in a notebook."""
-    reviser, notice = _reviser(learner, True)
+    reviser, notice = open_reviser(learner)
     if reviser is None:
         raise StoreError(notice)
     with reviser.store:  # closed at once: a notebook may ask for this many times

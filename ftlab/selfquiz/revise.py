@@ -10,8 +10,8 @@ from typing import Any
 
 from fsrs import Card, Rating, Scheduler
 
-from ftlab.bank import DIFFICULTIES, RATINGS, Bank, Grade, Item, Outcome, grade
-from ftlab.selfquiz.store import Store
+from ftlab.bank import DIFFICULTIES, RATINGS, Bank, Grade, Item, Outcome, grade, load_bank
+from ftlab.selfquiz.store import Store, StoreError
 
 # Exercises need live objects, so only these kinds are revised outside a notebook.
 REVISABLE = ("card", "choice", "truefalse", "explain")
@@ -216,3 +216,13 @@ class Reviser:
         reason = f"your check of {exercise_id!r} failed ({feedback.strip()[:120]})"
         self.store.pull([i.id for i in items], reason, now or utcnow())
         return items
+
+
+def open_reviser(learner: str | None = None, bank: Bank | None = None,
+                 config: ReviseConfig | None = None) -> tuple[Reviser | None, str | None]:
+    """A reviser on the learner's progress store, or (None, why) when the store cannot be opened: a quiz still
+    works then, without saving."""
+    try:
+        return Reviser(bank or load_bank(), Store(learner=learner), config or ReviseConfig()), None
+    except StoreError as err:
+        return None, f"{err} The quiz still works, but answers will not be saved."

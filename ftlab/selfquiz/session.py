@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ftlab.bank import DIFFICULTIES, RATINGS, Bank, Choice, Grade, Item, Outcome, grade
+from ftlab.bank import DIFFICULTIES, RATINGS, Bank, Choice, Exercise, Grade, Item, Outcome, grade
+from ftlab.selfquiz.exercise_link import exercise_checked
 from ftlab.selfquiz.revise import Reviser
 
 
@@ -84,6 +85,8 @@ class QuizSession:
         """Grade an answer; the first of the session is the review (saved and scheduled), later ones practice."""
         item = self.item(item_id)
         result = grade(item, answer)
+        if isinstance(item, Exercise):  # a failed live check makes the concept's recall items due
+            result = exercise_checked(item.id, result)
         if result.outcome is Outcome.NOT_ATTEMPTED:
             return result
         self.answers[item_id] = answer
@@ -139,7 +142,7 @@ class QuizSession:
     @property
     def score(self) -> tuple[float, float]:
         """(points scored, points possible) over the first attempts of every item of the session."""
-        possible = sum(len(i.concepts) if i.kind == "explain" else 1.0 for i in self.items)
+        possible = sum(item.max_score for item in self.items)
         return sum(g.score for g in self.grades.values()), possible
 
     def summary(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from ftlab.bank import DIFFICULTIES, RATINGS, Bank, Card, Choice, Explain, Item, Outcome, load_bank
 from ftlab.bank.grading import choice_index
 from ftlab.selfquiz.report import export_csv, history, report
-from ftlab.selfquiz.revise import REVISABLE, Reviser, ReviseConfig, utcnow
+from ftlab.selfquiz.revise import REVISABLE, Reviser, ReviseConfig, open_reviser, utcnow
 from ftlab.selfquiz.session import QuizSession, pick, shuffle_options
 from ftlab.selfquiz.store import Store, StoreError, default_learner
 
@@ -144,17 +144,16 @@ def flag(session: QuizSession, item: Item, what: object) -> str:
 
 
 def _reviser(args: argparse.Namespace, write: Callable[[str], None], bank: Bank) -> Reviser | None:
+    """The learner's reviser with the command's daily limits; None (and why, written) when it cannot be opened."""
     if args.no_save:
-        return None
-    try:
-        store = Store(learner=args.learner)
-    except StoreError as err:
-        write(f"{err}\nContinuing without saving progress.")
         return None
     config = ReviseConfig(**{k: v for k, v in (("new_per_day", getattr(args, "new_per_day", None)),
                                                ("reviews_per_day", getattr(args, "reviews_per_day", None)))
                              if v is not None})
-    return Reviser(bank, store, config)
+    reviser, why = open_reviser(args.learner, bank, config)
+    if why:
+        write(why)
+    return reviser
 
 
 def quiz_command(args: argparse.Namespace, read=input, write=print) -> None:

@@ -183,14 +183,10 @@ def _card(session: QuizSession, item: Card, submit, feedback: w.HTML) -> list[w.
 
 
 def _exercise(session: QuizSession, item: Exercise, submit, feedback: w.HTML) -> list[w.Widget]:
-    from ftlab.exercises import EXERCISES  # torch: only when a quiz holds a coding exercise
-
-    exercise = EXERCISES[item.exercise]()
-    names = ", ".join(f"{n}={n}" for n in exercise.needs)
+    names = ", ".join(f"{n}={n}" for n in item.needs)
     how = w.HTML(f"Write your code in a cell, then run <code>q.check({item.id!r}, {names})</code>; "
                  f"<code>q</code> is this quiz (bound for you when it is displayed).")
     hint, solution = w.HTML(), w.HTML()
-    show_hint, show_solution = w.Button(description="Hint"), w.Button(description="Solution")
-    show_hint.on_click(lambda _: setattr(hint, "value", escape(exercise.hint())))
-    show_solution.on_click(lambda _: setattr(solution, "value", f"<pre>{escape(exercise.solution())}</pre>"))
-    return [how, w.HBox([show_hint, show_solution]), hint, solution]
+    show_solution = w.Button(description="Solution")
+    show_solution.on_click(lambda _: setattr(solution, "value", f"<pre>{escape(item.solution)}</pre>"))
+    return [how, w.HBox([_hint_button(session, item, hint), show_solution]), hint, solution]

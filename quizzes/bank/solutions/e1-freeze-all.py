@@ -1,2 +1,0 @@
-for tensor in model.parameters():
-    tensor.requires_grad_(False)
