@@ -138,7 +138,7 @@ def _zeros(ids):
 
 CHOICE_TESTS = [f"{i}-test" for i in CONCEPTS.choices]
 CARD_TESTS = [f"{i}-test" for i in CONCEPTS.recall]
-TASK_TESTS = [f"{t.key}-test" for t in FREEZING.tasks]
+TASK_TESTS = [f"{item_id}-test" for item_id in FREEZING.exercises]
 EXPLAIN_TESTS = [f"{i}-test" for i in STRATEGY.explains]
 STRATEGY_TESTS = EXPLAIN_TESTS + ["finetune-structure-test", "finetune-accuracy-test"]
 STUDENTS = {"concepts": concepts_students, "freezing": freezing_students, "strategy": strategy_students}

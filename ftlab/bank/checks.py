@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ftlab.bank.grading import not_attempted
 from ftlab.bank.items import Exercise, Grade, Outcome
 from ftlab.freezing import eval_mode
 
@@ -347,6 +348,13 @@ def run(item: Exercise, objects: dict[str, Any], **settings: Any) -> Grade:
         found = check(**{name: objects[name] for name in item.needs}, **settings)
     return Grade(item.id, item.points * found.correct, item.points, found.correct, found.feedback,
                  diagnosis=found.diagnosis)
+
+
+def grade_exercise(item: Exercise, answer: Any) -> Grade:
+    """The bank's grade() of an exercise (see ftlab.bank.kinds): the answer is a dict of the live objects."""
+    if not isinstance(answer, dict):
+        return not_attempted(item.id, item.points, "a dict of your live objects, e.g. {'model': model}")
+    return run(item, answer)
 
 
 def run_code(item: Exercise, code: str, objects: dict[str, Any], **settings: Any) -> Grade:

@@ -3,23 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftlab.bank.items import RATINGS, Card, Choice, Exercise, Explain, Grade, Item, Outcome
+from ftlab.bank.items import RATINGS, Card, Choice, Explain, Grade, Item, Outcome
+from ftlab.bank.kinds import KINDS
 from ftlab.bank.scorer import Scored, Verdict, score
 
 CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
 
 
 def grade(item: Item, answer: Any) -> Grade:
-    """Dispatch on the item kind; exercises need live objects, so pass a dict of them (e.g. {"model": m})."""
-    if isinstance(item, Choice):
-        return grade_choice(item, answer)
-    if isinstance(item, Explain):
-        return grade_explain(item, answer)
-    if isinstance(item, Card):
-        return grade_card(item, answer)
-    if isinstance(item, Exercise):
-        return grade_exercise(item, answer)
-    raise TypeError(f"not a bank item: {item!r}")
+    """Grade with the function of the item's kind (ftlab.bank.kinds); exercises need live objects, so pass a dict
+    of them (e.g. {"model": m})."""
+    if not isinstance(item, Item) or item.kind not in KINDS:
+        raise TypeError(f"not a bank item: {item!r}")
+    return KINDS[item.kind].function("grade")(item, answer)
 
 
 def not_attempted(item_id: str, max_score: float, expected: str) -> Grade:
@@ -130,13 +126,3 @@ def card_rating(answer: Any) -> str | None:
     if isinstance(answer, int) and not isinstance(answer, bool) and 1 <= answer <= 4:
         return RATINGS[answer - 1]
     return None
-
-
-def grade_exercise(item: Exercise, answer: Any) -> Grade:
-    """Run the exercise's check (ftlab.bank.checks, imported here: it needs torch) on the live objects given as a
-    dict of keyword arguments."""
-    if not isinstance(answer, dict):
-        return not_attempted(item.id, item.points, "a dict of your live objects, e.g. {'model': model}")
-    from ftlab.bank.checks import run
-
-    return run(item, answer)

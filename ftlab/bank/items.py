@@ -176,8 +176,3 @@ class Exercise(Item):
     def max_score(self) -> float:
         return self.points
 
-
-KIND_ITEMS: dict[str, type[Item]] = {"card": Card, "choice": Choice, "truefalse": Choice, "explain": Explain,
-                                     "exercise": Exercise}
-"""Item kind -> its dataclass; what else each kind does is in ftlab.bank.kinds.KINDS."""
-KINDS = tuple(KIND_ITEMS)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ftlab.bank.items import (DIFFICULTIES, KIND_ITEMS, KINDS, Card, Choice, Concept, Exercise, Explain, Item,
-                              Misconception)
+from ftlab.bank.items import DIFFICULTIES, Card, Choice, Concept, Exercise, Explain, Item, Misconception
+from ftlab.bank.kinds import KINDS
 
 ITEMS_DIR = Path(__file__).parent / "items"
 BANK_FORMAT = 1
@@ -107,28 +107,34 @@ def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
     if not isinstance(item_id, str) or not _ID.match(item_id):
         raise BankError(path, str(item_id) if item_id else None, "id", "expected lowercase letters, digits and dashes")
     v = _Validator(path, item_id, raw)
-    kind = v.choice("kind", KINDS)
+    kind = v.choice("kind", tuple(KINDS))
     common = dict(
         id=item_id, kind=kind, topic=v.text("topic", default_topic),
         difficulty=v.choice("difficulty", DIFFICULTIES), prompt=v.text("prompt"),
         retired=v.text("retired") if "retired" in raw else "",
     )
-    unknown = sorted(set(raw) - {f.name for f in fields(KIND_ITEMS[kind])} - {"kind"})
+    unknown = sorted(set(raw) - {f.name for f in fields(KINDS[kind].item)})
     if unknown:
         raise BankError(path, item_id, unknown[0], f"unknown field for kind {kind!r}")
-    if kind == "card":
-        concepts = v.concepts(minimum=1, maximum=2) if "concepts" in raw else []
-        return Card(**common, answer=v.text("answer"), concepts=concepts,
-                    solution=v.text("solution") if "solution" in raw else "")
-    if kind in ("choice", "truefalse"):
-        return _choice(v, common)
-    if kind == "explain":
-        return Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"),
-                       solution=v.text("solution") if "solution" in raw else "")
-    return _exercise(v, common)
+    return KINDS[kind].function("read")(v, common)
 
 
-def _exercise(v: _Validator, common: dict[str, Any]) -> Exercise:
+def read_card(v: _Validator, common: dict[str, Any]) -> Card:
+    """A recall card's fields: its answer, and optionally one or two concepts and a typed solution."""
+    concepts = v.concepts(minimum=1, maximum=2) if "concepts" in v.raw else []
+    return Card(**common, answer=v.text("answer"), concepts=concepts,
+                solution=v.text("solution") if "solution" in v.raw else "")
+
+
+def read_explain(v: _Validator, common: dict[str, Any]) -> Explain:
+    """A free-text question's fields: its rubric concepts, model answer, hint and an optional solution."""
+    return Explain(**common, concepts=v.concepts(), model_answer=v.text("model_answer"), hint=v.text("hint"),
+                   solution=v.text("solution") if "solution" in v.raw else "")
+
+
+def read_exercise(v: _Validator, common: dict[str, Any]) -> Exercise:
+    """A coding exercise's fields; the check is named here and resolved when it runs (ftlab.bank.checks needs
+    torch, which loading the bank never imports)."""
     check = v.text("check")
     if not _NAME.match(check):
         raise v.error("check", "expected the name of a check function in ftlab.bank.checks")
@@ -144,7 +150,9 @@ def _exercise(v: _Validator, common: dict[str, Any]) -> Exercise:
                     recall=v.text_list("recall") if "recall" in v.raw else [])
 
 
-def _choice(v: _Validator, common: dict[str, Any]) -> Choice:
+def read_choice(v: _Validator, common: dict[str, Any]) -> Choice:
+    """A multiple-choice or true/false item's fields: options (fixed for true/false), answer, and the mistake
+    behind each wrong option."""
     if common["kind"] == "truefalse":
         if "options" in v.raw:
             raise v.error("options", "a true/false item has the fixed options True and False; remove this field")

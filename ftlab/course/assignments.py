@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import nbformat
 
 from ftlab.bank import Card, Choice, Exercise, Explain
+from ftlab.bank.kinds import view
 
 from . import notebook as nb
 from .keys import Keys, KeysError
@@ -110,7 +111,8 @@ def _typed_solution(item: Card | Explain) -> str:
     return item.solution
 
 
-def _recall(n: int, item: Card) -> list[nbformat.NotebookNode]:
+def recall_cells(n: int, item: Card) -> list[nbformat.NotebookNode]:
+    """A recall card as question Q{n}: a typed answer in the string `q{n}`, scored on the card's concepts."""
     text = f"**Q{n}** (recall, 1 point). {item.prompt}\n\nAnswer in a sentence or two in the string `q{n}`."
     return [
         nb.markdown(f"{item.id}-prompt", text),
@@ -119,7 +121,8 @@ def _recall(n: int, item: Card) -> list[nbformat.NotebookNode]:
     ]
 
 
-def _choice(n: int, item: Choice) -> list[nbformat.NotebookNode]:
+def choice_cells(n: int, item: Choice) -> list[nbformat.NotebookNode]:
+    """A choice or true/false item as question Q{n}: a letter or True/False in `q{n}`."""
     if item.kind == "truefalse":
         how, key, call = f"Set `q{n}` to `True` or `False`.", repr(item.answer == 0), f'truefalse("q{n}", q{n})'
     else:
@@ -134,7 +137,8 @@ def _choice(n: int, item: Choice) -> list[nbformat.NotebookNode]:
     ]
 
 
-def _explain(n: int, item: Explain) -> list[nbformat.NotebookNode]:
+def explain_cells(n: int, item: Explain) -> list[nbformat.NotebookNode]:
+    """A free-text item as X{n}: a few sentences in `explain_{n}`, one point per concept."""
     points = float(len(item.concepts))
     text = f"**X{n}** ({points:g} points). {item.prompt}\n\nWrite a few sentences in the string `explain_{n}`."
     return [
@@ -148,7 +152,8 @@ def _objects(names: tuple[str, ...]) -> str:
     return "objects(" + ", ".join(f"{name}={name}" for name in names) + ")"
 
 
-def _exercise(n: int, item: Exercise) -> list[nbformat.NotebookNode]:
+def exercise_cells(n: int, item: Exercise) -> list[nbformat.NotebookNode]:
+    """A coding exercise as E{n}: its read-only setup, the answer cell, and a test worth its points."""
     return [
         nb.markdown(f"{item.id}-prompt", f"**E{n}** ({item.points:g} points). {item.prompt}"),
         nb.setup(f"{item.id}-setup", item.setup),
@@ -181,12 +186,10 @@ def cells(assignment: Assignment, keys: Keys) -> list[nbformat.NotebookNode]:
                        "All Cells* before you submit. Answers to questions are read from their cell as written "
                        "(a plain value such as `q3 = \"B\"`), not run; the check cells only say whether an "
                        "answer has the right form. Do not edit the read-only cells: the grader restores them.")]
-    for item_id, n, _ in _numbered(assignment):
+    numbered = [(item_id, n) for item_id, n, _ in _numbered(assignment)]
+    for item_id, n in numbered + [(item_id, n) for n, item_id in enumerate(assignment.exercises, start=1)]:
         item = keys.bank.get(item_id)
-        out += _recall(n, item) if isinstance(item, Card) else _explain(n, item) if isinstance(item, Explain) \
-            else _choice(n, item)
-    for n, item_id in enumerate(assignment.exercises, start=1):
-        out += _exercise(n, keys.bank.get(item_id))
+        out += view(item, "course")(n, item)  # cells by the item's kind (ftlab.bank.kinds)
     if assignment.finetune:
         out += _finetune(keys)
     return out

@@ -9,6 +9,7 @@ from typing import Any
 
 from ftlab.bank import DIFFICULTIES, RATINGS, Bank, Card, Choice, Explain, Item, Outcome, load_bank
 from ftlab.bank.grading import choice_index
+from ftlab.bank.kinds import view
 from ftlab.selfquiz.report import export_csv, history, report
 from ftlab.selfquiz.revise import REVISABLE, Reviser, ReviseConfig, open_reviser, utcnow
 from ftlab.selfquiz.session import QuizSession, pick, shuffle_options
@@ -39,37 +40,57 @@ def read_text(read: Callable[[str], str], first: str) -> str:
 
 
 def ask(session: QuizSession, item: Item, read: Callable[[str], str], write: Callable[[str], None]) -> Any:
-    """Prompt for one item until the reply is usable; '?' climbs the hint ladder, an empty reply skips."""
+    """Prompt for one item until the reply is usable (the item kind's view, ftlab.bank.kinds); '?' climbs the hint
+    ladder, an empty reply skips."""
     write(f"\n[{item.topic} / {item.difficulty}] {item.prompt}")
-    if isinstance(item, Card):
-        read("(press Enter to reveal the answer) ")
-        write(item.answer)
-    elif isinstance(item, Choice):
-        for letter, option in zip(item.letters, item.options):
-            write(f"  {letter}) {option}")
-    elif isinstance(item, Explain):
-        write("Type your answer; it may span several lines. An empty line ends it.")
+    return view(item, "terminal")(session, item, read, write)
+
+
+def reply(session: QuizSession, item: Item, read: Callable[[str], str], write: Callable[[str], None],
+          prompt: str = "Your answer: ", hints: bool = True) -> Any:
+    """One non-empty reply that is not a command (SKIP or the command otherwise); '?' shows the next hint."""
     while True:
-        if isinstance(item, Card):
-            reply = read("How well did you recall it? again/hard/good/easy or 1-4: ").strip()
-        else:
-            reply = read("Your answer: ").strip()
-        if not reply:
+        text = read(prompt).strip()
+        if not text:
             return SKIP
-        if reply.lower() in COMMANDS:
-            return COMMANDS[reply.lower()]
-        if reply == "?" and not isinstance(item, Card):
+        if text.lower() in COMMANDS:
+            return COMMANDS[text.lower()]
+        if text == "?" and hints:
             write(f"Hint: {session.hint(item.id)}")
             continue
-        if isinstance(item, Card):
-            if rating_word(reply) is None:
-                write("Please type again, hard, good or easy (or 1-4).")
-                continue
-            return rating_word(reply)
-        if isinstance(item, Choice) and choice_index(item, reply) is None:
-            write(f"Please type one of {', '.join(item.letters)}.")
-            continue
-        return read_text(read, reply) if isinstance(item, Explain) else reply
+        return text
+
+
+def ask_card(session: QuizSession, item: Card, read: Callable[[str], str], write: Callable[[str], None]) -> Any:
+    """Reveal the card's answer, then read the learner's rating of their recall."""
+    read("(press Enter to reveal the answer) ")
+    write(item.answer)
+    while True:
+        text = reply(session, item, read, write, "How well did you recall it? again/hard/good/easy or 1-4: ",
+                     hints=False)
+        if not isinstance(text, str):
+            return text
+        if rating_word(text) is not None:
+            return rating_word(text)
+        write("Please type again, hard, good or easy (or 1-4).")
+
+
+def ask_choice(session: QuizSession, item: Choice, read: Callable[[str], str], write: Callable[[str], None]) -> Any:
+    """List the options, then read a letter (or the option's text)."""
+    for letter, option in zip(item.letters, item.options):
+        write(f"  {letter}) {option}")
+    while True:
+        text = reply(session, item, read, write)
+        if not isinstance(text, str) or choice_index(item, text) is not None:
+            return text
+        write(f"Please type one of {', '.join(item.letters)}.")
+
+
+def ask_explain(session: QuizSession, item: Explain, read: Callable[[str], str], write: Callable[[str], None]) -> Any:
+    """Read a free-text answer over several lines."""
+    write("Type your answer; it may span several lines. An empty line ends it.")
+    text = reply(session, item, read, write)
+    return read_text(read, text) if isinstance(text, str) else text
 
 
 def show_result(session: QuizSession, item: Item, result, read, write, practice: bool) -> None:

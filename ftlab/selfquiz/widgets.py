@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import ipywidgets as w
 
 from ftlab.bank import RATINGS, Card, Choice, Exercise, Explain, Grade, Item
+from ftlab.bank.kinds import view
 from ftlab.selfquiz.revise import utcnow
 
 if TYPE_CHECKING:  # annotations only: the session imports this module when it displays itself
@@ -76,8 +77,7 @@ def item_box(session: QuizSession, item: Item, number: int, on_answer: Callable[
         on_answer()
         return result
 
-    builders = {Choice: _choice, Explain: _explain, Card: _card, Exercise: _exercise}
-    controls = builders[type(item)](session, item, submit, feedback)
+    controls = view(item, "widget")(session, item, submit, feedback)
     extra = [set_aside(session, item)] if session.reviser is not None else []
     return w.VBox([header, *controls, feedback, rate_box, *extra],
                   layout=w.Layout(border="1px solid #ddd", padding="6px"))
@@ -132,7 +132,8 @@ def _hint_button(session: QuizSession, item: Item, target: w.HTML) -> w.Button:
     return button
 
 
-def _choice(session: QuizSession, item: Choice, submit, feedback: w.HTML) -> list[w.Widget]:
+def choice_controls(session: QuizSession, item: Choice, submit, feedback: w.HTML) -> list[w.Widget]:
+    """Options as radio buttons, Check and Hint; after a check, the mistake behind each wrong option."""
     labels = [f"{letter}) {text}" for letter, text in zip(item.letters, item.options)]
     radio = w.RadioButtons(options=[(label, i) for i, label in enumerate(labels)], value=None,
                            layout=w.Layout(width="max-content"))
@@ -152,7 +153,8 @@ def _choice(session: QuizSession, item: Choice, submit, feedback: w.HTML) -> lis
     return [radio, w.HBox([check, _hint_button(session, item, hint)]), hint, mistakes]
 
 
-def _explain(session: QuizSession, item: Explain, submit, feedback: w.HTML) -> list[w.Widget]:
+def explain_controls(session: QuizSession, item: Explain, submit, feedback: w.HTML) -> list[w.Widget]:
+    """A text area, Check and Hint; after a check, the model answer."""
     text = w.Textarea(placeholder="Explain in a few sentences...", layout=w.Layout(width="100%", height="90px"))
     model = w.HTML()
     check = w.Button(description="Check", button_style="primary")
@@ -166,7 +168,8 @@ def _explain(session: QuizSession, item: Explain, submit, feedback: w.HTML) -> l
     return [text, w.HBox([check, _hint_button(session, item, hint)]), hint, model]
 
 
-def _card(session: QuizSession, item: Card, submit, feedback: w.HTML) -> list[w.Widget]:
+def card_controls(session: QuizSession, item: Card, submit, feedback: w.HTML) -> list[w.Widget]:
+    """Reveal the answer, then rate your recall with four buttons."""
     answer = w.HTML()
     ratings = w.HBox([w.Button(description=word) for word in RATINGS])
     ratings.layout.display = "none"
@@ -182,7 +185,8 @@ def _card(session: QuizSession, item: Card, submit, feedback: w.HTML) -> list[w.
     return [show, answer, ratings]
 
 
-def _exercise(session: QuizSession, item: Exercise, submit, feedback: w.HTML) -> list[w.Widget]:
+def exercise_controls(session: QuizSession, item: Exercise, submit, feedback: w.HTML) -> list[w.Widget]:
+    """How to check live objects with q.check(...), the hint ladder and the solution on request."""
     names = ", ".join(f"{n}={n}" for n in item.needs)
     how = w.HTML(f"Write your code in a cell, then run <code>q.check({item.id!r}, {names})</code>; "
                  f"<code>q</code> is this quiz (bound for you when it is displayed).")
