@@ -182,3 +182,38 @@ def test_explain_scores_k_of_n_and_lists_missing():
 
 def test_items_dir_is_package_data():
     assert ITEMS_DIR == Path(__file__).parents[1] / "ftlab" / "bank" / "items"
+
+
+def test_the_kind_table_names_a_real_function_for_every_role_of_every_kind():
+    from dataclasses import fields as dataclass_fields
+
+    from ftlab.bank import KINDS
+
+    roles = [f.name for f in dataclass_fields(next(iter(KINDS.values()))) if f.name != "item"]
+    assert set(roles) == {"read", "grade", "terminal", "widget", "course", "anki"}
+    for name, kind in KINDS.items():
+        for role in roles:
+            if getattr(kind, role) is None:  # only live-object exercises lack a terminal and a flashcard
+                assert name == "exercise" and role in ("terminal", "anki")
+                with pytest.raises(ValueError, match=f"no {role} view"):
+                    kind.function(role)
+            else:
+                assert callable(kind.function(role)), (name, role)
+
+
+def test_the_loader_allows_exactly_the_dataclass_fields(tmp_path):
+    good = ('format = 1\n[[items]]\nid = "c-one"\nkind = "card"\ntopic = "t"\ndifficulty = "easy"\n'
+            'prompt = "Say it"\nanswer = "It."\n')
+    for extra, ok in [('solution = "It, typed."', True), ('retired = "kept for old ids"', True),
+                      ('model_answer = "It."', False), ('hint = "h"', False)]:
+        (tmp_path / "a.toml").write_text(good + extra + "\n")
+        if ok:
+            assert load_bank(tmp_path).get("c-one")
+        else:
+            with pytest.raises(BankError, match="unknown field for kind 'card'"):
+                load_bank(tmp_path)
+
+
+def test_grade_refuses_what_is_not_a_bank_item():
+    with pytest.raises(TypeError, match="not a bank item"):
+        grade("freezing-mc-snippet", "A")

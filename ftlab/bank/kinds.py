@@ -1,5 +1,5 @@
 """One table from item kind to everything that differs by kind: its dataclass, how the loader reads it, how it is
-graded, and its views in the terminal, a notebook quiz and the course notebook.
+graded, and its views in the terminal, a notebook quiz, the course notebook and an Anki deck.
 
 A new kind of question is one row here plus the functions it names. Functions are named "module:function" and
 imported on first use (like ftlab.cli's COMMANDS), so the table builds only on the item classes: loading the bank
@@ -26,30 +26,36 @@ class Kind:
     terminal: str | None  # (session, item, read, write) -> the answer or a command; None: needs live objects
     widget: str  # (session, item, submit, feedback) -> the ipywidgets controls of a notebook quiz
     course: str  # (number, item) -> the course notebook's cells: prompt, answer (with its solution), test
+    anki: str | None  # item -> (front, back) HTML of its flashcard; None: needs live objects
 
     def function(self, role: str) -> Callable[..., Any]:
-        """The function this kind names for `role` (read, grade, terminal, widget, course), imported now."""
+        """The function this kind names for `role` (read, grade, terminal, widget, course, anki), imported now."""
         ref = getattr(self, role)
         if ref is None:
-            raise ValueError(f"items of kind {self.item.__name__} have no {role} view")
+            raise ValueError(f"{self.item.__name__} items have no {role} view: a coding exercise needs live objects")
         return _resolve(ref)
 
 
 _LOADER, _GRADING, _TERMINAL = "ftlab.bank.loader", "ftlab.bank.grading", "ftlab.selfquiz.terminal"
-_WIDGETS, _COURSE = "ftlab.selfquiz.widgets", "ftlab.course.assignments"
+_WIDGETS, _COURSE, _ANKI = "ftlab.selfquiz.widgets", "ftlab.course.assignments", "ftlab.selfquiz.anki"
 
+_CHOICE = Kind(Choice, read=f"{_LOADER}:read_choice", grade=f"{_GRADING}:grade_choice",
+               terminal=f"{_TERMINAL}:ask_choice", widget=f"{_WIDGETS}:choice_controls",
+               course=f"{_COURSE}:choice_cells", anki=f"{_ANKI}:choice_sides")
 KINDS: dict[str, Kind] = {
-    "card": Kind(Card, f"{_LOADER}:read_card", f"{_GRADING}:grade_card", f"{_TERMINAL}:ask_card",
-                 f"{_WIDGETS}:card_controls", f"{_COURSE}:recall_cells"),
-    "choice": Kind(Choice, f"{_LOADER}:read_choice", f"{_GRADING}:grade_choice", f"{_TERMINAL}:ask_choice",
-                   f"{_WIDGETS}:choice_controls", f"{_COURSE}:choice_cells"),
-    "truefalse": Kind(Choice, f"{_LOADER}:read_choice", f"{_GRADING}:grade_choice", f"{_TERMINAL}:ask_choice",
-                      f"{_WIDGETS}:choice_controls", f"{_COURSE}:choice_cells"),
-    "explain": Kind(Explain, f"{_LOADER}:read_explain", f"{_GRADING}:grade_explain", f"{_TERMINAL}:ask_explain",
-                    f"{_WIDGETS}:explain_controls", f"{_COURSE}:explain_cells"),
-    "exercise": Kind(Exercise, f"{_LOADER}:read_exercise", "ftlab.bank.checks:grade_exercise", None,
-                     f"{_WIDGETS}:exercise_controls", f"{_COURSE}:exercise_cells"),
+    "card": Kind(Card, read=f"{_LOADER}:read_card", grade=f"{_GRADING}:grade_card",
+                 terminal=f"{_TERMINAL}:ask_card", widget=f"{_WIDGETS}:card_controls",
+                 course=f"{_COURSE}:recall_cells", anki=f"{_ANKI}:card_sides"),
+    "choice": _CHOICE,
+    "truefalse": _CHOICE,  # same views; the item's kind fixes its options to True/False
+    "explain": Kind(Explain, read=f"{_LOADER}:read_explain", grade=f"{_GRADING}:grade_explain",
+                    terminal=f"{_TERMINAL}:ask_explain", widget=f"{_WIDGETS}:explain_controls",
+                    course=f"{_COURSE}:explain_cells", anki=f"{_ANKI}:explain_sides"),
+    "exercise": Kind(Exercise, read=f"{_LOADER}:read_exercise", grade="ftlab.bank.checks:grade_exercise",
+                     terminal=None, widget=f"{_WIDGETS}:exercise_controls",
+                     course=f"{_COURSE}:exercise_cells", anki=None),
 }
+"""Item kind -> what the kind does; the kind names are the `kind` values a bank file may use."""
 
 
 def view(item: Item, role: str) -> Callable[..., Any]:

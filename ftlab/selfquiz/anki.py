@@ -8,6 +8,7 @@ from pathlib import Path
 import genanki
 
 from ftlab.bank import Bank, Card, Choice, Explain, Item
+from ftlab.bank.kinds import view
 
 # Stable ids, so re-importing an updated export updates the same deck and notes in Anki instead of duplicating them.
 DECK_ID = zlib.crc32(b"ftlab fine-tuning deck")
@@ -22,22 +23,31 @@ MODEL = genanki.Model(
 
 
 def sides(item: Item) -> tuple[str, str]:
-    """(front, back) HTML of one item: the prompt (with options), then the answer and why."""
+    """(front, back) HTML of one item by its kind (ftlab.bank.kinds): the prompt, then the answer and why.
+    A coding exercise has none: it needs live objects, not a flashcard."""
+    return view(item, "anki")(item)
+
+
+def choice_sides(item: Choice) -> tuple[str, str]:
+    """The prompt with its lettered options; the right option, the explanation and each wrong option's mistake."""
     front = escape(item.prompt)
-    if isinstance(item, Choice):
-        if item.kind != "truefalse":
-            front += "<ol type='A'>" + "".join(f"<li>{escape(o)}</li>" for o in item.options) + "</ol>"
-        back = f"{item.letters[item.answer]}) {escape(item.options[item.answer])}<br>{escape(item.explanation)}"
-        if item.mistakes:
-            back += "<br><i>Common mistakes:</i><ul>" + "".join(
-                f"<li>{item.letters[i]}: {escape(t)}</li>" for i, t in sorted(item.mistakes.items())) + "</ul>"
-    elif isinstance(item, Explain):
-        back = escape(item.model_answer)
-    elif isinstance(item, Card):
-        back = escape(item.answer).replace("\n", "<br>")
-    else:
-        raise TypeError(f"{item.id!r} is a {item.kind} item; coding exercises need live objects, not a flashcard")
+    if item.kind != "truefalse":
+        front += "<ol type='A'>" + "".join(f"<li>{escape(o)}</li>" for o in item.options) + "</ol>"
+    back = f"{item.letters[item.answer]}) {escape(item.options[item.answer])}<br>{escape(item.explanation)}"
+    if item.mistakes:
+        back += "<br><i>Common mistakes:</i><ul>" + "".join(
+            f"<li>{item.letters[i]}: {escape(t)}</li>" for i, t in sorted(item.mistakes.items())) + "</ul>"
     return front, back
+
+
+def explain_sides(item: Explain) -> tuple[str, str]:
+    """The question; the model answer."""
+    return escape(item.prompt), escape(item.model_answer)
+
+
+def card_sides(item: Card) -> tuple[str, str]:
+    """The question; the answer, line breaks kept."""
+    return escape(item.prompt), escape(item.answer).replace("\n", "<br>")
 
 
 def export_deck(bank: Bank, path: Path | str, kinds: tuple[str, ...] = ("card", "choice", "truefalse", "explain"),
