@@ -217,3 +217,34 @@ def test_the_loader_allows_exactly_the_dataclass_fields(tmp_path):
 def test_grade_refuses_what_is_not_a_bank_item():
     with pytest.raises(TypeError, match="not a bank item"):
         grade("freezing-mc-snippet", "A")
+
+
+def test_the_bank_imports_nothing_that_builds_on_it():
+    """items <- kinds <- loader/grading <- checks; self-study, the course and lessons build on the bank, never the
+    reverse (the kind table names their views as "module:function" text, imported on use)."""
+    import ast
+
+    above = ("ftlab.selfquiz", "ftlab.course", "ftlab.exercises", "ftlab.lessons")
+    for path in Path(ITEMS_DIR).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [n for n in names if n.startswith(above)], (path.name, names)
+
+
+def test_loading_and_grading_questions_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ftlab.bank import grade, load_bank\nbank = load_bank()\n"
+            "for item in bank.items:\n    if item.kind != 'exercise':  # exercises grade live torch objects\n"
+            "        grade(item, 'A')\n"
+            "assert 'torch' not in sys.modules\nprint('no torch')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "no torch" in done.stdout, done.stderr[-2000:]
+
+
+def test_a_card_grade_carries_the_self_rating_as_its_review_rating():
+    card = BANK.get("freezing-card-pytorch")
+    assert [grade(card, answer).rating for answer in ("again", 2, "good", 4, " Easy ")] == \
+        ["again", "hard", "good", "easy", "easy"]
