@@ -8,7 +8,7 @@ from pathlib import Path
 import genanki
 
 from ftlab.bank import Bank, Card, Choice, Explain, Item
-from ftlab.bank.kinds import view
+from ftlab.bank.kinds import KINDS, view
 
 # Stable ids, so re-importing an updated export updates the same deck and notes in Anki instead of duplicating them.
 DECK_ID = zlib.crc32(b"ftlab fine-tuning deck")
@@ -50,7 +50,7 @@ def card_sides(item: Card) -> tuple[str, str]:
     return escape(item.prompt), escape(item.answer).replace("\n", "<br>")
 
 
-def export_deck(bank: Bank, path: Path | str, kinds: tuple[str, ...] = ("card", "choice", "truefalse", "explain"),
+def export_deck(bank: Bank, path: Path | str, kinds: tuple[str, ...] = tuple(k for k, v in KINDS.items() if v.anki),
                 name: str = "ftlab: fine-tuning vision models") -> int:
     """Write the bank's items of these kinds to an .apkg file; returns the number of notes."""
     deck = genanki.Deck(DECK_ID, name)

@@ -10,11 +10,11 @@ from typing import Any
 
 from fsrs import Card, Rating, Scheduler
 
-from ftlab.bank import DIFFICULTIES, RATINGS, Bank, Grade, Item, Outcome, grade, load_bank
+from ftlab.bank import DIFFICULTIES, KINDS, RATINGS, Bank, Grade, Item, Outcome, grade, load_bank
 from ftlab.selfquiz.store import Store, StoreError
 
-# Exercises need live objects, so only these kinds are revised outside a notebook.
-REVISABLE = ("card", "choice", "truefalse", "explain")
+# The kinds with a terminal view are revised outside a notebook (exercises need live objects).
+REVISABLE = tuple(name for name, kind in KINDS.items() if kind.terminal)
 # Teaching order of the topics: each one builds on those before it (the seeds' order, prerequisites first).
 SYLLABUS = ("basics", "transfer", "freezing", "layers", "learning-rate", "optimizer", "recipe", "overfitting",
             "similarity", "batchnorm")
