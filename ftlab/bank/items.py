@@ -174,5 +174,6 @@ class Exercise(Item):
 
     @property
     def max_score(self) -> float:
+        """Its points: the course weighs exercises, self-study counts each as one."""
         return self.points
 
