@@ -319,11 +319,23 @@ def unfreeze_top(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
                   f"the rest stays frozen.")
 
 
-def check_named(name: str) -> Callable[..., Finding]:
-    """The check function an exercise item names; ValueError listing the checks there are."""
-    if name not in CHECKS:
-        raise ValueError(f"no exercise check named {name!r}; the checks in {__name__} are {', '.join(CHECKS)}")
-    return globals()[name]
+def check_for(item: Exercise, settings: dict[str, Any] | None = None) -> Callable[..., Finding]:
+    """The check the item names, once it is known to take the item's objects and these settings (the item's
+    own by default); ValueError naming the item and the valid choices otherwise."""
+    if item.check not in CHECKS:
+        raise ValueError(f"exercise {item.id!r}: no check named {item.check!r}; the checks in {__name__} are "
+                         f"{', '.join(CHECKS)}")
+    check = globals()[item.check]
+    parameters = list(inspect.signature(check).parameters)
+    if parameters[:len(item.needs)] != item.needs:
+        raise ValueError(f"exercise {item.id!r}: check {item.check} takes the objects {parameters[:len(item.needs)]}"
+                         f", but the item's needs are {item.needs}")
+    takes = parameters[len(item.needs):]
+    unknown = sorted(set(item.settings if settings is None else settings) - set(takes))
+    if unknown:
+        raise ValueError(f"exercise {item.id!r}: check {item.check} has no setting {unknown[0]!r}; its settings "
+                         f"are {takes or 'none'}")
+    return check
 
 
 def run(item: Exercise, objects: dict[str, Any], **settings: Any) -> Grade:
@@ -331,12 +343,8 @@ def run(item: Exercise, objects: dict[str, Any], **settings: Any) -> Grade:
 
     `settings` override the item's own (e.g. num_classes); missing objects give NotAttempted, a non-Module
     model Incorrect. The grade is worth the item's points, all or nothing."""
-    check = check_named(item.check)
     settings = {**item.settings, **settings}
-    unknown = sorted(set(settings) - set(inspect.signature(check).parameters) - set(item.needs))
-    if unknown:
-        raise ValueError(f"exercise {item.id!r} has no setting {unknown[0]!r}; its settings are "
-                         f"{sorted(item.settings) or 'none'}")
+    check = check_for(item, settings)
     lacking = [name for name in item.needs if objects.get(name) is None]
     if lacking:
         call = ", ".join(f"{n}={n}" for n in item.needs)

@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ftlab.bank import Bank, load_bank
+from ftlab.bank import Bank, Exercise, load_bank
+from ftlab.bank.checks import check_for
 
 BANK_DIR = "bank"
 SOLUTIONS_DIR = "solutions"
 
 
 class KeysError(FileNotFoundError):
-    """The course folder lacks its private bank or a solution; the message says what and where."""
+    """The course folder lacks its private bank or a solution, or an exercise names a check that does not fit;
+    the message says what and where."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ def load_keys(root: Path) -> Keys:
 
 
 def read_bank(folder: Path) -> Keys:
-    """Read `folder/*.toml` and `folder/solutions/*.py`; KeysError if there are no items."""
+    """Read `folder/*.toml` and `folder/solutions/*.py`; KeysError if there are no items or an exercise names a
+    check that does not take its objects and settings."""
     folder = Path(folder)
     if not any(folder.glob("*.toml")):
         raise KeysError(f"{folder.resolve()} holds no *.toml items: the graded questions live in the course's "
@@ -50,4 +53,11 @@ def read_bank(folder: Path) -> Keys:
                         f"PATH`, see quizzes/README.md)")
     solutions = {path.stem: path.read_text(encoding="utf-8").strip()
                  for path in sorted((folder / SOLUTIONS_DIR).glob("*.py"))}
-    return Keys(load_bank(folder), solutions)
+    bank = load_bank(folder)
+    for item in bank.items:  # a wrong check name fails here, not while grading the first student
+        if isinstance(item, Exercise):
+            try:
+                check_for(item)
+            except ValueError as err:
+                raise KeysError(f"{folder.resolve()}: {err}") from None
+    return Keys(bank, solutions)
