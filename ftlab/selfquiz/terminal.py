@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,7 +12,7 @@ from ftlab.bank.kinds import view
 from ftlab.selfquiz.report import export_csv, history, report
 from ftlab.selfquiz.revise import REVISABLE, Reviser, ReviseConfig, open_reviser, utcnow
 from ftlab.selfquiz.session import QuizSession, pick, shuffle_options
-from ftlab.selfquiz.store import Store, StoreError, default_learner
+from ftlab.selfquiz.store import default_learner
 
 SKIP, UNDO, SUSPEND, BURY, QUIT = (object() for _ in range(5))
 COMMANDS = {":undo": UNDO, ":suspend": SUSPEND, ":bury": BURY, ":quit": QUIT}
