@@ -232,16 +232,18 @@ def test_an_exercise_whose_check_does_not_fit_says_what_is_wrong(change, says):
         run(item, {"model": GlyphNet(), "net": GlyphNet()})
 
 
-def test_a_course_bank_with_a_wrong_check_is_refused_before_grading(tmp_path):
+def test_a_course_bank_with_a_wrong_check_fails_the_build_not_the_grading(tmp_path):
     import shutil
 
-    from ftlab.course.keys import KeysError, read_bank
+    from ftlab.course.build import build
+    from ftlab.course.keys import KeysError
 
     shutil.copytree(Path(__file__).parents[1] / "quizzes" / "bank", tmp_path / "bank")
     path = tmp_path / "bank" / "freezing.toml"
     path.write_text(path.read_text().replace('check = "freeze_all"', 'check = "freeze_al"'))
     with pytest.raises(KeysError, match="exercise 'e1-freeze-all': no check named 'freeze_al'"):
-        read_bank(tmp_path / "bank")
+        build(tmp_path)
+    assert not (tmp_path / "source").exists()
 
 
 def test_settings_are_the_items_own_and_an_unknown_one_is_refused():

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ftlab.bank import BankError
+from ftlab.bank import BankError, Exercise
 
 from . import notebook as nb
 from .assignments import ASSIGNMENTS, Assignment, cells
@@ -38,9 +38,23 @@ def stale(root: Path) -> list[Path]:
     return out
 
 
+def check_exercises(keys: Keys) -> None:
+    """Every exercise item of the private bank names a check that takes its objects and settings (KeysError
+    otherwise), so a typo fails the build, not the grading of the first student. Imports torch."""
+    from ftlab.bank.checks import check_for  # torch: only `build` pays for it, not `--check`
+
+    for item in keys.bank.items:
+        if isinstance(item, Exercise):
+            try:
+                check_for(item)
+            except ValueError as err:
+                raise KeysError(f"the course's private bank: {err}") from None
+
+
 def build(root: Path) -> list[Path]:
-    """Write every source notebook whose text changed; return the paths written."""
+    """Check the exercises, then write every source notebook whose text changed; return the paths written."""
     keys = load_keys(root)
+    check_exercises(keys)
     written = []
     for assignment in ASSIGNMENTS:
         path = source_path(root, assignment)
