@@ -9,9 +9,10 @@ from torch import nn
 
 from ftlab.bank.items import Grade, Outcome
 from ftlab.freezing import eval_mode
+from ftlab.inspector import optimizer_fit
+from ftlab.models import find_head, last_linear
 from ftlab.selfquiz.exercise_link import exercise_checked
 
-HEAD_NAMES = ("fc", "head", "classifier", "heads")
 # AttributeError text -> why the seed quizzes' wrong snippets fail in PyTorch.
 KNOWN_ERRORS = {
     "freeze_layers": "nn.Module has no freeze_layers() method, so that line raises AttributeError and freezes "
@@ -27,24 +28,6 @@ ATTRIBUTE_TRAPS = {
                      "nothing; call `{where}.requires_grad_(False)` (with the underscore) or set it on each "
                      "parameter.",
 }
-
-
-def find_head(model: nn.Module) -> tuple[str, nn.Module]:
-    """The classifier head: model.ftlab.head if present, else fc/head/classifier/heads, else the last Linear."""
-    names = [getattr(getattr(model, "ftlab", None), "head", None), *HEAD_NAMES]
-    for name in names:
-        if isinstance(name, str) and isinstance(getattr(model, name, None), nn.Module):
-            return name, getattr(model, name)
-    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise ValueError("this model has no Linear layer that could be its head")
-    return linears[-1]
-
-
-def last_linear(module: nn.Module) -> nn.Linear | None:
-    """The last nn.Linear inside a module (the module itself if it is one)."""
-    found = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    return found[-1] if found else None
 
 
 def probe(model: nn.Module) -> torch.Tensor | None:
@@ -201,26 +184,23 @@ class TrainableOptimizer(CodingExercise):
                     "optimizer = torch.optim.SGD(trainable, lr=1e-3, momentum=0.9)"
 
     def _check(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> Grade:
-        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        names = {id(p): n for n, p in model.named_parameters()}
-        trainable = {id(p) for p in model.parameters() if p.requires_grad}
-        if not trainable:
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            return self.grade(False, f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+        fit = optimizer_fit(model, optimizer)
+        if not fit.trainable:
             return self.grade(False, "The model has no trainable parameters; replace or unfreeze the head first.")
-        stale = held - set(names)
-        if stale:
-            return self.grade(False, f"The optimizer holds {len(stale)} tensors that are no longer in the model.",
+        if fit.stale:
+            return self.grade(False, f"The optimizer holds {fit.stale} tensors that are no longer in the model.",
                               diagnosis="Optimizer built before replacing the head: it updates the old head and "
                                         "misses the new one.")
-        frozen = held - trainable
-        if frozen:
-            return self.grade(False, f"The optimizer holds {len(frozen)} frozen tensors.",
+        if fit.frozen:
+            return self.grade(False, f"The optimizer holds {len(fit.frozen)} frozen tensors.",
                               diagnosis="Optimizer built before freezing (or from model.parameters()): it carries "
                                         "tensors that never train, and would apply any stale .grad left on them.")
-        missing = sorted(names[i] for i in trainable - held)
-        if missing:
-            return self.grade(False, f"{len(missing)} trainable tensors are not in the optimizer (first: "
-                                     f"{missing[0]}), so they would never update.")
-        return self.grade(True, f"The optimizer holds exactly the {len(trainable)} trainable tensors.")
+        if fit.missing:
+            return self.grade(False, f"{len(fit.missing)} trainable tensors are not in the optimizer (first: "
+                                     f"{sorted(fit.missing)[0]}), so they would never update.")
+        return self.grade(True, f"The optimizer holds exactly the {len(fit.trainable)} trainable tensors.")
 
 
 class DiscriminativeLR(CodingExercise):
@@ -235,23 +215,24 @@ class DiscriminativeLR(CodingExercise):
                     "    {'params': model.fc.parameters(), 'lr': 1e-3},\n], momentum=0.9)"
 
     def _check(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> Grade:
-        _, head = find_head(model)
-        head_ids = {id(p) for p in head.parameters()}
-        lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
-        head_lrs = [lr_of[i] for i in head_ids if i in lr_of]
-        body_lrs = [lr_of[id(p)] for p in model.parameters()
-                    if p.requires_grad and id(p) not in head_ids and id(p) in lr_of]
-        if len(head_lrs) < len(head_ids):
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            return self.grade(False, f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+        fit = optimizer_fit(model, optimizer)
+        if fit.head is None:
+            return self.grade(False, "The model has no head: no fc/head/classifier module and no Linear layer.")
+        if fit.head_unheld or not fit.head_lrs:
             return self.grade(False, "Some head parameters are missing from the optimizer.")
-        if not body_lrs:
+        if not fit.body_lrs:
             return self.grade(False, "No trainable body layer is in the optimizer: unfreeze a late stage and give "
                                      "it its own parameter group.")
-        if max(body_lrs) >= min(head_lrs):
-            return self.grade(False, f"Body lr {max(body_lrs):g} is not lower than head lr {min(head_lrs):g}.",
+        if not fit.numeric_lrs:
+            return self.grade(False, "A parameter group has no numeric learning rate; give each group an 'lr'.")
+        if not fit.discriminative:
+            return self.grade(False, f"Body lr {max(fit.body_lrs):g} is not lower than head lr {min(fit.head_lrs):g}.",
                               diagnosis="Pretrained layers need smaller steps than the new head; a large learning "
                                         "rate overwrites the features they learned.")
-        return self.grade(True, f"Body lr {max(body_lrs):g} < head lr {min(head_lrs):g}: the pretrained layers move "
-                                f"gently while the new head learns fast.")
+        return self.grade(True, f"Body lr {max(fit.body_lrs):g} < head lr {min(fit.head_lrs):g}: the pretrained "
+                                f"layers move gently while the new head learns fast.")
 
 
 class FrozenBatchNorm(CodingExercise):

@@ -77,6 +77,28 @@ FAMILIES = {
 }
 
 
+HEAD_NAMES = tuple(dict.fromkeys(attr for _, attr in FAMILIES.values()))  # the head attributes of the families
+
+
+def find_head(model: nn.Module) -> tuple[str, nn.Module]:
+    """The classifier head as (attribute, module): model.ftlab.head if present, else the first of HEAD_NAMES the
+    model holds as a module, else the last Linear anywhere (a plain nn.Sequential: its index)."""
+    for name in (getattr(getattr(model, "ftlab", None), "head", None), *HEAD_NAMES):
+        if isinstance(name, str) and isinstance(getattr(model, name, None), nn.Module):
+            return name, getattr(model, name)
+    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(f"this model has no head: no attribute {', '.join(HEAD_NAMES)} holds a module and it has "
+                         f"no Linear layer")
+    return linears[-1]
+
+
+def last_linear(module: nn.Module) -> nn.Linear | None:
+    """The last nn.Linear inside a module (the module itself if it is one): the layer whose outputs are the classes."""
+    found = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    return found[-1] if found else None
+
+
 def list_models() -> list[str]:
     return list(FAMILIES)
 
@@ -88,13 +110,13 @@ def glyphnet_meta(name: str = "glyphnet_v1") -> dict:
 
 def _replace_head(model: nn.Module, head_attr: str, num_classes: int) -> None:
     """Swap the last Linear of the head for a fresh one with `num_classes` outputs."""
-    head = getattr(model, head_attr)
-    if isinstance(head, nn.Linear):
+    head, last = getattr(model, head_attr), last_linear(getattr(model, head_attr))
+    if last is head:
         setattr(model, head_attr, nn.Linear(head.in_features, num_classes))
         return
-    name, last = [(n, m) for n, m in head.named_modules() if isinstance(m, nn.Linear)][-1]
-    parent = head.get_submodule(name.rpartition(".")[0]) if "." in name else head
-    setattr(parent, name.rpartition(".")[2], nn.Linear(last.in_features, num_classes))
+    name = next(n for n, m in head.named_modules() if m is last)
+    parent, _, attr = name.rpartition(".")
+    setattr(head.get_submodule(parent), attr, nn.Linear(last.in_features, num_classes))
 
 
 def cached_weights_path(weights) -> Path:

@@ -36,10 +36,10 @@ from . import checkpoint
 from .data import ImageSet
 from .device import autocast_dtype, describe, pick_device
 from .feature_cache import FeatureCache
-from .freezing import (check_groups, count_parameters, eval_mode, freeze, group_names, group_parameters, set_mode,
-                     unfreeze)
+from .freezing import check_groups, eval_mode, freeze, group_names, group_parameters, set_mode, unfreeze
 from .history import History
-from .models import info
+from .measure import count_parameters, score
+from .models import info, last_linear
 from .rollback import Rollback, nonfinite
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -147,12 +147,6 @@ def _uninterruptible():
         raise KeyboardInterrupt
 
 
-def _head_outputs(head: nn.Module) -> int | None:
-    """How many classes the head predicts (its last Linear's outputs), None if it has no Linear."""
-    linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
-    return linears[-1].out_features if linears else None
-
-
 class Trainer:
     """Fine-tunes `model` (from ftlab.get_model) on an ImageSet; see the module docstring."""
 
@@ -198,7 +192,8 @@ class Trainer:
             raise ValueError(f"the {what} is empty{advice}")
         if len(data.images) != len(data.labels):
             raise ValueError(f"the {what} has {len(data.images)} images but {len(data.labels)} labels")
-        classes = _head_outputs(self.head)
+        linear = last_linear(self.head)  # how many classes the head predicts
+        classes = linear.out_features if linear is not None else None
         low, high = int(data.labels.min()), int(data.labels.max())
         if classes is not None and (low < 0 or high >= classes):
             raise ValueError(f"the {what} has labels from {low} to {high}, but the model's head predicts {classes} "
@@ -381,15 +376,12 @@ class Trainer:
                 self._resync()
         cached = self._cached()
         _, y = self._tensors(data)
-        loss = correct = 0.0
+
+        def logits_of(idx: torch.Tensor) -> torch.Tensor:
+            with self._autocast():
+                return self._logits(data, idx, cached)
         with eval_mode(self.model):
-            for i in range(0, len(y), self.cfg.eval_batch_size):
-                idx = torch.arange(i, min(i + self.cfg.eval_batch_size, len(y)), device=self.device)
-                with self._autocast():
-                    logits = self._logits(data, idx, cached).float()
-                loss += F.cross_entropy(logits, y[idx], reduction="sum").item()
-                correct += (logits.argmax(1) == y[idx]).sum().item()
-        return {"loss": loss / len(y), "acc": correct / len(y)}
+            return score(logits_of, y, self.cfg.eval_batch_size)
 
     # ---- the loop ----------------------------------------------------------------------------
     def _diverged(self, bad_step: int, what: str) -> None:

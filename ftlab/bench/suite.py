@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from ..device import pick_device
-from ..freezing import count_parameters, freeze, group_names, unfreeze
+from ..freezing import freeze, group_names, unfreeze
+from ..measure import count_parameters
 from ..table import Table
 from ..train import Trainer
 from .measure import (Workload, build_model, environment, interleaved, median, peak_tflops, synthetic, timed,
