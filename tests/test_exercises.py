@@ -6,7 +6,8 @@ from torch import nn
 
 from ftlab.bank import Outcome, grade, load_bank
 from ftlab.exercises import (EXERCISES, DiscriminativeLR, FreezeAll, FrozenBatchNorm, ReplaceHead,
-                             TrainableOptimizer, find_head, probe)
+                             TrainableOptimizer, probe)
+from ftlab.models import find_head
 from ftlab.glyphnet import GlyphNet
 
 
