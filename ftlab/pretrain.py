@@ -10,7 +10,9 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +43,8 @@ def source_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return glyphs.sample(glyphs.SOURCE_CHARS, n, seed)
 
 
-def pretrain(cfg: PretrainConfig, log=print) -> tuple[GlyphNet, dict]:
+def pretrain(cfg: PretrainConfig, log: Callable[[str], None] = logging.getLogger(__name__).info) -> tuple[GlyphNet, dict]:
+    """Train GlyphNet on the source task by the recipe; `log` receives one line per epoch. Returns it and its meta."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     started = time.perf_counter()
@@ -107,7 +110,7 @@ def run(args: argparse.Namespace) -> None:
     cfg = PretrainConfig(n_train=6_000, n_val=2_000, epochs=2) if args.quick else PretrainConfig()
     if args.epochs:
         cfg.epochs = args.epochs
-    model, meta = pretrain(cfg)
+    model, meta = pretrain(cfg, log=print)
     print(f"source-task accuracy: {meta['source_val_accuracy']:.4f} ({meta['num_params']:,} parameters, {meta['seconds']} s)")
     if not args.quick:
         print(f"saved {save(model, meta)}")
