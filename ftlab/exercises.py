@@ -10,6 +10,7 @@ from torch import nn
 from ftlab.bank.items import Grade, Outcome
 from ftlab.freezing import eval_mode
 from ftlab.inspector import optimizer_fit
+from ftlab.measure import count_parameters
 from ftlab.models import find_head, last_linear
 from ftlab.selfquiz.exercise_link import exercise_checked
 
@@ -272,9 +273,9 @@ def blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def _trainable(module: nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameter tensors of a module."""
-    params = list(module.parameters())
-    return sum(p.requires_grad for p in params), len(params)
+    """(trainable, total) parameter values of a module: fully trainable when equal, frozen when the first is 0."""
+    total, trainable = count_parameters(module)
+    return trainable, total
 
 
 class HeadOnly(CodingExercise):
@@ -308,15 +309,15 @@ class CountTrainable(CodingExercise):
 
     def _check(self, model: nn.Module, n_trainable: Any) -> Grade:
         params = list(model.parameters())
-        right = sum(p.numel() for p in params if p.requires_grad)
+        total, right = count_parameters(params)
         if isinstance(n_trainable, bool) or not isinstance(n_trainable, (int, torch.Tensor)):
             return self.grade(False, f"n_trainable should be a whole number, got {type(n_trainable).__name__}.")
         value = int(n_trainable)
         if value == right:
-            return self.grade(True, f"{right:,} numbers will train, of {sum(p.numel() for p in params):,}.")
+            return self.grade(True, f"{right:,} numbers will train, of {total:,}.")
         why = {sum(p.requires_grad for p in params): "You counted tensors; count the numbers inside them "
                                                      "with p.numel().",
-               sum(p.numel() for p in params): "You counted every parameter, frozen ones included; keep only "
+               total: "You counted every parameter, frozen ones included; keep only "
                                                "those with requires_grad.",
                len(params): "You counted parameter tensors, frozen ones included."}.get(value)
         return self.grade(False, f"n_trainable is {value:,}; the model has a different number of trainable "
