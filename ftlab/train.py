@@ -578,32 +578,7 @@ class Trainer:
             self.optimizer.state.clear()
             self._after_load(f"loaded the weights in {path} (a plain state dict); optimizer state reset")
             return
-        if "model_name" not in state or "model" not in state:
-            raise ValueError(f"{path} is neither a Trainer.save() checkpoint nor a plain state dict (its keys: "
-                             f"{', '.join(map(str, list(state)[:6]))}). Expected {checkpoint.EXPECTED}.")
-        if state["model_name"] != self.info.name:
-            raise ValueError(f"{path} holds a {state['model_name']} checkpoint, not {self.info.name}")
-        saved_with = state.get("optimizer_name", self.cfg.optimizer)
-        if saved_with != self.cfg.optimizer:
-            raise ValueError(f"{path} was trained with {saved_with!r} but this trainer uses {self.cfg.optimizer!r}; "
-                             f"make the Trainer with optimizer={saved_with!r}")
-        checkpoint.check_model_state(self.model, state["model"], str(path))
-        frozen = set(state["frozen"])
-        unknown = frozen - {n for n, _ in self.model.named_parameters()}
-        if unknown:
-            raise ValueError(f"{path} freezes parameters this model does not have: {', '.join(sorted(unknown)[:4])}")
-        trainable = {n: p.requires_grad for n, p in self.model.named_parameters()}
-        try:  # check the optimizer state against the file's freezing on a throwaway optimizer
-            for name, p in self.model.named_parameters():
-                p.requires_grad_(name not in frozen)
-            probe = self._build_optimizer()
-            probe.load_state_dict(state["optimizer"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}: its optimizer state does not fit this model ({err}); nothing was changed") from None
-        finally:
-            for name, p in self.model.named_parameters():
-                p.requires_grad_(trainable[name])
-        # everything checked: apply
+        frozen = checkpoint.check_trainer_state(state, self.model, self.info.name, self.cfg.optimizer, path)
         self.model.load_state_dict(state["model"])
         for name, p in self.model.named_parameters():
             p.requires_grad_(name not in frozen)
