@@ -221,7 +221,10 @@ class DiscriminativeLR(CodingExercise):
         fit = optimizer_fit(model, optimizer)
         if fit.head is None:
             return self.grade(False, "The model has no head: no fc/head/classifier module and no Linear layer.")
-        if fit.head_unheld or not fit.head_lrs:
+        if not fit.head_unheld and not fit.head_lrs:
+            return self.grade(False, f"model.{fit.head} has no parameters, so nothing in it can learn; give it a new "
+                                     f"nn.Linear.")
+        if fit.head_unheld:
             return self.grade(False, "Some head parameters are missing from the optimizer.")
         if not fit.body_lrs:
             return self.grade(False, "No trainable body layer is in the optimizer: unfreeze a late stage and give "

@@ -120,11 +120,16 @@ class OptimizerFit:
                 and self.numeric_lrs and max(self.body_lrs) < min(self.head_lrs))
 
 
+def _number(lr):
+    """A learning rate as a float when it is one (torch also takes a one-element tensor), else as given."""
+    return float(lr) if torch.is_tensor(lr) and lr.numel() == 1 else lr
+
+
 def optimizer_fit(model: nn.Module, optimizer: torch.optim.Optimizer) -> OptimizerFit:
     """Compare `optimizer`'s parameter groups with `model`'s trainable parameters and its head (see OptimizerFit)."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    lr_of = {id(p): group.get("lr") for group in optimizer.param_groups for p in group["params"]}
+    lr_of = {id(p): _number(group.get("lr")) for group in optimizer.param_groups for p in group["params"]}
     names = {id(p): n for n, p in model.named_parameters()}
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     try:

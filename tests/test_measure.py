@@ -147,3 +147,13 @@ def test_the_optimizer_check_grades_a_missing_head_or_optimizer_instead_of_raisi
     assert "torch.optim.Optimizer, got list" in TrainableOptimizer().verify(model=_resnet(), optimizer=[1]).feedback
     with pytest.raises(TypeError, match="must be a torch.optim.Optimizer, got NoneType"):
         optimizer_fit(model, None)
+
+
+def test_the_optimizer_check_takes_tensor_rates_and_a_head_without_parameters():
+    model = _resnet()
+    body, head = list(model.layer4.parameters()), list(model.fc.parameters())
+    tensor_lrs = torch.optim.SGD([{"params": body, "lr": torch.tensor(1e-4)}, {"params": head, "lr": torch.tensor(1e-3)}])
+    assert optimizer_fit(model, tensor_lrs).discriminative and _optimizer_ok(model, tensor_lrs)
+    model.fc = nn.Identity()
+    result = DiscriminativeLR().verify(model=model, optimizer=torch.optim.SGD(body, lr=1e-4))
+    assert not result.correct and "model.fc has no parameters" in result.feedback
