@@ -4,8 +4,8 @@ two optimizer steps of a run in progress.
 Design (nanoGPT-style single source of truth): the learning rate of each layer group lives in
 `Trainer.base_lr` and `Trainer.lr_mult` and is copied into the optimizer's param groups every
 step; the optimizer has one param group per layer group holding exactly that group's trainable
-parameters, re-synced whenever `requires_grad` changes (through the trainer or behind its back),
-so frozen parameters are never touched. Requests from other threads (the dashboard) are queued
+parameters (ftlab.group_optimizer), re-synced whenever `requires_grad` changes (through the trainer or
+behind its back), so frozen parameters are never touched. Requests from other threads (the dashboard) are queued
 and applied at the next step boundary. Losses stay on the device and are read back every
 `log_every` steps and at the end of every run; a non-finite loss, weight or BatchNorm statistic
 rolls the model and optimizer back (ftlab.rollback). Head-only runs train on cached backbone
@@ -230,9 +230,8 @@ class Trainer:
         if self._freezing_changed():
             self._resync()
             set_mode(self.model, self.model.training)
-            note = "trainable parameters changed outside the trainer; the optimizer now holds exactly the trainable ones"
-            self.history.events.append(f"step {self.step}: {note}")
-            self._emit("change", {"step": self.step, "change": note})
+            self._announce("trainable parameters changed outside the trainer; the optimizer now holds exactly the "
+                           "trainable ones")
 
     # ---- control: safe to call from any thread while a run is in progress ----------------
     def _request(self, change: Callable[[], None], note: str) -> None:
@@ -247,8 +246,12 @@ class Trainer:
     def _apply(self, request: Request) -> None:
         request.change()
         self._resync()
-        self.history.events.append(f"step {self.step}: {request.note}")
-        self._emit("change", {"step": self.step, "change": request.note})
+        self._announce(request.note)
+
+    def _announce(self, change: str) -> None:
+        """Record a change of LRs or freezing in the history's events and tell the "change" hooks."""
+        self.history.events.append(f"step {self.step}: {change}")
+        self._emit("change", {"step": self.step, "change": change})
 
     def set_lr(self, lr: float, group: str | None = None) -> None:
         """Set the base LR, or one group's LR (stored as a multiplier of the base)."""
