@@ -63,21 +63,21 @@ def _vit_groups():
             "stage4": (*layers[9:12], "encoder.ln"), "head": ("heads",)}
 
 
-# family -> (layer groups, attribute of the head module)
+# family -> layer groups; the "head" group is the one attribute that holds the classifier head
 FAMILIES = {
-    "resnet18": (_resnet_groups(), "fc"),
-    "resnet34": (_resnet_groups(), "fc"),
-    "resnet50": (_resnet_groups(), "fc"),
-    "mobilenet_v3_small": (_feature_groups([0], [1], [2, 3], range(4, 9), range(9, 13)), "classifier"),
-    "mobilenet_v3_large": (_feature_groups([0], [1, 2, 3], [4, 5, 6], range(7, 13), range(13, 17)), "classifier"),
-    "efficientnet_b0": (_feature_groups([0], [1, 2], [3], [4, 5], [6, 7, 8]), "classifier"),
-    "convnext_tiny": (_feature_groups([0], [1], [2, 3], [4, 5], [6, 7]), "classifier"),
-    "vit_b_16": (_vit_groups(), "heads"),
-    "glyphnet": ({g: (g,) for g in ("stem", "stage1", "stage2", "stage3", "stage4", "head")}, "head"),
+    "resnet18": _resnet_groups(),
+    "resnet34": _resnet_groups(),
+    "resnet50": _resnet_groups(),
+    "mobilenet_v3_small": _feature_groups([0], [1], [2, 3], range(4, 9), range(9, 13)),
+    "mobilenet_v3_large": _feature_groups([0], [1, 2, 3], [4, 5, 6], range(7, 13), range(13, 17)),
+    "efficientnet_b0": _feature_groups([0], [1, 2], [3], [4, 5], [6, 7, 8]),
+    "convnext_tiny": _feature_groups([0], [1], [2, 3], [4, 5], [6, 7]),
+    "vit_b_16": _vit_groups(),
+    "glyphnet": {g: (g,) for g in ("stem", "stage1", "stage2", "stage3", "stage4", "head")},
 }
 
 
-HEAD_NAMES = tuple(dict.fromkeys(attr for _, attr in FAMILIES.values()))  # the head attributes of the families
+HEAD_NAMES = tuple(dict.fromkeys(groups["head"][0] for groups in FAMILIES.values()))  # the families' head attributes
 
 
 def find_head(model: nn.Module) -> tuple[str, nn.Module]:
@@ -159,7 +159,8 @@ def get_model(name: str, num_classes: int | None = None, weights: str | None = "
         raise ValueError(f"unknown model {name!r}; available: {', '.join(FAMILIES)}")
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0):
         raise ValueError(f"num_classes must be a positive int (or None to keep the pretrained head), got {num_classes!r}")
-    groups, head_attr = FAMILIES[name]
+    groups = FAMILIES[name]
+    head_attr = groups["head"][0]
     if name == "glyphnet":
         meta = glyphnet_meta()
         model = GlyphNet(num_classes=meta["recipe"].get("num_classes", 62))

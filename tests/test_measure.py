@@ -11,7 +11,7 @@ from ftlab.course.grader import _optimizer_ok
 from ftlab.exercises import DiscriminativeLR, TrainableOptimizer
 from ftlab.inspector import optimizer_fit
 from ftlab.measure import Drift, count_parameters, drift, score
-from ftlab.models import HEAD_NAMES, find_head, last_linear
+from ftlab.models import FAMILIES, HEAD_NAMES, find_head, last_linear
 from ftlab.train import Trainer
 
 
@@ -93,6 +93,7 @@ def test_score_sums_loss_and_hits_over_batches():
 
 def test_the_head_of_every_family_and_of_a_plain_model():
     assert set(HEAD_NAMES) == {"fc", "classifier", "heads", "head"}
+    assert all(len(groups["head"]) == 1 for groups in FAMILIES.values()), "the head group names the head attribute"
     for name in ("resnet18", "mobilenet_v3_small", "glyphnet"):
         model = ftlab.get_model(name, num_classes=4, weights=None)
         attr, head = find_head(model)
