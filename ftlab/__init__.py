@@ -8,8 +8,8 @@ import importlib
 
 _HOMES = {
     "ftlab.data": ("ImageSet", "Splits", "load_image_folder", "load_target", "load_torchvision"),
-    "ftlab.freezing": ("count_parameters", "freeze", "freeze_below", "freeze_matching", "group_names",
-                       "trainable_groups", "unfreeze"),
+    "ftlab.freezing": ("freeze", "freeze_below", "freeze_matching", "group_names", "trainable_groups", "unfreeze"),
+    "ftlab.measure": ("accuracy", "count_parameters", "drift"),
     "ftlab.history": ("History",),
     "ftlab.inspector": ("inspect", "snapshot", "summary"),
     "ftlab.models": ("WeightsUnavailable", "get_model", "list_models"),

@@ -14,6 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ftlab import group_optimizer
+from ftlab.freezing import group_names
+
 EXPECTED = "a checkpoint written by Trainer.save(), or a plain torch.save(model.state_dict()) of the same model"
 
 
@@ -76,3 +79,35 @@ def check_model_state(model: nn.Module, state: dict, source: str) -> None:
     if problems:
         raise ValueError(f"{source} does not fit this model: {'; '.join(problems)}. Nothing was changed "
                          f"(a different number of classes changes the head's shape).")
+
+
+def check_trainer_state(state: dict, model: nn.Module, model_name: str, optimizer: str, path: str | Path) -> set[str]:
+    """Check a Trainer.save() file against a trainer's model (family `model_name`) and optimizer kind before
+    anything is applied: the model's entries, its frozen names, and that the optimizer state fits the file's
+    freezing (on a throwaway optimizer; `requires_grad` is put back). Returns the names the file freezes."""
+    if "model_name" not in state or "model" not in state:
+        raise ValueError(f"{path} is neither a Trainer.save() checkpoint nor a plain state dict (its keys: "
+                         f"{', '.join(map(str, list(state)[:6]))}). Expected {EXPECTED}.")
+    if state["model_name"] != model_name:
+        raise ValueError(f"{path} holds a {state['model_name']} checkpoint, not {model_name}")
+    saved_with = state.get("optimizer_name", optimizer)
+    if saved_with != optimizer:
+        raise ValueError(f"{path} was trained with {saved_with!r} but this trainer uses {optimizer!r}; "
+                         f"make the Trainer with optimizer={saved_with!r}")
+    check_model_state(model, state["model"], str(path))
+    frozen = set(state["frozen"])
+    unknown = frozen - {n for n, _ in model.named_parameters()}
+    if unknown:
+        raise ValueError(f"{path} freezes parameters this model does not have: {', '.join(sorted(unknown)[:4])}")
+    trainable = {n: p.requires_grad for n, p in model.named_parameters()}
+    try:
+        for name, p in model.named_parameters():
+            p.requires_grad_(name not in frozen)
+        lrs = dict.fromkeys(group_names(model), 1.0)  # the rates do not matter: only which tensors each group holds
+        group_optimizer.build(model, optimizer, 1.0, lrs).load_state_dict(state["optimizer"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: its optimizer state does not fit this model ({err}); nothing was changed") from None
+    finally:
+        for name, p in model.named_parameters():
+            p.requires_grad_(trainable[name])
+    return frozen

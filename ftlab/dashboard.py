@@ -28,7 +28,8 @@ import ipywidgets as w
 import torch
 
 from .dashboard_svg import curves, drift_bars
-from .freezing import count_parameters, group_names, group_parameters, trainable_groups
+from .freezing import group_names, trainable_groups
+from .measure import Drift, count_parameters
 from .train import Trainer
 
 
@@ -57,20 +58,6 @@ def _relay(ref: weakref.ref, method: str):
     return hook
 
 
-@torch.no_grad()
-def _flatten(model, reference: dict[str, torch.Tensor] | None) -> tuple[dict, dict]:
-    """The reference weights (default: the model's now) as one flat float vector per group, on the
-    model's device, and per parameter name as views into those vectors."""
-    flat, views = {}, {}
-    for group in group_names(model):
-        named = list(group_parameters(model, group))
-        flat[group] = torch.cat([(p if reference is None else reference[n]).detach().reshape(-1).float().to(p.device)
-                                 for n, p in named])
-        for (n, p), part in zip(named, flat[group].split([p.numel() for _, p in named])):
-            views[n] = part.view(p.shape)
-    return flat, views
-
-
 def _descendants(widget: w.Widget) -> list[w.Widget]:
     """A widget and every widget inside it, innermost first (the order to close them in)."""
     return [d for child in getattr(widget, "children", ()) for d in _descendants(child)] + [widget]
@@ -85,11 +72,9 @@ class Dashboard:
         previous = _ACTIVE.get(trainer)
         if previous is not None:
             previous.close()
-        if reference is None and previous is not None:  # re-running the cell: drift stays from the same weights
-            self._flat, self.reference = previous._flat, previous.reference
-        else:
-            self._flat, self.reference = _flatten(trainer.model, reference)
-        self._norms = torch.stack([f.norm() for f in self._flat.values()]).clamp_min(1e-12)
+        # re-running the cell: drift stays measured from the same weights
+        self.drift = previous.drift if reference is None and previous is not None else Drift(trainer.model, reference)
+        self.reference = self.drift.reference
         self.closed, self.error, self._thread, self._in_run, self._paused = False, None, None, False, False
         self.refreshes, self.refresh_seconds, self._next_refresh, self._marks = 0, 0.0, 0.0, []
         self._lock, self._fit_start, self._plotted = threading.Lock(), trainer.step, 0
@@ -267,14 +252,6 @@ class Dashboard:
                 widget.close()
 
     # ---- what the page shows --------------------------------------------------------------------
-    @torch.no_grad()
-    def drift(self) -> dict[str, float]:
-        """Per group, how far the weights moved from the reference: ||w - w0|| / ||w0|| (relative L2)."""
-        model = self.trainer.model
-        moved = [(torch.cat([p.reshape(-1) for _, p in group_parameters(model, g)]).float() - flat).norm()
-                 for g, flat in self._flat.items()]  # a few large ops per group: cheap on a CPU and one sync on a GPU
-        return dict(zip(self._flat, (torch.stack(moved) / self._norms).tolist()))
-
     @property
     def plotted_points(self) -> int:
         """How many training steps the loss chart shows now (before averaging long runs)."""

@@ -36,6 +36,20 @@ class ImageSet:
         return ImageSet(self.images[index], self.labels[index], self.classes)
 
 
+def check_labels(data: ImageSet, classes: int | None, what: str, model: str, advice: str = "") -> None:
+    """Refuse a set a model of family `model` predicting `classes` classes (None: unknown) cannot train or be
+    scored on: an empty one, one with more images than labels or the other way, a label that is not a class."""
+    if len(data) == 0:
+        raise ValueError(f"the {what} is empty{advice}")
+    if len(data.images) != len(data.labels):
+        raise ValueError(f"the {what} has {len(data.images)} images but {len(data.labels)} labels")
+    low, high = int(data.labels.min()), int(data.labels.max())
+    if classes is not None and (low < 0 or high >= classes):
+        raise ValueError(f"the {what} has labels from {low} to {high}, but the model's head predicts {classes} "
+                         f"classes (labels 0..{classes - 1}); build the model with "
+                         f"get_model({model!r}, num_classes={max(high + 1, len(data.classes))}) or fix the labels")
+
+
 @dataclass
 class Splits:
     train: ImageSet

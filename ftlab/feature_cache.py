@@ -32,7 +32,7 @@ class FeatureCache:
         mark = [(id(t), t.data_ptr(), t._version) for k, t in self.model.state_dict(keep_vars=True).items()
                 if not k.startswith(self._head)]
         if mark != self._mark:
-            self.version += 1
+            self.body_changed()
             self._mark = mark
 
     def get(self, data, compute: Callable[[], torch.Tensor]) -> torch.Tensor:

@@ -132,8 +132,3 @@ def trainable_groups(model: nn.Module) -> list[str]:
     """Groups with at least one trainable parameter, input side first."""
     return [g for g in group_names(model) if any(p.requires_grad for _, p in group_parameters(model, g))]
 
-
-def count_parameters(model: nn.Module) -> tuple[int, int]:
-    """(total, trainable) number of parameter values."""
-    total = sum(p.numel() for p in model.parameters())
-    return total, sum(p.numel() for p in model.parameters() if p.requires_grad)

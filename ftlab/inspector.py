@@ -3,14 +3,19 @@
 The traps it catches: a "frozen" parameter that still changed (held by an optimizer that
 applies weight decay or momentum to it), BatchNorm running statistics drifting in a frozen
 body, `module.requires_grad = False` (a plain attribute that freezes nothing), and trainable
-parameters the optimizer does not hold (built before unfreezing).
+parameters the optimizer does not hold (built before unfreezing). `optimizer_fit` is the one check that an
+optimizer holds exactly the trainable parameters, with the head at a larger learning rate than the body.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .freezing import _BN, count_parameters, group_names, group_of, group_parameters
+from .freezing import _BN, group_names, group_of, group_parameters
+from .measure import count_parameters
+from .models import find_head
 from .table import Table
 
 
@@ -18,9 +23,7 @@ def summary(model: nn.Module) -> Table:
     """Per group: parameters, trainable parameters, and frozen / trainable / partly."""
     rows = []
     for group in group_names(model):
-        params = [p for _, p in group_parameters(model, group)]
-        total = sum(p.numel() for p in params)
-        trainable = sum(p.numel() for p in params if p.requires_grad)
+        total, trainable = count_parameters(p for _, p in group_parameters(model, group))
         state = "trainable" if trainable == total else "frozen" if trainable == 0 else "partly"
         rows.append([group, total, trainable, state])
     total, trainable = count_parameters(model)
@@ -84,3 +87,60 @@ def inspect(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
         ])
     return Table(["layer", "group", "trainable", "in optimizer", "lr", "weight decay", "BN mode", "changed", "flags"],
                  rows, title="per-layer inspection")
+
+
+@dataclass
+class OptimizerFit:
+    """How the tensors an optimizer holds compare with a model's trainable parameters (names are the model's)."""
+
+    trainable: list[str]  # the model's trainable parameters
+    stale: int  # tensors held that are not in the model (e.g. a replaced head's)
+    frozen: list[str]  # parameters held although frozen
+    missing: list[str]  # trainable parameters not held, which would never update
+    head: str | None  # the head's attribute (models.find_head), None when the model has none
+    head_lrs: list[float | None]  # the learning rate of each head parameter held (None: its group has no number)
+    head_unheld: int  # head parameters the optimizer does not hold
+    body_lrs: list[float | None]  # the learning rate of each trainable body parameter held
+
+    @property
+    def exact(self) -> bool:
+        """The optimizer holds exactly the trainable parameters, and there is at least one."""
+        return bool(self.trainable) and not (self.stale or self.frozen or self.missing)
+
+    @property
+    def numeric_lrs(self) -> bool:
+        """Every held head and body parameter's group has a number for its learning rate."""
+        return all(isinstance(lr, (int, float)) and not isinstance(lr, bool) for lr in self.head_lrs + self.body_lrs)
+
+    @property
+    def discriminative(self) -> bool:
+        """Every head parameter held, some trainable body parameter held, and the body's largest learning rate
+        below the head's smallest."""
+        return (self.head is not None and bool(self.head_lrs) and not self.head_unheld and bool(self.body_lrs)
+                and self.numeric_lrs and max(self.body_lrs) < min(self.head_lrs))
+
+
+def _number(lr):
+    """A learning rate as a float when it is one (torch also takes a one-element tensor), else as given."""
+    return float(lr) if torch.is_tensor(lr) and lr.numel() == 1 else lr
+
+
+def optimizer_fit(model: nn.Module, optimizer: torch.optim.Optimizer) -> OptimizerFit:
+    """Compare `optimizer`'s parameter groups with `model`'s trainable parameters and its head (see OptimizerFit)."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    lr_of = {id(p): _number(group.get("lr")) for group in optimizer.param_groups for p in group["params"]}
+    names = {id(p): n for n, p in model.named_parameters()}
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    try:
+        head, module = find_head(model)
+        head_ids = {id(p) for p in module.parameters()}
+    except ValueError:
+        head, head_ids = None, set()
+    return OptimizerFit(
+        trainable=trainable, stale=len(set(lr_of) - set(names)),
+        frozen=[n for n, p in model.named_parameters() if not p.requires_grad and id(p) in lr_of],
+        missing=[n for n, p in model.named_parameters() if p.requires_grad and id(p) not in lr_of],
+        head=head, head_lrs=[lr_of[i] for i in head_ids if i in lr_of], head_unheld=len(head_ids - set(lr_of)),
+        body_lrs=[lr_of[id(p)] for p in model.parameters()
+                  if p.requires_grad and id(p) not in head_ids and id(p) in lr_of])

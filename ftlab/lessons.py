@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .data import TARGETS, ImageSet, Splits, load_target, load_torchvision, per_class
-from .freezing import eval_mode, group_names, group_parameters
+from .freezing import eval_mode
 from .models import get_model
 from .spread import beyond_noise, mean_sd, paired_beyond_noise  # noqa: F401  (lessons.mean_sd in notebooks)
 
@@ -190,19 +190,6 @@ def self_check(*item_ids: str, learner: str | None = None):
     items = [bank.get(i) for i in item_ids]
     reviser, notice = open_reviser(learner, bank)
     return QuizSession(items, reviser, notice=notice)
-
-
-def drift(model: nn.Module, before: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Per layer group: how far the weights moved from `before`, as ||w - w0|| / ||w0||."""
-    out = {}
-    for group in group_names(model):
-        moved = total = 0.0
-        for name, p in group_parameters(model, group):
-            w0 = before[name].to(p.device).float()
-            moved += (p.detach().float() - w0).pow(2).sum().item()
-            total += w0.pow(2).sum().item()
-        out[group] = (moved / max(total, 1e-12)) ** 0.5
-    return out
 
 
 def feature_maps(model: nn.Module, images: torch.Tensor, groups: list[str]) -> dict[str, torch.Tensor]:

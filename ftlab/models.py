@@ -63,18 +63,40 @@ def _vit_groups():
             "stage4": (*layers[9:12], "encoder.ln"), "head": ("heads",)}
 
 
-# family -> (layer groups, attribute of the head module)
+# family -> layer groups; the "head" group is the one attribute that holds the classifier head
 FAMILIES = {
-    "resnet18": (_resnet_groups(), "fc"),
-    "resnet34": (_resnet_groups(), "fc"),
-    "resnet50": (_resnet_groups(), "fc"),
-    "mobilenet_v3_small": (_feature_groups([0], [1], [2, 3], range(4, 9), range(9, 13)), "classifier"),
-    "mobilenet_v3_large": (_feature_groups([0], [1, 2, 3], [4, 5, 6], range(7, 13), range(13, 17)), "classifier"),
-    "efficientnet_b0": (_feature_groups([0], [1, 2], [3], [4, 5], [6, 7, 8]), "classifier"),
-    "convnext_tiny": (_feature_groups([0], [1], [2, 3], [4, 5], [6, 7]), "classifier"),
-    "vit_b_16": (_vit_groups(), "heads"),
-    "glyphnet": ({g: (g,) for g in ("stem", "stage1", "stage2", "stage3", "stage4", "head")}, "head"),
+    "resnet18": _resnet_groups(),
+    "resnet34": _resnet_groups(),
+    "resnet50": _resnet_groups(),
+    "mobilenet_v3_small": _feature_groups([0], [1], [2, 3], range(4, 9), range(9, 13)),
+    "mobilenet_v3_large": _feature_groups([0], [1, 2, 3], [4, 5, 6], range(7, 13), range(13, 17)),
+    "efficientnet_b0": _feature_groups([0], [1, 2], [3], [4, 5], [6, 7, 8]),
+    "convnext_tiny": _feature_groups([0], [1], [2, 3], [4, 5], [6, 7]),
+    "vit_b_16": _vit_groups(),
+    "glyphnet": {g: (g,) for g in ("stem", "stage1", "stage2", "stage3", "stage4", "head")},
 }
+
+
+HEAD_NAMES = tuple(dict.fromkeys(groups["head"][0] for groups in FAMILIES.values()))  # the families' head attributes
+
+
+def find_head(model: nn.Module) -> tuple[str, nn.Module]:
+    """The classifier head as (attribute, module): model.ftlab.head if present, else the first of HEAD_NAMES the
+    model holds as a module, else the last Linear anywhere (a plain nn.Sequential: its index)."""
+    for name in (getattr(getattr(model, "ftlab", None), "head", None), *HEAD_NAMES):
+        if isinstance(name, str) and isinstance(getattr(model, name, None), nn.Module):
+            return name, getattr(model, name)
+    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(f"this model has no head: no attribute {', '.join(HEAD_NAMES)} holds a module and it has "
+                         f"no Linear layer")
+    return linears[-1]
+
+
+def last_linear(module: nn.Module) -> nn.Linear | None:
+    """The last nn.Linear inside a module (the module itself if it is one): the layer whose outputs are the classes."""
+    found = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    return found[-1] if found else None
 
 
 def list_models() -> list[str]:
@@ -88,13 +110,13 @@ def glyphnet_meta(name: str = "glyphnet_v1") -> dict:
 
 def _replace_head(model: nn.Module, head_attr: str, num_classes: int) -> None:
     """Swap the last Linear of the head for a fresh one with `num_classes` outputs."""
-    head = getattr(model, head_attr)
-    if isinstance(head, nn.Linear):
+    head, last = getattr(model, head_attr), last_linear(getattr(model, head_attr))
+    if last is head:
         setattr(model, head_attr, nn.Linear(head.in_features, num_classes))
         return
-    name, last = [(n, m) for n, m in head.named_modules() if isinstance(m, nn.Linear)][-1]
-    parent = head.get_submodule(name.rpartition(".")[0]) if "." in name else head
-    setattr(parent, name.rpartition(".")[2], nn.Linear(last.in_features, num_classes))
+    name = next(n for n, m in head.named_modules() if m is last)
+    parent, _, attr = name.rpartition(".")
+    setattr(head.get_submodule(parent), attr, nn.Linear(last.in_features, num_classes))
 
 
 def cached_weights_path(weights) -> Path:
@@ -137,7 +159,8 @@ def get_model(name: str, num_classes: int | None = None, weights: str | None = "
         raise ValueError(f"unknown model {name!r}; available: {', '.join(FAMILIES)}")
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0):
         raise ValueError(f"num_classes must be a positive int (or None to keep the pretrained head), got {num_classes!r}")
-    groups, head_attr = FAMILIES[name]
+    groups = FAMILIES[name]
+    head_attr = groups["head"][0]
     if name == "glyphnet":
         meta = glyphnet_meta()
         model = GlyphNet(num_classes=meta["recipe"].get("num_classes", 62))

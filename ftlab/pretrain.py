@@ -10,7 +10,9 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from . import glyphs
+from .freezing import set_mode
 from .glyphnet import GlyphNet
+from .measure import accuracy, count_parameters
 from .models import WEIGHTS_DIR
 
 
@@ -39,17 +43,8 @@ def source_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return glyphs.sample(glyphs.SOURCE_CHARS, n, seed)
 
 
-@torch.no_grad()
-def accuracy(model: GlyphNet, x: torch.Tensor, y: torch.Tensor, mean: float, std: float) -> float:
-    model.eval()
-    correct = 0
-    for i in range(0, len(x), 1024):
-        xb = (x[i : i + 1024].float() / 255 - mean) / std
-        correct += (model(xb.contiguous(memory_format=torch.channels_last)).argmax(1) == y[i : i + 1024]).sum().item()
-    return correct / len(x)
-
-
-def pretrain(cfg: PretrainConfig, log=print) -> tuple[GlyphNet, dict]:
+def pretrain(cfg: PretrainConfig, log: Callable[[str], None] = logging.getLogger(__name__).info) -> tuple[GlyphNet, dict]:
+    """Train GlyphNet on the source task by the recipe; `log` receives one line per epoch. Returns it and its meta."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     started = time.perf_counter()
@@ -62,23 +57,25 @@ def pretrain(cfg: PretrainConfig, log=print) -> tuple[GlyphNet, dict]:
     steps_per_epoch = cfg.n_train // cfg.batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.epochs * steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
+
+    def normalise(images: torch.Tensor) -> torch.Tensor:
+        return ((images.float() / 255 - mean) / std).contiguous(memory_format=torch.channels_last)
     for epoch in range(cfg.epochs):
-        model.train()
+        set_mode(model, True)
         order = torch.randperm(cfg.n_train, generator=gen)
         for s in range(steps_per_epoch):
             idx = order[s * cfg.batch_size : (s + 1) * cfg.batch_size]
-            xb = ((x[idx].float() / 255 - mean) / std).contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(xb), y[idx], label_smoothing=cfg.label_smoothing)
+            loss = F.cross_entropy(model(normalise(x[idx])), y[idx], label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-        acc = accuracy(model, xv, yv, mean, std)
+        acc = accuracy(model, xv, yv, batch=1024, preprocess=normalise)
         log(f"epoch {epoch + 1}/{cfg.epochs}  loss {loss.item():.3f}  source val acc {acc:.4f}  ({time.perf_counter() - started:.0f} s)")
     meta = {
         "source_task": f"{len(glyphs.SOURCE_CHARS)} font-rendered letters and symbols: {glyphs.SOURCE_CHARS}",
         "source_val_accuracy": acc,
-        "num_params": sum(p.numel() for p in model.parameters()),
+        "num_params": count_parameters(model)[0],
         "mean": mean,
         "std": std,
         "input_size": glyphs.SIZE,
@@ -113,7 +110,7 @@ def run(args: argparse.Namespace) -> None:
     cfg = PretrainConfig(n_train=6_000, n_val=2_000, epochs=2) if args.quick else PretrainConfig()
     if args.epochs:
         cfg.epochs = args.epochs
-    model, meta = pretrain(cfg)
+    model, meta = pretrain(cfg, log=print)
     print(f"source-task accuracy: {meta['source_val_accuracy']:.4f} ({meta['num_params']:,} parameters, {meta['seconds']} s)")
     if not args.quick:
         print(f"saved {save(model, meta)}")

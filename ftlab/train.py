@@ -4,8 +4,8 @@ two optimizer steps of a run in progress.
 Design (nanoGPT-style single source of truth): the learning rate of each layer group lives in
 `Trainer.base_lr` and `Trainer.lr_mult` and is copied into the optimizer's param groups every
 step; the optimizer has one param group per layer group holding exactly that group's trainable
-parameters, re-synced whenever `requires_grad` changes (through the trainer or behind its back),
-so frozen parameters are never touched. Requests from other threads (the dashboard) are queued
+parameters (ftlab.group_optimizer), re-synced whenever `requires_grad` changes (through the trainer or
+behind its back), so frozen parameters are never touched. Requests from other threads (the dashboard) are queued
 and applied at the next step boundary. Losses stay on the device and are read back every
 `log_every` steps and at the end of every run; a non-finite loss, weight or BatchNorm statistic
 rolls the model and optimizer back (ftlab.rollback). Head-only runs train on cached backbone
@@ -32,17 +32,16 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import checkpoint
-from .data import ImageSet
+from . import checkpoint, group_optimizer
+from .data import ImageSet, check_labels
 from .device import autocast_dtype, describe, pick_device
 from .feature_cache import FeatureCache
-from .freezing import (check_groups, count_parameters, eval_mode, freeze, group_names, group_parameters, set_mode,
-                     unfreeze)
+from .freezing import check_groups, eval_mode, freeze, group_names, set_mode, unfreeze
 from .history import History
-from .models import info
+from .measure import count_parameters, score
+from .models import info, last_linear
 from .rollback import Rollback, nonfinite
 
-OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "cosine")
 
 
@@ -86,7 +85,7 @@ class TrainConfig:
             raise ValueError(f"lr_mult must be a dict of group -> multiplier, got {self.lr_mult!r}")
         for group, mult in self.lr_mult.items():
             _positive_lr(mult, f"lr_mult[{group!r}]")
-        if self.optimizer not in OPTIMIZERS:
+        if self.optimizer not in group_optimizer.OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose 'sgd' or 'adamw'")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose 'constant' or 'cosine'")
@@ -131,6 +130,14 @@ class PendingStep:
     mode: str  # "cached features" or "full"
 
 
+@dataclass
+class Request:
+    """A change asked for from any thread (the dashboard's), applied between two optimizer steps."""
+
+    change: Callable[[], None]  # what it does to the trainer's LRs or the model's freezing
+    note: str  # how the history's events and the "change" hook describe it
+
+
 @contextlib.contextmanager
 def _uninterruptible():
     """Hold a Ctrl-C / kernel interrupt until the block ends, so an update is never half-applied."""
@@ -145,12 +152,6 @@ def _uninterruptible():
         signal.signal(signal.SIGINT, previous)
     if received:
         raise KeyboardInterrupt
-
-
-def _head_outputs(head: nn.Module) -> int | None:
-    """How many classes the head predicts (its last Linear's outputs), None if it has no Linear."""
-    linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
-    return linears[-1].out_features if linears else None
 
 
 class Trainer:
@@ -179,7 +180,7 @@ class Trainer:
         self.status = Status.IDLE
         self.generator = torch.Generator().manual_seed(self.cfg.seed)
         self._lock = threading.Lock()
-        self._requests: deque[Callable[[], None]] = deque()
+        self._requests: deque[Request] = deque()
         self._resume = threading.Event()
         self._resume.set()
         self._stop = threading.Event()
@@ -193,17 +194,9 @@ class Trainer:
 
     # ---- checks of the data --------------------------------------------------------------
     def _check_data(self, data: ImageSet, what: str, advice: str = "") -> None:
-        """A set the model can train or be scored on: not empty, and every label a class of the head."""
-        if len(data) == 0:
-            raise ValueError(f"the {what} is empty{advice}")
-        if len(data.images) != len(data.labels):
-            raise ValueError(f"the {what} has {len(data.images)} images but {len(data.labels)} labels")
-        classes = _head_outputs(self.head)
-        low, high = int(data.labels.min()), int(data.labels.max())
-        if classes is not None and (low < 0 or high >= classes):
-            raise ValueError(f"the {what} has labels from {low} to {high}, but the model's head predicts {classes} "
-                             f"classes (labels 0..{classes - 1}); build the model with "
-                             f"get_model({self.info.name!r}, num_classes={max(high + 1, len(data.classes))}) or fix the labels")
+        """A set the model can train or be scored on (ftlab.data.check_labels against the head's classes)."""
+        linear = last_linear(self.head)
+        check_labels(data, linear.out_features if linear is not None else None, what, self.info.name, advice)
 
     # ---- learning rates, freezing and the optimizer ----------------------------------------
     @property
@@ -211,27 +204,14 @@ class Trainer:
         """The learning rate of every layer group now."""
         return {g: self.base_lr * self.lr_mult.get(g, 1.0) for g in group_names(self.model)}
 
-    def _param_groups(self) -> list[dict]:
-        lrs = self.lrs
-        return [{"params": [p for _, p in group_parameters(self.model, g) if p.requires_grad], "name": g, "lr": lrs[g]}
-                for g in group_names(self.model)]
-
     def _build_optimizer(self) -> torch.optim.Optimizer:
-        groups = self._param_groups()
-        if self.cfg.optimizer == "sgd":
-            return torch.optim.SGD(groups, lr=self.base_lr, momentum=self.cfg.momentum, weight_decay=self.cfg.weight_decay)
-        return torch.optim.AdamW(groups, lr=self.base_lr, weight_decay=self.cfg.weight_decay)
+        return group_optimizer.build(self.model, self.cfg.optimizer, self.base_lr, self.lrs, self.cfg.momentum,
+                                     self.cfg.weight_decay)
 
     def _resync(self) -> None:
-        """Match the optimizer to `requires_grad` now: each param group holds exactly its layer group's trainable
-        parameters (dropped ones lose their state), and remember the freezing seen, to notice the next change."""
-        for pg in self.optimizer.param_groups:
-            params = [p for _, p in group_parameters(self.model, pg["name"]) if p.requires_grad]
-            keep = {id(p) for p in params}
-            for p in pg["params"]:
-                if id(p) not in keep:
-                    self.optimizer.state.pop(p, None)
-            pg["params"] = params
+        """Match the optimizer to `requires_grad` now (ftlab.group_optimizer.sync), and remember the freezing
+        seen, to notice the next change."""
+        group_optimizer.sync(self.optimizer, self.model)
         self._params = list(self.model.parameters())
         self._trainable = [p.requires_grad for p in self._params]
         head = {id(p) for p in self.head.parameters()}
@@ -250,27 +230,28 @@ class Trainer:
         if self._freezing_changed():
             self._resync()
             set_mode(self.model, self.model.training)
-            note = "trainable parameters changed outside the trainer; the optimizer now holds exactly the trainable ones"
-            self.history.events.append(f"step {self.step}: {note}")
-            self._emit("change", {"step": self.step, "change": note})
-
-    def _apply_lrs(self, factor: float) -> None:
-        lrs = self.lrs
-        for pg in self.optimizer.param_groups:
-            pg["lr"] = lrs[pg["name"]] * factor
+            self._announce("trainable parameters changed outside the trainer; the optimizer now holds exactly the "
+                           "trainable ones")
 
     # ---- control: safe to call from any thread while a run is in progress ----------------
     def _request(self, change: Callable[[], None], note: str) -> None:
-        def apply():
-            change()
-            self._resync()
-            self.history.events.append(f"step {self.step}: {note}")
-            self._emit("change", {"step": self.step, "change": note})
+        """Apply a change now, or at the next step boundary when a run is in progress."""
+        request = Request(change, note)
         with self._lock:
             if self.status in (Status.RUNNING, Status.PAUSED):
-                self._requests.append(apply)
+                self._requests.append(request)
                 return
-        apply()
+        self._apply(request)
+
+    def _apply(self, request: Request) -> None:
+        request.change()
+        self._resync()
+        self._announce(request.note)
+
+    def _announce(self, change: str) -> None:
+        """Record a change of LRs or freezing in the history's events and tell the "change" hooks."""
+        self.history.events.append(f"step {self.step}: {change}")
+        self._emit("change", {"step": self.step, "change": change})
 
     def set_lr(self, lr: float, group: str | None = None) -> None:
         """Set the base LR, or one group's LR (stored as a multiplier of the base)."""
@@ -318,8 +299,8 @@ class Trainer:
     def _apply_requests(self) -> None:
         with self._lock:
             requests, self._requests = list(self._requests), deque()
-        for apply in requests:
-            apply()
+        for request in requests:
+            self._apply(request)
         if requests:
             set_mode(self.model, True)
 
@@ -381,15 +362,12 @@ class Trainer:
                 self._resync()
         cached = self._cached()
         _, y = self._tensors(data)
-        loss = correct = 0.0
+
+        def logits_of(idx: torch.Tensor) -> torch.Tensor:
+            with self._autocast():
+                return self._logits(data, idx, cached)
         with eval_mode(self.model):
-            for i in range(0, len(y), self.cfg.eval_batch_size):
-                idx = torch.arange(i, min(i + self.cfg.eval_batch_size, len(y)), device=self.device)
-                with self._autocast():
-                    logits = self._logits(data, idx, cached).float()
-                loss += F.cross_entropy(logits, y[idx], reduction="sum").item()
-                correct += (logits.argmax(1) == y[idx]).sum().item()
-        return {"loss": loss / len(y), "acc": correct / len(y)}
+            return score(logits_of, y, self.cfg.eval_batch_size)
 
     # ---- the loop ----------------------------------------------------------------------------
     def _diverged(self, bad_step: int, what: str) -> None:
@@ -451,7 +429,7 @@ class Trainer:
     def _one_step(self, idx: torch.Tensor, factor: float) -> None:
         cached = self._cached()
         _, y = self._tensors(self.train_set)
-        self._apply_lrs(factor)
+        group_optimizer.set_lrs(self.optimizer, self.lrs, factor)
         with self._autocast():
             logits = self._logits(self.train_set, idx, cached)
             loss = F.cross_entropy(logits.float(), y[idx], label_smoothing=self.cfg.label_smoothing)
@@ -603,32 +581,7 @@ class Trainer:
             self.optimizer.state.clear()
             self._after_load(f"loaded the weights in {path} (a plain state dict); optimizer state reset")
             return
-        if "model_name" not in state or "model" not in state:
-            raise ValueError(f"{path} is neither a Trainer.save() checkpoint nor a plain state dict (its keys: "
-                             f"{', '.join(map(str, list(state)[:6]))}). Expected {checkpoint.EXPECTED}.")
-        if state["model_name"] != self.info.name:
-            raise ValueError(f"{path} holds a {state['model_name']} checkpoint, not {self.info.name}")
-        saved_with = state.get("optimizer_name", self.cfg.optimizer)
-        if saved_with != self.cfg.optimizer:
-            raise ValueError(f"{path} was trained with {saved_with!r} but this trainer uses {self.cfg.optimizer!r}; "
-                             f"make the Trainer with optimizer={saved_with!r}")
-        checkpoint.check_model_state(self.model, state["model"], str(path))
-        frozen = set(state["frozen"])
-        unknown = frozen - {n for n, _ in self.model.named_parameters()}
-        if unknown:
-            raise ValueError(f"{path} freezes parameters this model does not have: {', '.join(sorted(unknown)[:4])}")
-        trainable = {n: p.requires_grad for n, p in self.model.named_parameters()}
-        try:  # check the optimizer state against the file's freezing on a throwaway optimizer
-            for name, p in self.model.named_parameters():
-                p.requires_grad_(name not in frozen)
-            probe = self._build_optimizer()
-            probe.load_state_dict(state["optimizer"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}: its optimizer state does not fit this model ({err}); nothing was changed") from None
-        finally:
-            for name, p in self.model.named_parameters():
-                p.requires_grad_(trainable[name])
-        # everything checked: apply
+        frozen = checkpoint.check_trainer_state(state, self.model, self.info.name, self.cfg.optimizer, path)
         self.model.load_state_dict(state["model"])
         for name, p in self.model.named_parameters():
             p.requires_grad_(name not in frozen)

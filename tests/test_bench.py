@@ -2,10 +2,11 @@
 No timing assertions: speed targets live in benchmarks/, not in tests."""
 import json
 
+import pytest
 import torch
 
-from ftlab.bench.__main__ import main
-from ftlab.bench.measure import Workload, build_model, synthetic, train_flops_per_image
+from ftlab.bench.__main__ import TOOLS, main
+from ftlab.bench.timing import Workload, build_model, synthetic, train_flops_per_image
 from ftlab.bench.plain import Tutorial
 from ftlab.bench.suite import BenchConfig, part5
 
@@ -35,6 +36,23 @@ def test_the_gpu_parts_baseline_and_flop_count_run_on_the_cpu():
     assert loss > 0
 
 
-def test_the_dashboard_part_says_so_when_its_script_is_missing(tmp_path):
-    (figure,) = part5(BenchConfig(dashboard_script=str(tmp_path / "missing.py")), torch.device("cpu"))
-    assert figure.measured is None and "missing.py does not exist yet" in figure.line()
+def test_every_single_benchmark_is_a_module_of_ftlab_bench_with_its_own_flags(capsys):
+    for name, (module, _) in TOOLS.items():
+        with pytest.raises(SystemExit) as done:
+            main([name, "--help"])
+        assert done.value.code == 0 and f"python -m ftlab.bench {name}" in capsys.readouterr().out, module
+    with pytest.raises(SystemExit):
+        main(["cache_breakdown"])
+    err = capsys.readouterr().err
+    assert "unknown benchmark 'cache_breakdown'; choose one of cache-breakdown, dashboard-overhead" in err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "python -m ftlab.bench dashboard-overhead" in capsys.readouterr().out, "the suite's help lists them"
+
+
+@pytest.mark.slow
+def test_the_dashboard_part_runs_its_benchmark_in_a_process_of_its_own():
+    (figure,) = part5(BenchConfig(quick=True), torch.device("cpu"))
+    assert figure.measured is not None and figure.measured < 1, figure.line()
+    assert figure.detail["command"] == "-m ftlab.bench dashboard-overhead --steps 10 --pairs 1"
+    assert 0 <= figure.detail["redraw share"] < 1

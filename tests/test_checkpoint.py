@@ -113,3 +113,22 @@ def test_a_save_into_a_read_only_folder_names_the_path(tmp_path):
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"OSError: could not write the checkpoint {folder / 'run.pt'}"), result.stderr[-2000:]
+
+
+def test_check_trainer_state_returns_the_files_freezing_and_puts_requires_grad_back(glyphnet, digits, tmp_path):
+    from ftlab import checkpoint
+
+    ftlab.freeze(glyphnet, "stem", "stage1")
+    trainer = _trainer(glyphnet, digits)
+    trainer.fit(max_steps=2)
+    state = checkpoint.read(trainer.save(tmp_path / "run.pt"))
+    ftlab.unfreeze(glyphnet)
+    frozen = checkpoint.check_trainer_state(state, glyphnet, "glyphnet", "sgd", "run.pt")
+    assert frozen == {n for n, _ in glyphnet.named_parameters() if n.startswith(("stem.", "stage1."))}
+    assert all(p.requires_grad for p in glyphnet.parameters()), "checking changes no flag"
+    state["optimizer"]["param_groups"] = state["optimizer"]["param_groups"][:2]  # a file from another layout
+    with pytest.raises(ValueError, match="run.pt: its optimizer state does not fit this model"):
+        checkpoint.check_trainer_state(state, glyphnet, "glyphnet", "sgd", "run.pt")
+    assert all(p.requires_grad for p in glyphnet.parameters())
+    with pytest.raises(ValueError, match="holds a glyphnet checkpoint, not resnet18"):
+        checkpoint.check_trainer_state(state, glyphnet, "resnet18", "sgd", "run.pt")

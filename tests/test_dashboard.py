@@ -176,7 +176,7 @@ def test_in_a_kernel_the_cell_returns_at_once_and_wait_joins_the_run():
 
 def test_body_multiplier_and_drift_treat_a_torchvision_head_as_the_head():
     """resnet18 keeps its head in `fc`: the group is still called "head" and must not count as body."""
-    from ftlab.bench.measure import synthetic
+    from ftlab.bench.timing import synthetic
 
     model = ftlab.get_model("resnet18", num_classes=3, weights=None)
     data = synthetic(model, 8, 32, num_classes=3)

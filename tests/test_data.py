@@ -88,3 +88,22 @@ def test_an_image_folder_needs_two_classes_and_says_when_a_split_is_empty(tmp_pa
     for bad in ({"val_fraction": 1.2}, {"val_fraction": 0.5, "test_fraction": 0.5}, {"test_fraction": -0.1}):
         with pytest.raises(ValueError, match="fraction"):
             ftlab.load_image_folder(tmp_path / "tiny", pre, **bad)
+
+
+def test_check_labels_names_the_set_and_the_fix(digits):
+    from ftlab.data import ImageSet, check_labels
+
+    check_labels(digits.train, 10, "training set", "glyphnet")
+    check_labels(digits.train, None, "training set", "glyphnet")  # a head without a Linear: no class count to check
+    with pytest.raises(ValueError, match=r"labels from 0 to 9, but the model's head predicts 5 classes \(labels 0..4\); "
+                                         r"build the model with get_model\('glyphnet', num_classes=10\)"):
+        check_labels(digits.train, 5, "training set", "glyphnet")
+    empty = ImageSet(digits.train.images[:0], digits.train.labels[:0], digits.train.classes)
+    with pytest.raises(ValueError, match="the validation set is empty \\(pass val=None\\)"):
+        check_labels(empty, 10, "validation set", "glyphnet", " (pass val=None)")
+    uneven = ImageSet(digits.train.images[:5], digits.train.labels[:4], digits.train.classes)
+    with pytest.raises(ValueError, match="the training set has 5 images but 4 labels"):
+        check_labels(uneven, 10, "training set", "glyphnet")
+    negative = ImageSet(digits.train.images[:2], torch.tensor([0, -1]), digits.train.classes)
+    with pytest.raises(ValueError, match="labels from -1 to 0"):
+        check_labels(negative, 10, "training set", "glyphnet")

@@ -7,8 +7,9 @@ import torchvision
 from torch import nn
 
 from ftlab.bank import Exercise, Outcome, grade, load_bank
-from ftlab.bank.checks import find_head, probe
+from ftlab.bank.checks import probe
 from ftlab.exercises import EXERCISES, DiscriminativeLR, FreezeAll, FrozenBatchNorm, ReplaceHead, TrainableOptimizer
+from ftlab.models import find_head
 from ftlab.glyphnet import GlyphNet
 
 

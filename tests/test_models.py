@@ -46,17 +46,18 @@ def test_shipped_weights_meta_schema_and_parameter_count():
     for key in ("source_task", "source_val_accuracy", "num_params", "mean", "std", "recipe", "sha256", "fonts"):
         assert key in meta
     model = ftlab.get_model("glyphnet")
-    assert sum(p.numel() for p in model.parameters()) == meta["num_params"]
+    assert ftlab.count_parameters(model)[0] == meta["num_params"]
     assert (WEIGHTS_DIR / meta["file"]).stat().st_size < 3_000_000, "the offline default must stay a few MB"
 
 
 def test_shipped_weights_reproduce_their_recorded_source_accuracy():
-    from ftlab.pretrain import accuracy, source_data
+    """Through the model's own preprocessing (model.ftlab.preprocess), as every user of the weights sees them."""
+    from ftlab.pretrain import source_data
 
     meta = glyphnet_meta()
     x, y = source_data(meta["recipe"]["n_val"], meta["recipe"]["seed"] + 1)
     model = ftlab.get_model("glyphnet").to(memory_format=torch.channels_last)
-    acc = accuracy(model, x, y, meta["mean"], meta["std"])
+    acc = ftlab.accuracy(model, x, y)
     assert abs(acc - meta["source_val_accuracy"]) < 0.01, (acc, meta["source_val_accuracy"])
     assert acc > 0.9
 

@@ -14,8 +14,10 @@ from torch import nn
 from ftlab.bank.grading import not_attempted
 from ftlab.bank.items import Exercise, Grade, Outcome
 from ftlab.freezing import eval_mode
+from ftlab.inspector import optimizer_fit
+from ftlab.measure import count_parameters
+from ftlab.models import find_head, last_linear
 
-HEAD_NAMES = ("fc", "head", "classifier", "heads")
 # AttributeError text -> why the seed quizzes' wrong snippets fail in PyTorch.
 KNOWN_ERRORS = {
     "freeze_layers": "nn.Module has no freeze_layers() method, so that line raises AttributeError and freezes "
@@ -31,24 +33,6 @@ ATTRIBUTE_TRAPS = {
                      "nothing; call `{where}.requires_grad_(False)` (with the underscore) or set it on each "
                      "parameter.",
 }
-
-
-def find_head(model: nn.Module) -> tuple[str, nn.Module]:
-    """The classifier head: model.ftlab.head if present, else fc/head/classifier/heads, else the last Linear."""
-    names = [getattr(getattr(model, "ftlab", None), "head", None), *HEAD_NAMES]
-    for name in names:
-        if isinstance(name, str) and isinstance(getattr(model, name, None), nn.Module):
-            return name, getattr(model, name)
-    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise ValueError("this model has no Linear layer that could be its head")
-    return linears[-1]
-
-
-def last_linear(module: nn.Module) -> nn.Linear | None:
-    """The last nn.Linear inside a module (the module itself if it is one)."""
-    found = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    return found[-1] if found else None
 
 
 def probe(model: nn.Module) -> torch.Tensor | None:
@@ -140,47 +124,47 @@ def replace_head(model: nn.Module, num_classes: int = 5) -> Finding:
 
 def trainable_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
     """Build an optimizer that holds exactly the parameters that train."""
-    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    names = {id(p): n for n, p in model.named_parameters()}
-    trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    if not trainable:
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return failed(f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    fit = optimizer_fit(model, optimizer)
+    if not fit.trainable:
         return failed("The model has no trainable parameters; replace or unfreeze the head first.")
-    stale = held - set(names)
-    if stale:
-        return failed(f"The optimizer holds {len(stale)} tensors that are no longer in the model.",
+    if fit.stale:
+        return failed(f"The optimizer holds {fit.stale} tensors that are no longer in the model.",
                       diagnosis="Optimizer built before replacing the head: it updates the old head and "
                                 "misses the new one.")
-    frozen = held - trainable
-    if frozen:
-        return failed(f"The optimizer holds {len(frozen)} frozen tensors.",
+    if fit.frozen:
+        return failed(f"The optimizer holds {len(fit.frozen)} frozen tensors.",
                       diagnosis="Optimizer built before freezing (or from model.parameters()): it carries "
                                 "tensors that never train, and would apply any stale .grad left on them.")
-    missing = sorted(names[i] for i in trainable - held)
-    if missing:
-        return failed(f"{len(missing)} trainable tensors are not in the optimizer (first: "
-                      f"{missing[0]}), so they would never update.")
-    return passed(f"The optimizer holds exactly the {len(trainable)} trainable tensors.")
+    if fit.missing:
+        return failed(f"{len(fit.missing)} trainable tensors are not in the optimizer (first: "
+                      f"{sorted(fit.missing)[0]}), so they would never update.")
+    return passed(f"The optimizer holds exactly the {len(fit.trainable)} trainable tensors.")
 
 
 def discriminative_lr(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
     """Give unfrozen body layers a lower learning rate than the head."""
-    _, head = find_head(model)
-    head_ids = {id(p) for p in head.parameters()}
-    lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
-    head_lrs = [lr_of[i] for i in head_ids if i in lr_of]
-    body_lrs = [lr_of[id(p)] for p in model.parameters()
-                if p.requires_grad and id(p) not in head_ids and id(p) in lr_of]
-    if len(head_lrs) < len(head_ids):
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return failed(f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    fit = optimizer_fit(model, optimizer)
+    if fit.head is None:
+        return failed("The model has no head: no fc/head/classifier module and no Linear layer.")
+    if not fit.head_unheld and not fit.head_lrs:
+        return failed(f"model.{fit.head} has no parameters, so nothing in it can learn; give it a new nn.Linear.")
+    if fit.head_unheld:
         return failed("Some head parameters are missing from the optimizer.")
-    if not body_lrs:
+    if not fit.body_lrs:
         return failed("No trainable body layer is in the optimizer: unfreeze a late stage and give "
                       "it its own parameter group.")
-    if max(body_lrs) >= min(head_lrs):
-        return failed(f"Body lr {max(body_lrs):g} is not lower than head lr {min(head_lrs):g}.",
+    if not fit.numeric_lrs:
+        return failed("A parameter group has no numeric learning rate; give each group an 'lr'.")
+    if not fit.discriminative:
+        return failed(f"Body lr {max(fit.body_lrs):g} is not lower than head lr {min(fit.head_lrs):g}.",
                       diagnosis="Pretrained layers need smaller steps than the new head; a large learning "
                                 "rate overwrites the features they learned.")
-    return passed(f"Body lr {max(body_lrs):g} < head lr {min(head_lrs):g}: the pretrained layers move "
-                  f"gently while the new head learns fast.")
+    return passed(f"Body lr {max(fit.body_lrs):g} < head lr {min(fit.head_lrs):g}: the pretrained "
+                  f"layers move gently while the new head learns fast.")
 
 
 def frozen_batchnorm(model: nn.Module) -> Finding:
@@ -212,9 +196,9 @@ def blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def _trainable(module: nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameter tensors of a module."""
-    params = list(module.parameters())
-    return sum(p.requires_grad for p in params), len(params)
+    """(trainable, total) parameter values of a module: fully trainable when equal, frozen when the first is 0."""
+    total, trainable = count_parameters(module)
+    return trainable, total
 
 
 def head_only(model: nn.Module) -> Finding:
@@ -233,15 +217,15 @@ def head_only(model: nn.Module) -> Finding:
 def count_trainable(model: nn.Module, n_trainable: Any) -> Finding:
     """Count the numbers (not tensors) that training will change."""
     params = list(model.parameters())
-    right = sum(p.numel() for p in params if p.requires_grad)
+    total, right = count_parameters(params)
     if isinstance(n_trainable, bool) or not isinstance(n_trainable, (int, torch.Tensor)):
         return failed(f"n_trainable should be a whole number, got {type(n_trainable).__name__}.")
     value = int(n_trainable)
     if value == right:
-        return passed(f"{right:,} numbers will train, of {sum(p.numel() for p in params):,}.")
+        return passed(f"{right:,} numbers will train, of {total:,}.")
     why = {sum(p.requires_grad for p in params): "You counted tensors; count the numbers inside them "
                                                  "with p.numel().",
-           sum(p.numel() for p in params): "You counted every parameter, frozen ones included; keep only "
+           total: "You counted every parameter, frozen ones included; keep only "
                                            "those with requires_grad.",
            len(params): "You counted parameter tensors, frozen ones included."}.get(value)
     return failed(f"n_trainable is {value:,}; the model has a different number of trainable "

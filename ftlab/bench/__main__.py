@@ -1,13 +1,33 @@
-"""`python -m ftlab.bench [--quick] [--parts 1,3,4] [--device cpu]`: run the suite, print ratios, write JSON."""
+"""`python -m ftlab.bench [--quick] [--parts 1,3,4] [--device cpu]`: run the suite, print ratios, write JSON.
+
+`python -m ftlab.bench NAME [flags]` runs one of the single-question benchmarks instead (TOOLS).
+"""
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 
-from .suite import PARTS, BenchConfig, run
+from ftlab.bench.suite import PARTS, BenchConfig, run
+
+TOOLS = {  # name -> (module with main(argv), what it measures)
+    "cache-breakdown": ("ftlab.bench.cache_breakdown", "where a cached head-only epoch's time goes"),
+    "dashboard-overhead": ("ftlab.bench.dashboard_overhead", "the throughput cost of the live dashboard"),
+}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m ftlab.bench", description=__doc__.split(":", 1)[1].strip())
+def main(argv: list[str] | None = None) -> dict | None:
+    """Run the suite (returns its record) or the benchmark named first in `argv` (default: sys.argv)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in TOOLS:
+        return importlib.import_module(TOOLS[argv[0]][0]).main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m ftlab.bench", description=__doc__.split(":", 1)[1].split("\n")[0].strip(),
+        epilog="single benchmarks: " + "; ".join(f"python -m ftlab.bench {name} ({what})"
+                                                 for name, (_, what) in TOOLS.items()))
+    if argv and not argv[0].startswith("-"):
+        parser.error(f"unknown benchmark {argv[0]!r}; choose one of {', '.join(TOOLS)}, or give only flags to run "
+                     f"the suite")
     parser.add_argument("--parts", default="1,2,3,4,5,6",
                         help="comma-separated parts: " + "; ".join(f"{k} {v}" for k, v in PARTS.items()))
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: as the trainer picks)")

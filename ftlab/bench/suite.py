@@ -18,10 +18,11 @@ from pathlib import Path
 import torch
 
 from ..device import pick_device
-from ..freezing import count_parameters, freeze, group_names, unfreeze
+from ..freezing import freeze, group_names, unfreeze
+from ..measure import count_parameters
 from ..table import Table
 from ..train import Trainer
-from .measure import (Workload, build_model, environment, interleaved, median, peak_tflops, synthetic, timed,
+from .timing import (Workload, build_model, environment, interleaved, median, peak_tflops, synthetic, timed,
                       train_flops_per_image)
 from .plain import HandTuned, Tutorial
 
@@ -45,7 +46,6 @@ class BenchConfig:
     runs: int = 5  # timed runs per variant (after one warm-up); figures are medians
     out: str = "benchmarks/results"  # where the JSON record goes
     lessons: str = "lessons"  # notebooks for part 6
-    dashboard_script: str = "benchmarks/dashboard_overhead.py"  # part 5, written with ftlab.dashboard
     peak_tflops: float | None = None  # the GPU's dense bf16 peak, when it is not in measure.PEAK_BF16_TFLOPS
     throughput_target: float = 0.95  # part 1: ftlab / plain images per second
     tutorial_target: float = 2.0  # part 2: ftlab / tutorial images per second
@@ -202,23 +202,22 @@ def part4(cfg: BenchConfig, device: torch.device, ws: list[Workload]) -> tuple[l
 
 
 def part5(cfg: BenchConfig, device: torch.device) -> list[Figure]:
-    """Runs the dashboard engineer's script and reads its "throughput ratio with/without" line."""
-    script = Path(cfg.dashboard_script)
+    """Runs `python -m ftlab.bench dashboard-overhead` in a process of its own (the dashboard's training thread
+    and widgets stay out of this one) and reads its "throughput ratio with/without" line."""
     name = "throughput cost of the live dashboard (1 - with/without), glyphnet full fine-tuning"
-    if not script.exists():
-        return [Figure(5, name, None, cfg.dashboard_target, note=f"{script} does not exist yet")]
-    args = [sys.executable, str(script)] + (["--steps", "10", "--pairs", "1"] if cfg.quick else [])
+    args = [sys.executable, "-m", "ftlab.bench", "dashboard-overhead"] + (["--steps", "10", "--pairs", "1"]
+                                                                         if cfg.quick else [])
     env = os.environ | ({"OMP_NUM_THREADS": str(cfg.threads)} if cfg.threads else {})
     done = subprocess.run(args, capture_output=True, text=True, timeout=900, env=env)
     ratio = re.search(r"throughput ratio with/without: ([0-9.]+)", done.stdout)
     if not ratio:
         return [Figure(5, name, None, cfg.dashboard_target, detail={"output": done.stdout[-2000:]},
-                       note=f"{script} exited {done.returncode} without a throughput ratio line: "
+                       note=f"dashboard-overhead exited {done.returncode} without a throughput ratio line: "
                             f"{(done.stderr or done.stdout).strip()[-200:]}")]
     redraws = re.search(r"time inside dashboard redraws: ([0-9.]+)%", done.stdout)
     return [Figure(5, name, 1 - float(ratio.group(1)), cfg.dashboard_target, higher_is_better=False, unit="",
                    detail={"redraw share": float(redraws.group(1)) / 100 if redraws else None,
-                           "script": " ".join(args[1:]), "output": done.stdout[-2000:]})]
+                           "command": " ".join(args[1:]), "output": done.stdout[-2000:]})]
 
 
 def part6(cfg: BenchConfig, device: torch.device) -> list[Figure]:

@@ -27,7 +27,8 @@ from traitlets import Bool, Int
 from ftlab.bank import Card, Choice, Explain, Outcome, grade
 from ftlab.bank.checks import run
 from ftlab.bank.grading import card_rating
-from ftlab.freezing import eval_mode
+from ftlab.inspector import optimizer_fit
+from ftlab.measure import accuracy
 
 from .answers import NoAnswer, read_answer
 from .assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
@@ -195,7 +196,7 @@ class GradeCells(NbGraderPreprocessor):
             return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
         if spec.kind == "structure":
             return finetune_structure(model, optimizer, points)
-        acc = measure_accuracy(model, *private_test_set(self.test_seed, self.test_size))
+        acc = accuracy(model, *private_test_set(self.test_seed, self.test_size), batch=250)
         return Verdict(points if acc >= ACCURACY_THRESHOLD else 0.0, points,
                        [f"Accuracy on the grader's digit images: {acc:.3f} (needed: {ACCURACY_THRESHOLD:.2f})."])
 
@@ -231,13 +232,12 @@ def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer, point
     return Verdict(points * sum(checks.values()) / len(checks), points, lines)
 
 
-def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer) -> bool:
-    lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
-    trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    head = {id(p) for p in model.head.parameters()}
-    if set(lr_of) != trainable or not trainable - head or not head <= set(lr_of):  # a frozen head fails, not raises
+def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer | None) -> bool:
+    """The checks of the TrainableOptimizer and DiscriminativeLR exercises together (ftlab.inspector.optimizer_fit)."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
         return False
-    return min(lr_of[i] for i in head) > max(lr_of[i] for i in trainable - head)
+    fit = optimizer_fit(model, optimizer)
+    return fit.exact and fit.discriminative
 
 
 @functools.lru_cache(maxsize=2)
@@ -248,12 +248,3 @@ def private_test_set(seed: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return glyphs.sample(glyphs.DIGITS, size, seed)
 
 
-@torch.no_grad()
-def measure_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 250) -> float:
-    """Accuracy in eval mode with the model's own preprocessing; the model's modes are restored after."""
-    correct = 0
-    with eval_mode(model, exact=True):
-        for i in range(0, len(labels), batch):
-            x = model.ftlab.preprocess(images[i:i + batch])
-            correct += (model(x).argmax(1) == labels[i:i + batch]).sum().item()
-    return correct / len(labels)

@@ -1,16 +1,21 @@
 """Where a cached head-only epoch's time goes: weight snapshots, per-step checks, and the head's own work.
 
-Usage: python benchmarks/cache_breakdown.py  (CPU, 1 thread, process CPU time, medians; see RESULTS.md, part 3)
+Usage: python -m ftlab.bench cache-breakdown  (CPU, 1 thread, process CPU time, medians; see RESULTS.md, part 3)
 """
+from __future__ import annotations
+
+import argparse
 import statistics as st
 
 import torch
 
 import ftlab
-from ftlab.bench.measure import Workload, build_model, synthetic, timed
+from ftlab.bench.timing import Workload, build_model, synthetic, timed
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="python -m ftlab.bench cache-breakdown", description=__doc__.splitlines()[0]
+                            ).parse_args(argv)
     torch.set_num_threads(1)
     dev = torch.device("cpu")
     for w in [Workload("glyphnet", 32, 64, 16), Workload("resnet18", 64, 32, 4)]:

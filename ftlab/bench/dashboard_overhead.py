@@ -1,10 +1,11 @@
 """Throughput cost of the live dashboard: the same fine-tuning run with and without it.
 
-A benchmark, not a test: `python benchmarks/dashboard_overhead.py [--steps 100 --pairs 3]`.
+A benchmark, not a test: `python -m ftlab.bench dashboard-overhead [--steps 100 --pairs 3]` (part 5 of the suite
+runs it in a process of its own).
 Each pair runs both from the same pretrained weights, in a background thread as the dashboard does,
 in alternating order (without first, then with first, ...); the ratio is the median over pairs, so
-slow drifts in machine load and the advantage of going second cancel. It also prints the share of the run spent inside the dashboard's redraws, which
-does not depend on other processes. The target is a cost of at most 5%.
+slow drifts in machine load and the advantage of going second cancel. It also prints the share of the run spent
+inside the dashboard's redraws, which does not depend on other processes. The target is a cost of at most 5%.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ftlab.dashboard import Dashboard
 
 
 @dataclass
-class BenchConfig:
+class OverheadConfig:
     steps: int = 100  # optimizer steps per run
     pairs: int = 3  # runs with and without the dashboard
     batch_size: int = 20
@@ -29,7 +30,7 @@ class BenchConfig:
     target: float = 0.05  # largest acceptable throughput cost
 
 
-def _run(cfg: BenchConfig, data: ftlab.Splits, with_dashboard: bool) -> tuple[float, float, str]:
+def _run(cfg: OverheadConfig, data: ftlab.Splits, with_dashboard: bool) -> tuple[float, float, str]:
     """(images per second, seconds spent redrawing, device) of one full fine-tuning run."""
     torch.manual_seed(0)
     model = ftlab.get_model("glyphnet", num_classes=10)
@@ -50,17 +51,19 @@ def _run(cfg: BenchConfig, data: ftlab.Splits, with_dashboard: bool) -> tuple[fl
         run.join()
         redraws = 0.0
     seconds = time.perf_counter() - started
-    assert trainer.step == cfg.steps, trainer.status
+    if trainer.step != cfg.steps:
+        raise RuntimeError(f"the run stopped at step {trainer.step} of {cfg.steps} (status {trainer.status})")
     return cfg.steps * cfg.batch_size / seconds, redraws / seconds, trainer.describe()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=BenchConfig.steps)
-    parser.add_argument("--pairs", type=int, default=BenchConfig.pairs)
-    cfg = BenchConfig(**vars(parser.parse_args()))
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ftlab.bench dashboard-overhead",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=OverheadConfig.steps, help="optimizer steps per run")
+    parser.add_argument("--pairs", type=int, default=OverheadConfig.pairs, help="runs with and without the dashboard")
+    cfg = OverheadConfig(**vars(parser.parse_args(argv)))
     data = ftlab.load_target("glyph-digits", labels_per_class=50)
-    _run(BenchConfig(steps=5, pairs=1), data, True)  # warm-up: first-call costs land in neither column
+    _run(OverheadConfig(steps=5, pairs=1), data, True)  # warm-up: first-call costs land in neither column
     ratios, shares, rates = [], [], {False: [], True: []}
     for pair in range(cfg.pairs):
         if pair % 2:

@@ -17,6 +17,7 @@ import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..freezing import set_mode
 from ..models import get_model, info
 
 # dense bf16 tensor-core peak in TFLOP/s, by a substring of torch.cuda.get_device_name (first match wins)
@@ -88,7 +89,7 @@ def median(xs: list[float]) -> float:
 
 def train_flops_per_image(model: nn.Module, size: int, device: torch.device) -> float:
     """FLOPs of one forward + backward per image (torch.utils.flop_counter, batch of 2, fp32)."""
-    m = copy.deepcopy(model).to(device).train()
+    m = set_mode(copy.deepcopy(model).to(device), True)
     x = torch.randn(2, info(model).preprocess.channels, size, size, device=device)
     with FlopCounterMode(display=False) as counter:
         m(x).float().sum().backward()
