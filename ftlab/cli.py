@@ -2,18 +2,32 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pkgutil import resolve_name
 
 
 @dataclass(frozen=True)
 class Command:
-    """One subcommand: its help line, what runs it and where its flags are declared ("module:function")."""
+    """One subcommand: its help line, what runs it and where its flags are declared ("module:function"), or the
+    actions it groups (`ftlab course build`)."""
 
     help: str
-    run: str
+    run: str | None = None
     arguments: str | None = None
+    actions: dict[str, Command] = field(default_factory=dict)
+
+
+COURSE = {
+    "init": Command("create a complete nbgrader course folder", "ftlab.course.init:run",
+                    "ftlab.course.init:add_arguments"),
+    "build": Command("write the course's source/ notebooks from its private bank (--check: only compare)",
+                     "ftlab.course.build:run", "ftlab.course.build:add_arguments"),
+    "autograde": Command("autograde a whole class: parallel, sandboxed, shardable", "ftlab.course.autograde:run",
+                         "ftlab.course.autograde:add_arguments"),
+    "merge": Command("import `course autograde --shard` result files into the gradebook",
+                     "ftlab.course.autograde:run_merge", "ftlab.course.autograde:merge_arguments"),
+}
 
 
 COMMANDS = {
@@ -28,15 +42,8 @@ COMMANDS = {
                     "ftlab.selfquiz.terminal:quiz_arguments"),
     "revise": Command("spaced-repetition revision of what is due", "ftlab.selfquiz.terminal:revise_command",
                       "ftlab.selfquiz.terminal:revise_arguments"),
-    "course": Command("the nbgrader course: init, build, autograde, merge", "ftlab.course.cli:run",
-                      "ftlab.course.cli:add_arguments"),
+    "course": Command("the nbgrader course: init, build, autograde, merge", actions=COURSE),
 }
-
-
-def load(path: str):
-    """The function named by "module:function", importing its module now."""
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def parser_for(chosen: str | None) -> argparse.ArgumentParser:
@@ -45,16 +52,27 @@ def parser_for(chosen: str | None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, command in COMMANDS.items():
         child = sub.add_parser(name, help=command.help, description=command.help)
-        if name == chosen and command.arguments:
-            load(command.arguments)(child)
+        if name == chosen:
+            declare(child, command)
     return parser
+
+
+def declare(parser: argparse.ArgumentParser, command: Command) -> None:
+    """Declare a command's flags, or one sub-parser per action with that action's flags."""
+    if command.arguments:
+        resolve_name(command.arguments)(parser)
+    if command.actions:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="action")
+        for name, action in command.actions.items():
+            declare(actions.add_parser(name, help=action.help, description=action.help), action)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     args = parser_for(chosen).parse_args(argv)
-    status = load(COMMANDS[args.command].run)(args)
+    command = COMMANDS[args.command]
+    status = resolve_name((command.actions[args.action] if command.actions else command).run)(args)
     if status:
         sys.exit(status)
 

@@ -12,7 +12,7 @@ def run(args: argparse.Namespace) -> None:
 
     import ftlab
     from .device import describe, pick_device
-    from .models import WEIGHTS_DIR, glyphnet_meta
+    from .glyphnet import WEIGHTS_DIR, meta as glyphnet_meta
     from .selfquiz.store import data_dir
 
     meta = glyphnet_meta()

@@ -8,7 +8,6 @@ weights ship inside the package (see ftlab.pretrain for the recipe).
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 import urllib.error
@@ -19,10 +18,9 @@ import torch
 import torchvision
 from torch import nn
 
-from .glyphnet import GlyphNet
+from . import glyphnet
 from .preprocess import Preprocess
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
 class WeightsUnavailable(RuntimeError):
@@ -103,11 +101,6 @@ def list_models() -> list[str]:
     return list(FAMILIES)
 
 
-def glyphnet_meta(name: str = "glyphnet_v1") -> dict:
-    """The shipped GlyphNet weights' record: recipe, source accuracy, normalisation."""
-    return json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
-
-
 def _replace_head(model: nn.Module, head_attr: str, num_classes: int) -> None:
     """Swap the last Linear of the head for a fresh one with `num_classes` outputs."""
     head, last = getattr(model, head_attr), last_linear(getattr(model, head_attr))
@@ -162,14 +155,8 @@ def get_model(name: str, num_classes: int | None = None, weights: str | None = "
     groups = FAMILIES[name]
     head_attr = groups["head"][0]
     if name == "glyphnet":
-        meta = glyphnet_meta()
-        model = GlyphNet(num_classes=meta["recipe"].get("num_classes", 62))
-        if weights is not None:
-            if weights not in ("DEFAULT", "GLYPHS_V1"):
-                raise ValueError(f"unknown weights {weights!r} for glyphnet; available: DEFAULT, GLYPHS_V1")
-            state = torch.load(WEIGHTS_DIR / meta["file"], map_location="cpu", weights_only=True)
-            model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-            weights = "GLYPHS_V1"
+        model, meta = glyphnet.pretrained(weights)
+        weights = None if weights is None else "GLYPHS_V1"
         size = meta["input_size"]
         preprocess = Preprocess(size, size, (meta["mean"],), (meta["std"],))
     else:

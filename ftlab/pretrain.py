@@ -21,9 +21,8 @@ import torch.nn.functional as F
 
 from . import glyphs
 from .freezing import set_mode
-from .glyphnet import GlyphNet
+from .glyphnet import WEIGHTS_DIR, GlyphNet
 from .measure import accuracy, count_parameters
-from .models import WEIGHTS_DIR
 
 
 @dataclass

@@ -9,7 +9,9 @@ import torch
 import torchvision
 
 import ftlab
-from ftlab.models import FAMILIES, WEIGHTS_DIR, WeightsUnavailable, cached_weights_path, glyphnet_meta
+from ftlab.glyphnet import WEIGHTS_DIR
+from ftlab.glyphnet import meta as glyphnet_meta
+from ftlab.models import FAMILIES, WeightsUnavailable, cached_weights_path
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))

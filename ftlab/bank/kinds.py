@@ -2,15 +2,14 @@
 graded, and its views in the terminal, a notebook quiz, the course notebook and an Anki deck.
 
 A new kind of question is one row here plus the functions it names. Functions are named "module:function" and
-imported on first use (like ftlab.cli's COMMANDS), so the table builds only on the item classes: loading the bank
+imported on first use (pkgutil.resolve_name, like ftlab.cli's COMMANDS), so the table builds only on the item classes: loading the bank
 never imports a view, and the terminal never imports torch or ipywidgets.
 """
 from __future__ import annotations
 
-import functools
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pkgutil import resolve_name
 from typing import Any
 
 from ftlab.bank.items import Card, Choice, Exercise, Explain, Item
@@ -33,7 +32,7 @@ class Kind:
         ref = getattr(self, role)
         if ref is None:
             raise ValueError(f"{self.item.__name__} items have no {role} view: a coding exercise needs live objects")
-        return _resolve(ref)
+        return resolve_name(ref)
 
 
 _LOADER, _GRADING, _TERMINAL = "ftlab.bank.loader", "ftlab.bank.grading", "ftlab.selfquiz.terminal"
@@ -62,8 +61,3 @@ def view(item: Item, role: str) -> Callable[..., Any]:
     """The function of `role` for this item's kind."""
     return KINDS[item.kind].function(role)
 
-
-@functools.cache
-def _resolve(ref: str) -> Callable[..., Any]:
-    module, name = ref.split(":")
-    return getattr(importlib.import_module(module), name)

@@ -56,7 +56,7 @@ SYNONYMS = {
     "existing": "pretrain", "imagenet": "imagenet",
     "fix": "freez", "fixed": "freez", "lock": "freez", "locked": "freez", "frozen": "freez", "froze": "freez",
     "freeze": "freez", "freezing": "freez", "unchanged": "freez", "untouched": "freez", "static": "freez",
-    "constant": "freez", "hold": "freez", "held": "freez", "intact": "freez",
+    "constant": "freez", "hold": "freez", "intact": "freez",
     "unfreeze": "unfreez", "unfreezing": "unfreez", "unfrozen": "unfreez", "trainable": "unfreez",
     "tune": "tun", "tuning": "tun", "finetune": "tun", "finetuning": "tun", "finetuned": "tun", "tweak": "tun",
     "adapt": "adapt", "adjust": "adapt", "refine": "adapt", "specialize": "adapt", "specialise": "adapt",
