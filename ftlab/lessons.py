@@ -134,14 +134,9 @@ class YourTurn:
 
         if exercise not in EXERCISES:
             raise ValueError(f"unknown exercise {exercise!r}; choose one of {', '.join(sorted(EXERCISES))}")
-        self.exercise = EXERCISES[exercise]()
-        for name, value in settings.items():  # e.g. num_classes=3 for ReplaceHead
-            if not hasattr(self.exercise, name):
-                raise ValueError(f"{exercise} has no setting {name!r}")
-            setattr(self.exercise, name, value)
+        self.exercise = EXERCISES[exercise](**settings)  # e.g. num_classes=3 for ReplaceHead
         self.task = task
-        first = self.exercise.solution().splitlines()[0]
-        self.hints = [self.exercise.hint(), f"It can start like this: {first}"]
+        self.hints = self.exercise.item.hints
         self.grade = None
 
     def check(self, **objects):

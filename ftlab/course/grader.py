@@ -28,7 +28,7 @@ from ftlab.bank import Card, Choice, Explain, Outcome, grade
 from ftlab.bank.checks import run
 from ftlab.bank.grading import card_rating
 from ftlab.inspector import optimizer_fit
-from ftlab.measure import accuracy
+from ftlab.measure import accuracy, count_parameters
 
 from .answers import NoAnswer, read_answer
 from .assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
@@ -212,19 +212,20 @@ class SaveCourseGrades(SaveAutoGrades):
             self.gradebook.db.commit()
 
 
-def _trainable(module: nn.Module) -> list[bool]:
-    return [p.requires_grad for p in module.parameters()]
-
-
 def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer, points: float) -> Verdict:
     """The fine-tuning task's setup, a third of the points each: head, frozen groups, optimizer groups."""
-    head = model.head
+    head = getattr(model, "head", None)
+
+    def trains(module: nn.Module | None, fully: bool) -> bool:  # fully: every value trains; else none does
+        total, trainable = count_parameters(module) if isinstance(module, nn.Module) else (0, 0)
+        return total > 0 and trainable == (total if fully else 0)
+
     checks = {
         "a trainable head with 10 outputs": isinstance(head, nn.Linear) and head.out_features == 10
-        and all(_trainable(head)),
+        and trains(head, fully=True),
         f"{', '.join(FROZEN_GROUPS)} frozen; {', '.join(TRAINED_GROUPS)} trainable":
-            not any(flag for g in FROZEN_GROUPS for flag in _trainable(getattr(model, g)))
-            and all(flag for g in TRAINED_GROUPS for flag in _trainable(getattr(model, g))),
+            all(trains(getattr(model, g, None), fully=False) for g in FROZEN_GROUPS)
+            and all(trains(getattr(model, g, None), fully=True) for g in TRAINED_GROUPS),
         "an optimizer holding exactly the trainable parameters, the head at a larger lr than the body":
             _optimizer_ok(model, optimizer),
     }
