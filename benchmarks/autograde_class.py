@@ -21,8 +21,8 @@ from pathlib import Path
 
 import nbformat
 
-from ftlab.course.adversaries import students as adversaries
-from ftlab.course.sandbox import Student, copy_course, nbgrader, solutions, submit
+from ftlab.assessment.course.adversaries import students as adversaries
+from ftlab.assessment.course.sandbox import Student, copy_course, nbgrader, solutions, submit
 
 QUIZZES = Path(__file__).resolve().parents[1] / "quizzes"
 ASSIGNMENT = "freezing"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from ftlab.course.assignments import ASSIGNMENTS
-from ftlab.course.sandbox import Student, copy_course, nbgrader, solutions, submit
+from ftlab.assessment.course.assignments import ASSIGNMENTS
+from ftlab.assessment.course.sandbox import Student, copy_course, nbgrader, solutions, submit
 
 QUIZZES = Path(__file__).resolve().parents[1] / "quizzes"
 

@@ -1,6 +1,6 @@
 """Free-text scorer figures: per-concept precision/recall on honest answers, credit given to dishonest ones, ms/answer.
 
-Run: PYTHONPATH=. python benchmarks/scorer.py [--confusions]. Sets in ftlab/bank/samples/: explain.toml (tuned on),
+Run: PYTHONPATH=. python benchmarks/scorer.py [--confusions]. Sets in ftlab/assessment/bank/samples/: explain.toml (tuned on),
 holdout.toml (older held-out set, read while fixing mechanisms), adversarial.toml (by kind, written before the
 phrasings; its confusions were read while fixing mechanisms), blind.toml (by kind, written last, never tuned on).
 """
@@ -14,10 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftlab.bank import grade, load_bank
-from ftlab.bank.scorer import Verdict, canon, compile_phrasing, score
+from ftlab.assessment.bank import grade, load_bank
+from ftlab.assessment.bank.scorer import Verdict, canon, compile_phrasing, score
 
-SAMPLES = Path(__file__).parents[1] / "ftlab" / "bank" / "samples"
+SAMPLES = Path(__file__).parents[1] / "ftlab" / "assessment" / "bank" / "samples"
 SETS = ("explain.toml", "holdout.toml", "adversarial.toml", "blind.toml")
 HONEST = ("paraphrase", "partial", "honest")
 ZERO_KINDS = ("keyword-list", "pasted-model", "pasted-names")
@@ -83,7 +83,7 @@ def measure(name: str, bank, baseline: bool = False) -> tuple[Tally, int]:
 
 def per_answer_ms(bank, repeats: int = 3) -> tuple[float, float, float]:
     """Mean CPU ms per answer over all samples: cold (caches cleared), warm, and the keyword baseline warm."""
-    from ftlab.bank.scorer import canon, compile_phrasing
+    from ftlab.assessment.bank.scorer import canon, compile_phrasing
 
     answers = []
     for name in SETS:

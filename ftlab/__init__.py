@@ -7,15 +7,16 @@ from __future__ import annotations
 import importlib
 
 _HOMES = {
-    "ftlab.data": ("ImageSet", "Splits", "load_image_folder", "load_target", "load_torchvision"),
-    "ftlab.freezing": ("freeze", "freeze_below", "freeze_matching", "group_names", "trainable_groups", "unfreeze"),
-    "ftlab.measure": ("accuracy", "count_parameters", "drift"),
-    "ftlab.history": ("History",),
-    "ftlab.inspector": ("inspect", "snapshot", "summary"),
-    "ftlab.models": ("WeightsUnavailable", "get_model", "list_models"),
-    "ftlab.train": ("TrainConfig", "Trainer"),
-    "ftlab.dashboard": ("Dashboard", "DashboardConfig"),
-    "ftlab.selfquiz": ("quiz", "revise", "mastery"),
+    "ftlab.runtime.data": ("ImageSet", "Splits", "load_image_folder", "load_target", "load_torchvision"),
+    "ftlab.runtime.freezing": ("freeze", "freeze_below", "freeze_matching", "group_names", "trainable_groups", "unfreeze"),
+    "ftlab.runtime.measure": ("accuracy", "count_parameters", "drift"),
+    "ftlab.runtime.history": ("History",),
+    "ftlab.runtime.lr_find": ("lr_find",),
+    "ftlab.runtime.inspector": ("inspect", "snapshot", "summary"),
+    "ftlab.runtime.models": ("WeightsUnavailable", "get_model", "list_models"),
+    "ftlab.runtime.train": ("TrainConfig", "Trainer"),
+    "ftlab.teaching.dashboard": ("Dashboard", "DashboardConfig"),
+    "ftlab.assessment.selfquiz": ("quiz", "revise", "mastery"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = sorted(_HOME_OF)

@@ -19,29 +19,29 @@ class Command:
 
 
 COURSE = {
-    "init": Command("create a complete nbgrader course folder", "ftlab.course.init:run",
-                    "ftlab.course.init:add_arguments"),
+    "init": Command("create a complete nbgrader course folder", "ftlab.assessment.course.init:run",
+                    "ftlab.assessment.course.init:add_arguments"),
     "build": Command("write the course's source/ notebooks from its private bank (--check: only compare)",
-                     "ftlab.course.build:run", "ftlab.course.build:add_arguments"),
-    "autograde": Command("autograde a whole class: parallel, sandboxed, shardable", "ftlab.course.autograde:run",
-                         "ftlab.course.autograde:add_arguments"),
+                     "ftlab.assessment.course.build:run", "ftlab.assessment.course.build:add_arguments"),
+    "autograde": Command("autograde a whole class: parallel, sandboxed, shardable", "ftlab.assessment.course.autograde:run",
+                         "ftlab.assessment.course.autograde:add_arguments"),
     "merge": Command("import `course autograde --shard` result files into the gradebook",
-                     "ftlab.course.autograde:run_merge", "ftlab.course.autograde:merge_arguments"),
+                     "ftlab.assessment.course.autograde:run_merge", "ftlab.assessment.course.autograde:merge_arguments"),
 }
 
 
 COMMANDS = {
     "info": Command("versions, device found and cache locations", "ftlab.info:run"),
     "demo": Command("compare scratch, head-only, fine-tuning and the recipe (offline, CPU, < 2 min)",
-                    "ftlab.demo:command", "ftlab.demo:add_arguments"),
+                    "ftlab.teaching.demo:command", "ftlab.teaching.demo:add_arguments"),
     "lessons": Command("copy the lesson notebooks into a folder (default ./ftlab-lessons)",
-                       "ftlab.lesson_files:run", "ftlab.lesson_files:add_arguments"),
+                       "ftlab.teaching.lesson_files:run", "ftlab.teaching.lesson_files:add_arguments"),
     "pretrain": Command("re-run the recipe that produced the shipped GlyphNet weights",
-                        "ftlab.pretrain:run", "ftlab.pretrain:add_arguments"),
-    "quiz": Command("practice questions with instant feedback", "ftlab.selfquiz.terminal:quiz_command",
-                    "ftlab.selfquiz.terminal:quiz_arguments"),
-    "revise": Command("spaced-repetition revision of what is due", "ftlab.selfquiz.terminal:revise_command",
-                      "ftlab.selfquiz.terminal:revise_arguments"),
+                        "ftlab.offline.pretrain:run", "ftlab.offline.pretrain:add_arguments"),
+    "quiz": Command("practice questions with instant feedback", "ftlab.assessment.selfquiz.terminal:quiz_command",
+                    "ftlab.assessment.selfquiz.terminal:quiz_arguments"),
+    "revise": Command("spaced-repetition revision of what is due", "ftlab.assessment.selfquiz.terminal:revise_command",
+                      "ftlab.assessment.selfquiz.terminal:revise_arguments"),
     "course": Command("the nbgrader course: init, build, autograde, merge", actions=COURSE),
 }
 

@@ -11,9 +11,9 @@ def run(args: argparse.Namespace) -> None:
     import torchvision
 
     import ftlab
-    from .device import describe, pick_device
-    from .glyphnet import WEIGHTS_DIR, meta as glyphnet_meta
-    from .selfquiz.store import data_dir
+    from ftlab.runtime.device import describe, pick_device
+    from ftlab.offline.glyphnet import WEIGHTS_DIR, meta as glyphnet_meta
+    from ftlab.assessment.selfquiz.store import data_dir
 
     meta = glyphnet_meta()
     print(f"ftlab        {ftlab.__file__.rsplit('/', 1)[0]}")

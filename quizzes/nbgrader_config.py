@@ -5,9 +5,9 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
                                     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
 
-from ftlab.course.execute import BoundedExecute
-from ftlab.course.grader import GradeCells, InsertStateDumps, SaveCourseGrades
-from ftlab.course.restore import RestoreMissingCells
+from ftlab.assessment.course.execute import BoundedExecute
+from ftlab.assessment.course.grader import GradeCells, InsertStateDumps, SaveCourseGrades
+from ftlab.assessment.course.restore import RestoreMissingCells
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,7 +21,7 @@ c.Exchange.root = os.path.join(HERE, "exchange")
 os.makedirs(c.Exchange.root, exist_ok=True)
 
 # Grading. The course-private bank (bank/*.toml, bank/solutions/*.py) holds every key; graded cells are scored
-# in nbgrader's own process, never in the student's kernel (ftlab.course.grader).
+# in nbgrader's own process, never in the student's kernel (ftlab.assessment.course.grader).
 c.GradeCells.show_answer = False  # True: feedback on a wrong answer also names the correct one
 c.GradeCells.test_seed = 7919  # seed of the private test images of the fine-tuning task
 
@@ -43,12 +43,12 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells, CheckCellMetadata,
 ]
 
-# Execution. Each kernel runs under bubblewrap (ftlab/course/jail.py): read-only system, only the notebook's
+# Execution. Each kernel runs under bubblewrap (ftlab/assessment/course/jail.py): read-only system, only the notebook's
 # own folder writable, no course files, no network. Without bwrap, grading refuses to start unless
 # BoundedExecute.sandbox is set to False (ftlab course autograde --no-sandbox), for trusted submissions only.
 # A cell past Execute.timeout is interrupted; if it ignores that for interrupt_grace seconds, or kills its kernel,
 # the kernel is restarted and the earlier cells replayed. Either way only that cell is lost, and the notebook is
-# flagged for the instructor (ftlab/course/execute.py). BoundedExecute reads the Execute settings above too.
+# flagged for the instructor (ftlab/assessment/course/execute.py). BoundedExecute reads the Execute settings above too.
 c.BoundedExecute.interrupt_grace = 2  # seconds between SIGINT and killing the kernel
 c.BoundedExecute.submission_timeout = 900  # wall seconds for one notebook, all cells and restarts together
 c.BoundedExecute.memory_mb = 8192  # RLIMIT_AS of the kernel: importing torch alone maps ~3.6 GiB of address space

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 import ftlab
-from ftlab.dashboard import Dashboard
+from ftlab.teaching.dashboard import Dashboard
 
 
 @dataclass

@@ -6,9 +6,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..data import ImageSet
-from ..device import autocast_dtype
-from ..models import info
+from ftlab.runtime.data import ImageSet
+from ftlab.runtime.device import autocast_dtype
+from ftlab.runtime.models import info
 
 
 def _normaliser(model: nn.Module, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

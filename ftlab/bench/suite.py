@@ -17,14 +17,14 @@ from pathlib import Path
 
 import torch
 
-from ..device import pick_device
-from ..freezing import freeze, group_names, unfreeze
-from ..measure import count_parameters
-from ..table import Table
-from ..train import Trainer
-from .timing import (Workload, build_model, environment, interleaved, median, peak_tflops, synthetic, timed,
+from ftlab.runtime.device import pick_device
+from ftlab.runtime.freezing import freeze, group_names, unfreeze
+from ftlab.runtime.measure import count_parameters
+from ftlab.runtime.table import Table
+from ftlab.runtime.train import Trainer
+from ftlab.bench.timing import (Workload, build_model, environment, interleaved, median, peak_tflops, synthetic, timed,
                       train_flops_per_image)
-from .plain import HandTuned, Tutorial
+from ftlab.bench.plain import HandTuned, Tutorial
 
 PARTS = {1: "training throughput: ftlab vs hand-tuned plain PyTorch",
          2: "GPU: ftlab vs the transfer-learning tutorial's loop, and model FLOP utilisation",

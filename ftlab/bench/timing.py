@@ -17,8 +17,8 @@ import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..freezing import set_mode
-from ..models import get_model, info
+from ftlab.runtime.freezing import set_mode
+from ftlab.runtime.models import get_model, info
 
 # dense bf16 tensor-core peak in TFLOP/s, by a substring of torch.cuda.get_device_name (first match wins)
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756, "H100 NVL": 835, "H100": 989, "H200": 989, "GH200": 989, "B200": 2250,
@@ -55,7 +55,7 @@ def build_model(w: Workload, num_classes: int = 10) -> nn.Module:
 
 def synthetic(model: nn.Module, n: int, size: int, num_classes: int = 10, seed: int = 0):
     """Random uint8 images [n, C, size, size] and labels, as an ImageSet would hold them."""
-    from ..data import ImageSet
+    from ftlab.runtime.data import ImageSet
 
     g = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n, info(model).preprocess.channels, size, size), generator=g, dtype=torch.uint8)

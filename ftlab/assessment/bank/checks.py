@@ -1,0 +1,368 @@
+"""The checks of the bank's coding exercises: what correct means on a learner's live PyTorch objects, with
+diagnoses of the usual mistakes. Everything else about an exercise (prompt, hints, solution, objects, settings)
+is its bank item; `run` grades an item's objects with the check the item names."""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ftlab.assessment.bank.grading import not_attempted
+from ftlab.assessment.bank.items import Exercise, Grade, Outcome
+from ftlab.runtime.freezing import eval_mode
+from ftlab.runtime.inspector import optimizer_fit
+from ftlab.runtime.measure import count_parameters
+from ftlab.runtime.models import find_head, last_linear
+
+# AttributeError text -> why the seed quizzes' wrong snippets fail in PyTorch.
+KNOWN_ERRORS = {
+    "freeze_layers": "nn.Module has no freeze_layers() method, so that line raises AttributeError and freezes "
+                     "nothing. PyTorch freezes tensors: set requires_grad = False on each parameter.",
+    "layers": "PyTorch modules have no .layers list (that is Keras vocabulary), so the loop raises AttributeError. "
+              "Iterate model.parameters() (or model.children()); and trainable = True would mean 'keep training' "
+              "anyway, the opposite of freezing.",
+}
+ATTRIBUTE_TRAPS = {
+    "trainable": "`{where}.trainable = ...` only stores a plain Python attribute that PyTorch never reads "
+                 "(it is a Keras flag), so every parameter still trains.",
+    "requires_grad": "`{where}.requires_grad = False` on a module only stores a plain attribute and freezes "
+                     "nothing; call `{where}.requires_grad_(False)` (with the underscore) or set it on each "
+                     "parameter.",
+}
+
+
+def probe(model: nn.Module) -> torch.Tensor | None:
+    """Forward one small dummy image with grad enabled and every module in eval mode, restoring modes after."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        return None
+    size = getattr(model, "image_size", 32)
+    try:
+        with eval_mode(model, exact=True), torch.enable_grad():
+            return model(torch.zeros(1, convs[0].in_channels, size, size))
+    except RuntimeError:
+        return None
+
+
+def trainable_body(model: nn.Module, head: nn.Module) -> list[str]:
+    """Names of the parameters outside the head that still require gradients."""
+    head_ids = {id(p) for p in head.parameters()}
+    return [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head_ids]
+
+
+def attribute_traps(model: nn.Module) -> str | None:
+    """Explain plain attributes like `model.trainable = False` that look like freezing but are not."""
+    for name, module in model.named_modules():
+        for attr, message in ATTRIBUTE_TRAPS.items():
+            if attr in vars(module):
+                return message.format(where=f"model.{name}" if name else "model")
+    return None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check found: right or not, the feedback, and the misconception behind a wrong state (or None)."""
+
+    correct: bool
+    feedback: str
+    diagnosis: str | None = None
+
+
+def passed(feedback: str) -> Finding:
+    """The learner's objects are right."""
+    return Finding(True, feedback)
+
+
+def failed(feedback: str, diagnosis: str | None = None) -> Finding:
+    """The learner's objects are wrong; `diagnosis` names the usual mistake behind this state."""
+    return Finding(False, feedback, diagnosis)
+
+
+def freeze_all(model: nn.Module) -> Finding:
+    """Freeze every parameter of a pretrained model."""
+    params = list(model.named_parameters())
+    live = [name for name, p in params if p.requires_grad]
+    if live:
+        return failed(f"{len(live)} of {len(params)} parameter tensors still have requires_grad=True "
+                      f"(first: {live[0]}).", diagnosis=attribute_traps(model))
+    if not params:
+        return failed("This model has no parameters at all; pass the pretrained model.")
+    out = probe(model)
+    if out is not None and out.requires_grad:
+        return failed("A forward pass still builds a graph: something in the model still trains.")
+    return passed(f"All {len(params)} parameter tensors are frozen and a forward pass tracks no "
+                  f"gradients: sum(p.requires_grad for p in model.parameters()) == 0.")
+
+
+def replace_head(model: nn.Module, num_classes: int = 5) -> Finding:
+    """Freeze the body and give the model a new, trainable head with `num_classes` outputs."""
+    name, head = find_head(model)
+    linear = last_linear(head)
+    outputs = linear.out_features if linear is not None else None
+    if outputs != num_classes:
+        why = ("The head still has 1000 outputs, one per ImageNet class: it was never replaced."
+               if outputs == 1000 else None)
+        return failed(f"model.{name} has {outputs} outputs; the task has {num_classes} classes.",
+                      diagnosis=why)
+    out = probe(model)
+    if out is None or out.shape[-1] != num_classes:
+        return failed("A forward pass fails or gives the wrong width.",
+                      diagnosis="The new Linear's in_features must equal the old head's in_features.")
+    if not all(p.requires_grad for p in head.parameters()):
+        return failed(f"model.{name} is frozen, so nothing will learn.",
+                      diagnosis="You froze after replacing the head, which froze the new head too.")
+    body = trainable_body(model, head)
+    if body:
+        return failed(f"The head is right, but {len(body)} body tensors still train (first: "
+                      f"{body[0]}); freeze the body first.", diagnosis=attribute_traps(model))
+    return passed(f"model.{name} now maps to {num_classes} classes, trains, and the body is frozen.")
+
+
+def trainable_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
+    """Build an optimizer that holds exactly the parameters that train."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return failed(f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    fit = optimizer_fit(model, optimizer)
+    if not fit.trainable:
+        return failed("The model has no trainable parameters; replace or unfreeze the head first.")
+    if fit.stale:
+        return failed(f"The optimizer holds {fit.stale} tensors that are no longer in the model.",
+                      diagnosis="Optimizer built before replacing the head: it updates the old head and "
+                                "misses the new one.")
+    if fit.frozen:
+        return failed(f"The optimizer holds {len(fit.frozen)} frozen tensors.",
+                      diagnosis="Optimizer built before freezing (or from model.parameters()): it carries "
+                                "tensors that never train, and would apply any stale .grad left on them.")
+    if fit.missing:
+        return failed(f"{len(fit.missing)} trainable tensors are not in the optimizer (first: "
+                      f"{sorted(fit.missing)[0]}), so they would never update.")
+    return passed(f"The optimizer holds exactly the {len(fit.trainable)} trainable tensors.")
+
+
+def discriminative_lr(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
+    """Give unfrozen body layers a lower learning rate than the head."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return failed(f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    fit = optimizer_fit(model, optimizer)
+    if fit.head is None:
+        return failed("The model has no head: no fc/head/classifier module and no Linear layer.")
+    if not fit.head_unheld and not fit.head_lrs:
+        return failed(f"model.{fit.head} has no parameters, so nothing in it can learn; give it a new nn.Linear.")
+    if fit.head_unheld:
+        return failed("Some head parameters are missing from the optimizer.")
+    if not fit.body_lrs:
+        return failed("No trainable body layer is in the optimizer: unfreeze a late stage and give "
+                      "it its own parameter group.")
+    if not fit.numeric_lrs:
+        return failed("A parameter group has no numeric learning rate; give each group an 'lr'.")
+    if not fit.discriminative:
+        return failed(f"Body lr {max(fit.body_lrs):g} is not lower than head lr {min(fit.head_lrs):g}.",
+                      diagnosis="Pretrained layers need smaller steps than the new head; a large learning "
+                                "rate overwrites the features they learned.")
+    return passed(f"Body lr {max(fit.body_lrs):g} < head lr {min(fit.head_lrs):g}: the pretrained "
+                  f"layers move gently while the new head learns fast.")
+
+
+def frozen_batchnorm(model: nn.Module) -> Finding:
+    """Keep frozen BatchNorm layers in eval mode while the rest of the model trains."""
+    norms = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return failed("This model has no BatchNorm layers; use resnet18 or GlyphNet.")
+    trainable = [n for n, m in norms if any(p.requires_grad for p in m.parameters())]
+    if trainable:
+        return failed(f"{len(trainable)} BatchNorm layers still have trainable weights (first: "
+                      f"{trainable[0]}); freeze the body first.")
+    drifting = [n for n, m in norms if m.training]
+    if drifting:
+        return failed(f"{len(drifting)} frozen BatchNorm layers are in train mode (first: "
+                      f"{drifting[0]}).",
+                      diagnosis="BatchNorm still in train mode: its weights are frozen, but it keeps "
+                                "overwriting running_mean/running_var with statistics of your small batches.")
+    _, head = find_head(model)
+    if not head.training:
+        return failed("The head is in eval mode too; call model.train() before re-freezing BatchNorm.")
+    return passed(f"All {len(norms)} frozen BatchNorm layers use their stored statistics while the "
+                  f"head trains.")
+
+
+# ---- exercises added for the lessons' "your turn" sections (lessons/) -------------------------------------
+def blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model's top-level children that hold parameters, input side first (ResNet: conv1 ... fc)."""
+    return [(n, m) for n, m in model.named_children() if any(True for _ in m.parameters())]
+
+
+def _trainable(module: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter values of a module: fully trainable when equal, frozen when the first is 0."""
+    total, trainable = count_parameters(module)
+    return trainable, total
+
+
+def head_only(model: nn.Module) -> Finding:
+    """Keep the model's head trainable and freeze everything else (feature extraction)."""
+    name, head = find_head(model)
+    if not all(p.requires_grad for p in head.parameters()):
+        return failed(f"model.{name} has frozen tensors, so the one layer that should learn cannot.",
+                      diagnosis="Unfreeze the head after freezing everything (the order matters).")
+    body = trainable_body(model, head)
+    if body:
+        return failed(f"{len(body)} body tensors still train (first: {body[0]}); only model.{name} "
+                      f"should.", diagnosis=attribute_traps(model))
+    return passed(f"Only model.{name} trains; every body tensor is frozen.")
+
+
+def count_trainable(model: nn.Module, n_trainable: Any) -> Finding:
+    """Count the numbers (not tensors) that training will change."""
+    params = list(model.parameters())
+    total, right = count_parameters(params)
+    if isinstance(n_trainable, bool) or not isinstance(n_trainable, (int, torch.Tensor)):
+        return failed(f"n_trainable should be a whole number, got {type(n_trainable).__name__}.")
+    value = int(n_trainable)
+    if value == right:
+        return passed(f"{right:,} numbers will train, of {total:,}.")
+    why = {sum(p.requires_grad for p in params): "You counted tensors; count the numbers inside them "
+                                                 "with p.numel().",
+           total: "You counted every parameter, frozen ones included; keep only "
+                                           "those with requires_grad.",
+           len(params): "You counted parameter tensors, frozen ones included."}.get(value)
+    return failed(f"n_trainable is {value:,}; the model has a different number of trainable "
+                  f"numbers.", diagnosis=why)
+
+
+def freeze_below(model: nn.Module) -> Finding:
+    """Freeze everything before the last two stages; the last two stages and the head keep training."""
+    found = blocks(model)
+    if len(found) < 4:
+        return failed("This model has too few blocks for the exercise; use resnet18 or GlyphNet.")
+    early, late = found[:-3], found[-3:]
+    frozen_late = [n for n, m in late if _trainable(m)[0] < _trainable(m)[1]]
+    if frozen_late:
+        return failed(f"{', '.join(frozen_late)} should keep training but has frozen tensors.",
+                      diagnosis="You froze from the output side; early layers are the generic ones to "
+                                "keep, late layers the ones to adapt.")
+    live = [n for n, m in early if _trainable(m)[0]]
+    if live:
+        return failed(f"{', '.join(live)} still train; everything before {late[0][0]} should be "
+                      f"frozen.", diagnosis=attribute_traps(model))
+    return passed(f"{early[0][0]} ... {early[-1][0]} are frozen; {', '.join(n for n, _ in late)} train.")
+
+
+def layerwise_lr(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
+    """One optimizer group per block, learning rates rising from the input to the head."""
+    lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    rates = []
+    for name, block in blocks(model):
+        missing = [p for p in block.parameters() if p.requires_grad and id(p) not in lr_of]
+        if missing:
+            return failed(f"{len(missing)} trainable tensors of {name} are not in the optimizer.")
+        held = [lr_of[id(p)] for p in block.parameters() if id(p) in lr_of]
+        if held:
+            rates.append((name, max(held)))
+    if len(rates) < 2:
+        return failed("Fewer than two blocks are in the optimizer; give every block a group.")
+    if len({r for _, r in rates}) == 1:
+        return failed(f"Every block trains at lr {rates[0][1]:g}: that is one uniform rate.")
+    for (a, ra), (b, rb) in zip(rates, rates[1:]):
+        if ra > rb:
+            return failed(f"{a} (lr {ra:g}) gets a higher rate than {b} after it (lr {rb:g}).",
+                          diagnosis="Rates should grow from the input side to the head: early layers hold "
+                                    "generic features worth keeping.")
+    if rates[0][1] > rates[-1][1] / 10:
+        return failed(f"The first block's lr {rates[0][1]:g} is more than a tenth of the head's "
+                      f"{rates[-1][1]:g}; spread the rates further.")
+    return passed(f"Rates rise from {rates[0][1]:g} ({rates[0][0]}) to {rates[-1][1]:g} "
+                  f"({rates[-1][0]}).")
+
+
+def unfreeze_top(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
+    """The recipe's second phase: unfreeze the last two stages and fine-tune them below the head's rate."""
+    found = blocks(model)
+    (head_name, head), top, early = found[-1], found[-3:-1], found[:-3]
+    still = [n for n, m in [*top, (head_name, head)] if _trainable(m)[0] < _trainable(m)[1]]
+    if still:
+        return failed(f"{', '.join(still)} should train but has frozen tensors.")
+    live = [n for n, m in early if _trainable(m)[0]]
+    if live:
+        return failed(f"{', '.join(live)} should stay frozen; unfreeze only the last two stages.")
+    lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    missing = [n for n, m in [*top, (head_name, head)] if any(id(p) not in lr_of for p in m.parameters())]
+    if missing:
+        return failed(f"The optimizer does not hold {', '.join(missing)}, so it would not update it.",
+                      diagnosis="An optimizer built before unfreezing keeps only what was trainable then; "
+                                "build it again.")
+    top_lr = max(lr_of[id(p)] for _, m in top for p in m.parameters())
+    head_lr = min(lr_of[id(p)] for p in head.parameters())
+    if top_lr >= head_lr:
+        return failed(f"The unfrozen stages train at lr {top_lr:g}, not below the head's {head_lr:g}.",
+                      diagnosis="Pretrained stages need smaller steps than the head, or the first updates "
+                                "overwrite what they learned.")
+    return passed(f"{', '.join(n for n, _ in top)} train at lr {top_lr:g}, the head at {head_lr:g}; "
+                  f"the rest stays frozen.")
+
+
+def check_for(item: Exercise, settings: dict[str, Any] | None = None) -> Callable[..., Finding]:
+    """The check the item names, once it is known to take the item's objects and these settings (the item's
+    own by default); ValueError naming the item and the valid choices otherwise."""
+    if item.check not in CHECKS:
+        raise ValueError(f"exercise {item.id!r}: no check named {item.check!r}; the checks in {__name__} are "
+                         f"{', '.join(CHECKS)}")
+    check = globals()[item.check]
+    parameters = list(inspect.signature(check).parameters)
+    if parameters[:len(item.needs)] != item.needs:
+        raise ValueError(f"exercise {item.id!r}: check {item.check} takes the objects {parameters[:len(item.needs)]}"
+                         f", but the item's needs are {item.needs}")
+    takes = parameters[len(item.needs):]
+    unknown = sorted(set(item.settings if settings is None else settings) - set(takes))
+    if unknown:
+        raise ValueError(f"exercise {item.id!r}: check {item.check} has no setting {unknown[0]!r}; its settings "
+                         f"are {takes or 'none'}")
+    return check
+
+
+def run(item: Exercise, objects: dict[str, Any], **settings: Any) -> Grade:
+    """Grade the live objects with the item's check and touch nothing else (no learner progress).
+
+    `settings` override the item's own (e.g. num_classes); missing objects give NotAttempted, a non-Module
+    model Incorrect. The grade is worth the item's points, all or nothing."""
+    settings = {**item.settings, **settings}
+    check = check_for(item, settings)
+    lacking = [name for name in item.needs if objects.get(name) is None]
+    if lacking:
+        call = ", ".join(f"{n}={n}" for n in item.needs)
+        return Grade(item.id, 0.0, item.points, False, f"Pass your objects: check({call}). Missing: "
+                     f"{', '.join(lacking)}.", outcome=Outcome.NOT_ATTEMPTED)
+    if "model" in item.needs and not isinstance(objects["model"], nn.Module):
+        found = failed(f"`model` should be a torch.nn.Module, got {type(objects['model']).__name__}.")
+    else:
+        found = check(**{name: objects[name] for name in item.needs}, **settings)
+    return Grade(item.id, item.points * found.correct, item.points, found.correct, found.feedback,
+                 diagnosis=found.diagnosis)
+
+
+def grade_exercise(item: Exercise, answer: Any) -> Grade:
+    """The bank's grade() of an exercise (see ftlab.assessment.bank.kinds): the answer is a dict of the live objects."""
+    if not isinstance(answer, dict):
+        return not_attempted(item.id, item.points, "a dict of your live objects, e.g. {'model': model}")
+    return run(item, answer)
+
+
+def run_code(item: Exercise, code: str, objects: dict[str, Any], **settings: Any) -> Grade:
+    """Run a snippet on the given objects (in this process: the learner's own code) and grade the result,
+    explaining the known wrong snippets."""
+    namespace = {"torch": torch, "nn": nn, **objects}
+    try:
+        exec(code, namespace)  # the student's own code, in their own process
+    except AttributeError as err:
+        why = next((text for attr, text in KNOWN_ERRORS.items() if f"'{attr}'" in str(err)), None)
+        return Grade(item.id, 0.0, item.points, False, f"Your code raised AttributeError: {err}.", diagnosis=why)
+    except Exception as err:  # any error in student code becomes feedback
+        return Grade(item.id, 0.0, item.points, False, f"Your code raised {type(err).__name__}: {err}.")
+    return run(item, {name: namespace.get(name) for name in item.needs}, **settings)
+
+
+CHECKS = ("freeze_all", "replace_head", "trainable_optimizer", "discriminative_lr", "frozen_batchnorm", "head_only",
+          "count_trainable", "freeze_below", "layerwise_lr", "unfreeze_top")
+"""The checks an exercise item may name (its `check` field)."""

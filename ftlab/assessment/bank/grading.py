@@ -1,0 +1,128 @@
+"""Grade any bank item from a plain Python answer; malformed answers score 0 with a message, never raise."""
+from __future__ import annotations
+
+from typing import Any
+
+from ftlab.assessment.bank.items import RATINGS, Card, Choice, Explain, Grade, Item, Outcome
+from ftlab.assessment.bank.kinds import KINDS
+from ftlab.assessment.bank.scorer import Scored, Verdict, score
+
+CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
+
+
+def grade(item: Item, answer: Any) -> Grade:
+    """Grade with the function of the item's kind (ftlab.assessment.bank.kinds); exercises need live objects, so pass a dict
+    of them (e.g. {"model": m})."""
+    if not isinstance(item, Item) or item.kind not in KINDS:
+        raise TypeError(f"not a bank item: {item!r}")
+    return KINDS[item.kind].function("grade")(item, answer)
+
+
+def not_attempted(item_id: str, max_score: float, expected: str) -> Grade:
+    """Zero-score grade for a missing or malformed answer, saying what was expected."""
+    return Grade(item_id, 0.0, max_score, False, f"No usable answer: expected {expected}.",
+                 outcome=Outcome.NOT_ATTEMPTED)
+
+
+def choice_index(item: Choice, answer: Any) -> int | None:
+    """Read an index, a letter, the option text or (true/false only) a bool; None if it is none of those."""
+    if isinstance(answer, bool):
+        return (0 if answer else 1) if item.kind == "truefalse" else None
+    if isinstance(answer, int):
+        return answer if 0 <= answer < len(item.options) else None
+    if isinstance(answer, str):
+        text = answer.strip()
+        folded = [option.casefold() for option in item.options]
+        if text.casefold() in folded:
+            return folded.index(text.casefold())
+        letter = text.rstrip(".)").strip().upper()
+        if letter in item.letters:
+            return item.letters.index(letter)
+        if item.kind == "truefalse" and text.casefold() in {"t", "f", "yes", "no"}:
+            return 0 if text.casefold() in {"t", "yes"} else 1
+    return None
+
+
+def grade_choice(item: Choice, answer: Any) -> Grade:
+    """Score 1 for the correct option; a wrong option gets the mistake that usually leads to it."""
+    index = choice_index(item, answer)
+    if index is None:
+        letters = "/".join(item.letters)
+        extra = ", True/False" if item.kind == "truefalse" else ""
+        return not_attempted(item.id, 1.0, f"an option letter {letters}, an index 0..{len(item.options) - 1}"
+                             f"{extra} or the text of an option")
+    right = f"{item.letters[item.answer]}) {item.options[item.answer]}"
+    if index == item.answer:
+        return Grade(item.id, 1.0, 1.0, True, f"Yes, {right}. {item.explanation}")
+    return Grade(item.id, 0.0, 1.0, False, f"Not quite: the answer is {right}. {item.explanation}",
+                 diagnosis=item.mistakes.get(index))
+
+
+def grade_explain(item: Explain, answer: Any) -> Grade:
+    """One point per rubric concept the text asserts; contradicted ones score 0 and name the misconception."""
+    if not isinstance(answer, str) or not answer.strip():
+        return not_attempted(item.id, float(len(item.concepts)), "a few sentences of free text")
+    return concept_grade(item, answer, item.model_answer, float(len(item.concepts)))
+
+
+def grade_card(item: Card, answer: Any) -> Grade:
+    """A self-rating (again/hard/good/easy or 1-4) is taken as given, and is the review rating the Grade carries;
+    typed text is scored on the card's concepts."""
+    rating = card_rating(answer)
+    if rating is not None:
+        return Grade(item.id, CARD_SCORES[rating], 1.0, rating != "again", f"Rated {rating}. Answer: {item.answer}",
+                     rating=rating)
+    if item.concepts and isinstance(answer, str) and answer.strip():
+        return concept_grade(item, answer, item.answer, 1.0)
+    expected = "a self-rating: again, hard, good or easy (or 1-4)"
+    return not_attempted(item.id, 1.0, expected + (", or your answer in words" if item.concepts else ""))
+
+
+def concept_grade(item: Explain | Card, answer: str, model_answer: str, max_score: float) -> Grade:
+    """Score free text on the item's concepts, scaled to max_score, with guard flags and the scorer's confidence."""
+    hints = getattr(item, "hints", None) or getattr(item, "hint", "")  # one hint, or a ladder of them
+    hints = (hints,) if isinstance(hints, str) else tuple(hints)
+    result = score(answer, item.concepts, prompt=item.prompt, hints=hints, model_answer=model_answer)
+    k, n = result.credited, len(item.concepts)
+    return Grade(item.id, max_score * k / n, max_score, k == n, concept_feedback(result),
+                 missing=[d.concept.name for d in result.decisions if d.verdict is not Verdict.ASSERTED],
+                 diagnosis="; ".join(d.misconception for d in result.decisions if d.misconception) or None,
+                 confident=result.confident, flags=result.flags)
+
+
+GUARD_NOTES = {
+    "keyword-list": "a list of keywords states nothing, so it earns nothing",
+    "prompt-echo": "repeating the question earns nothing",
+    "hint-echo": "repeating the hint earns nothing",
+    "pasted-model-answer": "text copied from the model answer earns nothing",
+    "pasted-concept-names": "copied concept names earn nothing",
+    "self-contradiction": "a claim and its opposite cancel out",
+}
+
+
+def concept_feedback(result: Scored) -> str:
+    """'You covered k of n concepts', then what is missing, what was contradicted and which guards fired."""
+    absent = [d.concept.name for d in result.decisions if d.verdict is Verdict.ABSENT]
+    wrong = [d for d in result.decisions if d.verdict is Verdict.CONTRADICTED]
+    text = f"You covered {result.credited} of {len(result.decisions)} concepts."
+    if absent:
+        text += " Missing: " + "; ".join(absent) + "."
+    for d in wrong:
+        said = f"you said: {d.misconception}" if d.misconception else "your answer says the opposite"
+        text += f" Contradicted: {d.concept.name} ({said})."
+    notes = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES]
+    if notes:
+        text += " Not credited: " + "; ".join(notes) + "."
+    if not result.confident:
+        text += " This score is a suggestion for a person to confirm."
+    return text
+
+
+def card_rating(answer: Any) -> str | None:
+    """The rating word for a word or an int 1-4 (fsrs numbering); None for anything else."""
+    if isinstance(answer, str):
+        word = answer.strip().lower()
+        return word if word in RATINGS else None
+    if isinstance(answer, int) and not isinstance(answer, bool) and 1 <= answer <= 4:
+        return RATINGS[answer - 1]
+    return None

@@ -1,0 +1,530 @@
+"""Decide per rubric concept whether a free-text answer asserts it, contradicts it or leaves it out.
+
+Answers are cut into clauses; each word is reduced to a course-level stem (synonyms, lemmas from lemminflect,
+typos via rapidfuzz) carrying the polarity its clause gives it. A phrasing is asserted when its words occur in one
+clause with the phrasing's polarity, contradicted when an odd number of them occur negated or as their opposite
+(early/late, generic/specific, ...); the claim is turned round when its clause is about training from scratch or
+about the opposite of the question's premise. Keyword lists, prompt and hint echoes and pasted model answers or
+concept names earn nothing and are flagged; so is a claim made together with its opposite.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+
+from lemminflect import getAllLemmas
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from ftlab.assessment.bank.items import Concept
+
+_CONTRACTIONS = (("can't", "can not"), ("won't", "will not"), ("n't", " not"), ("'re", " are"), ("'s", ""),
+                 ("'ve", " have"), ("'ll", " will"), ("'d", " would"))
+NEGATIONS = {"not", "no", "never", "without", "nor", "neither", "cannot", "hardly", "instead", "nothing", "none",
+             "rather", "lack", "lacks", "stop", "stops", "stopped", "stopping", "prevent", "prevents", "prevented",
+             "preventing", "avoid", "avoids", "avoiding", "barely", "nobody"}
+# Predicates that deny the clause before them: "overfitting is not the problem", "eval mode is not needed".
+DENIED_BY = {"problem", "issue", "need", "necessary", "true", "case", "important", "matter", "concern", "relevant",
+             "happen", "risk", "helpful", "useful", "worry", "danger", "correct", "right", "fact", "either"}
+_FILLERS = {"here", "now", "actually", "all", "anymore", "big", "much", "real", "main", "true"}
+# Framings that deny the claim that follows them: "it is wrong to say that ...".
+_DENIAL = re.compile(r"\b(?:it is |it was )?(?:wrong|false|incorrect|untrue|a myth|a misconception|a mistake|"
+                     r"not true|a common mistake)\s+(?:to (?:say|think|believe|claim|assume)|that)\b")
+_INTENSIFIER = re.compile(r"\b(?:much|far|way|a lot|lots|significantly|considerably|even|substantially)\s+"
+                          r"(?=(?:less|fewer|more|better|faster|smaller|larger|bigger|higher|lower|quicker|cheaper|"
+                          r"slower|worse|greater)\b)")
+# Depth words before a layer noun mean position in the network, not size or speed.
+_DEPTH = re.compile(r"\b(?:(lower|bottom|shallow|shallower|low[ -]level|first|initial|earlier|early)|"
+                    r"(higher|upper|top|deeper|high[ -]level|last|final|later|late))[ -]((?:few |\d+ |two |three )?"
+                    r"(?:layers?|blocks?|stages?|convolutions?|filters?|ones|levels?|features?|conv))\b")
+STOPWORDS = {
+    "a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "be", "been", "being", "was", "were", "it", "its",
+    "this", "that", "these", "those", "with", "as", "by", "at", "from", "we", "you", "your", "they", "them", "their",
+    "our", "do", "does", "did", "can", "could", "will", "would", "should", "what", "then", "very", "also",
+    "some", "any", "into", "has", "have", "had", "there", "when", "most", "such", "like", "i", "me",
+    "my", "us", "one", "ones", "if", "about", "way", "get", "gets", "got", "really", "usually", "often",
+    "still", "even", "may", "might", "must", "making", "during", "normally", "around", "approximately",
+    "make", "makes", "help", "helps", "each", "own", "other", "thing", "things", "something", "anything",
+    "typically", "normally", "generally", "simply", "well", "too", "quite", "lot", "lots", "etc", "e.g", "eg",
+    "first", "firstly", "finally", "last", "lastly", "later", "earlier", "initially", "after", "before",
+}
+# Words with the same meaning in this course, mapped to one canonical stem (after lemmatisation).
+SYNONYMS = {
+    "pretrained": "pretrain", "pretraining": "pretrain", "pretrain": "pretrain", "already": "pretrain",
+    "existing": "pretrain", "imagenet": "imagenet",
+    "fix": "freez", "fixed": "freez", "lock": "freez", "locked": "freez", "frozen": "freez", "froze": "freez",
+    "freeze": "freez", "freezing": "freez", "unchanged": "freez", "untouched": "freez", "static": "freez",
+    "constant": "freez", "hold": "freez", "intact": "freez",
+    "unfreeze": "unfreez", "unfreezing": "unfreez", "unfrozen": "unfreez", "trainable": "unfreez",
+    "tune": "tun", "tuning": "tun", "finetune": "tun", "finetuning": "tun", "finetuned": "tun", "tweak": "tun",
+    "adapt": "adapt", "adjust": "adapt", "refine": "adapt", "specialize": "adapt", "specialise": "adapt",
+    "retrain": "train", "training": "train", "learn": "learn", "learning": "learn", "learnt": "learn",
+    "train": "train", "trained": "train", "fit": "train", "further": "further", "more": "big",
+    "small": "small", "smaller": "small", "few": "small", "fewer": "small", "limited": "small",
+    "tiny": "small", "less": "small", "scarce": "small", "handful": "small", "low": "low", "lower": "low",
+    "large": "big", "big": "big", "huge": "big", "bigger": "big", "larger": "big", "massive": "big", "more": "big",
+    "many": "big", "much": "big", "tons": "big", "plenty": "big", "thousands": "big", "millions": "big",
+    "vast": "big", "enormous": "big", "greater": "big", "high": "high", "higher": "high", "bunch": "big",
+    "fast": "fast", "faster": "fast", "quick": "fast", "quicker": "fast", "quickly": "fast", "speed": "fast",
+    "sooner": "fast", "slow": "slow", "slower": "slow", "slowly": "slow", "longer": "slow",
+    "time": "time", "compute": "time", "resources": "time", "epochs": "time", "epoch": "time",
+    "gpu": "time", "hours": "time", "cost": "time", "computation": "time", "computational": "time",
+    "layer": "layer", "layers": "layer", "block": "layer", "blocks": "layer", "stage": "layer", "stages": "layer",
+    "filter": "layer", "filters": "layer", "part": "layer", "parts": "layer", "convolution": "layer",
+    "early": "early", "shallow": "early", "bottom": "early", "late": "late", "deeper": "late", "deep": "late",
+    "top": "late", "upper": "late",
+    "generic": "generic", "general": "generic", "universal": "generic", "basic": "generic", "basics": "generic",
+    "simple": "generic", "broad": "generic", "common": "generic", "transferable": "generic", "reusable": "generic",
+    "specific": "specif", "specialized": "specif", "specialised": "specif", "particular": "specif",
+    "details": "specif", "detail": "specif", "detailed": "specif", "complex": "specif", "abstract": "specif",
+    "feature": "featur", "features": "featur", "representation": "featur", "representations": "featur",
+    "pattern": "featur", "patterns": "featur", "knowledge": "featur", "know": "featur", "knows": "featur",
+    "edge": "edg", "edges": "edg", "texture": "textur", "textures": "textur", "corner": "edg", "corners": "edg",
+    "lines": "edg", "curves": "edg", "colour": "edg", "color": "edg", "colors": "edg", "colours": "edg",
+    "shapes": "edg", "shape": "edg", "blobs": "edg",
+    "head": "head", "classifier": "head", "fc": "head", "output": "head",
+    "replace": "replac", "swap": "replac", "replacing": "replac", "replaced": "replac", "substitute": "replac",
+    "overfit": "overfit", "overfitting": "overfit", "overfits": "overfit", "overfitted": "overfit",
+    "memorize": "overfit", "memorise": "overfit", "memorizing": "overfit", "memorising": "overfit",
+    "gradient": "grad", "gradients": "grad", "grad": "grad",
+    "update": "updat", "modify": "updat", "change": "updat", "alter": "updat", "move": "updat", "shift": "updat",
+    "destroy": "ruin", "ruin": "ruin", "wipe": "ruin", "damage": "ruin", "forget": "ruin", "overwrite": "ruin",
+    "wreck": "ruin", "erase": "ruin", "lose": "ruin", "lost": "ruin", "discard": "ruin", "throw": "ruin",
+    "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin",
+    "keep": "keep", "preserve": "keep", "retain": "keep", "protect": "keep", "save": "keep", "conserve": "keep",
+    "maintain": "keep", "survive": "keep", "stay": "keep", "remain": "keep", "reuse": "keep", "carry": "keep",
+    "leverage": "keep", "transfer": "keep", "exploit": "keep",
+    "dataset": "data", "datasets": "data", "data": "data", "image": "data", "images": "data", "example": "data",
+    "examples": "data", "sample": "data", "samples": "data", "picture": "data", "pictures": "data",
+    "photo": "data", "photos": "data", "label": "data", "labels": "data", "labelled": "data", "labeled": "data",
+    "similar": "similar", "related": "similar", "alike": "similar", "close": "similar", "resemble": "similar",
+    "different": "differ", "difference": "differ", "differences": "differ", "dissimilar": "differ",
+    "unrelated": "differ", "differ": "differ", "distinct": "differ",
+    "unlike": "differ",
+    "accuracy": "accuracy", "performance": "accuracy", "results": "accuracy", "better": "perform",
+    "improve": "perform", "accurate": "perform", "generalize": "perform", "generalise": "perform",
+    "generalization": "perform", "generalisation": "perform", "good": "perform",
+    "worse": "worse", "poorer": "worse", "poor": "worse", "degrade": "worse", "hurt": "worse",
+    "rise": "rise", "rising": "rise", "increase": "rise", "grow": "rise", "climb": "rise", "widen": "rise",
+    "go": "", "fall": "drop", "drop": "drop", "decrease": "drop", "down": "drop", "stall": "drop",
+    "plateau": "drop", "flatten": "drop", "shrink": "drop", "decline": "drop", "accurately": "perform",
+    "validation": "valid", "val": "valid", "test": "valid", "held": "valid", "unseen": "valid",
+    "stable": "stable", "unstable": "unstable", "diverge": "unstable", "oscillate": "unstable",
+    "explode": "unstable", "instability": "unstable", "erratic": "unstable", "chaotic": "unstable",
+    "scratch": "scratch", "random": "scratch", "randomly": "scratch", "category": "class", "categories": "class",
+    "statistics": "stat", "stats": "stat", "statistic": "stat", "running_mean": "stat", "running_var": "stat",
+    "variance": "stat", "requires_grad_": "requires_grad",
+    "evaluation": "eval", "inference": "eval",
+    "lr": "rate", "rate": "rate", "step": "step", "steps": "step", "nudge": "step",
+    "weight": "weight", "weights": "weight", "parameter": "weight", "parameters": "weight", "param": "weight",
+    "params": "weight", "automatic": "auto", "automated": "auto", "automatically": "auto", "automate": "auto",
+    "automation": "auto", "automl": "auto", "auto": "auto", "delete": "remove", "deleted": "remove",
+    "remove": "remove", "removed": "remove", "prune": "remove", "all": "all", "whole": "all", "entire": "all",
+    "every": "all", "underfit": "underfit", "underfitting": "underfit", "average": "stat", "averages": "stat",
+    "cheap": "cheap", "cheaper": "cheap", "cheaply": "cheap", "efficient": "cheap", "need": "need",
+    "needs": "need", "needed": "need", "require": "need", "requires": "need", "required": "need",
+    "rest": "late", "remaining": "late", "affine": "affine", "just": "only", "solely": "only", "alone": "only",
+    "exclusively": "only", "purely": "only", "continue": "further", "continues": "further",
+    "continued": "further", "continuing": "further",
+}
+# Pairs of opposite stems: saying one of them is saying "not" the other.
+_PAIRS = [("early", "late"), ("generic", "specif"), ("small", "big"), ("fast", "slow"), ("perform", "worse"),
+          ("rise", "drop"), ("similar", "differ"), ("high", "low"),
+          ("keep", "ruin"), ("stable", "unstable")]
+ANTONYMS = {a: b for pair in _PAIRS for a, b in (pair, pair[::-1])}
+POSITIONS = {"early", "late"}
+# Comparative claims ("less data", "faster") are turned round in a clause about training from scratch, and are not
+# contradicted by a clause about the source dataset ("pretrained on a large dataset").
+COMPARATIVES = {"small", "big", "fast", "slow", "perform", "worse", "cheap", "time"}
+# An opposite word contradicts a phrasing only when the phrasing says what it is about (a position, a curve, ...):
+# "general knowledge is kept" does not deny "learns specific patterns", but "early layers are specific" does.
+FLIP_SUBJECTS = POSITIONS | COMPARATIVES | {"valid", "loss", "stat", "weight", "rate", "step", "updat"}
+SOURCE = {"pretrain", "imagenet", "source"}
+# A clause with the opposite of a quantity the question assumes ("small steps" when it asks about a high learning
+# rate) describes the counterfactual, so what it says counts the other way round.
+QUANTITIES = {"small": {"big", "high"}, "low": {"big", "high"}, "big": {"small", "low"}, "high": {"small", "low"},
+              "fast": {"slow"}, "slow": {"fast"}}
+_CANON = set(SYNONYMS.values())
+# Stems whose negation does not flip a claim: the things a claim is about, not what it says of them.
+NOUNS = {"accuracy", "layer", "weight", "model", "network", "data", "featur", "head", "edg", "textur", "imagenet",
+         "class", "task", "stat", "batch", "rate", "time", "valid", "grad", "requires_grad", "net", "neuron",
+         "step", "loss", "curve", "set", "domain", "source", "target", "body", "backbone", "optimizer"}
+PRONOUNS = {"they", "them", "these", "those", "it", "which", "that", "both", "this", "ones", "are", "is", "be",
+            "was", "were", "become", "becomes"}
+# Conjunctions that always start a new clause; "and"/"or" do so only before a new subject or verb.
+_BREAKS = {"but", "while", "whereas", "although", "though", "however", "because", "since", "so", "which", "where",
+           "hence", "therefore", "thus", "otherwise", "meanwhile", "whilst", "then", "afterwards", "next"}
+_COMPARAND = {"than", "compared", "versus", "vs", "unlike"}
+_EXCEPT = {"except", "excluding", "besides", "apart"}
+# Verbs that make a fragment a statement rather than a keyword.
+VERBS = {"freez", "unfreez", "train", "tun", "adapt", "replac", "updat", "ruin", "keep", "load", "use", "start",
+         "add", "set", "call", "put", "detect", "capture", "encode", "learn", "converge", "take", "give", "work",
+         "prevent", "stop", "reach", "overfit", "rise", "drop", "begin", "watch", "monitor", "evaluate", "reduce",
+         "avoid", "pick", "choose", "decide", "apply", "run", "compute", "unfreeze", "cut", "limit", "lead",
+         "cause", "mean", "turn", "build", "repeat", "is", "are", "be", "was", "were", "do", "does", "can", "will",
+         "should",
+         "need", "needs", "have", "has", "make", "makes", "get", "become", "becomes", "must", "would", "could"}
+# Domain words that typos are corrected towards (besides the synonym table).
+DOMAIN_WORDS = {"knowledge", "pretrained", "dataset", "features", "generalize", "generalise", "specific",
+                "overfitting", "convolutional", "parameters", "gradient", "gradients", "learning", "training",
+                "imagenet", "accuracy", "validation", "frozen", "freezing", "unfreeze", "classifier", "textures",
+                "representations", "similar", "different", "statistics", "batchnorm", "running", "variance",
+                "transfer", "catastrophic", "forgetting", "unstable", "performance", "architecture", "automated",
+                "efficient", "adapters", "weights", "layers", "early", "later", "generic", "scratch", "labelled",
+                "requires_grad", "optimizer", "capacity", "memorise", "memorize", "destroy", "preserve",
+                "protect", "retain", "update", "updated", "learned", "specialise", "specialize", "details",
+                "domain", "smaller", "faster", "better", "cheaper"}
+_VOCAB = sorted(set(SYNONYMS) | DOMAIN_WORDS)
+# Words any answer to these questions uses: repeating them is not echoing the prompt.
+ECHO_FREE = {"finetuning", "finetune", "finetuned", "model", "layer", "network", "pretrained", "train", "training",
+             "and", "or", "why", "how", "explain", "describe"}
+_LEMMA_ORDER = ("VERB", "NOUN", "ADJ", "ADV")
+
+
+class Verdict(str, Enum):
+    """What an answer does with one concept."""
+
+    ASSERTED = "asserted"
+    CONTRADICTED = "contradicted"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class Word:
+    """A content word's canonical stem and whether a negation in its clause governs it."""
+
+    stem: str
+    negated: bool = False
+
+
+@dataclass
+class Clause:
+    """One clause of an answer: its words, whether it speaks of training from scratch, and its raw text."""
+
+    words: list[Word]
+    text: str
+    scratch: bool = False
+    lemmas: frozenset[tuple[str, str]] = frozenset()  # (lemma, stem) per content word, for echo detection
+    counterfactual: bool = False  # speaks of the opposite of the question's premise ("small steps" for a high LR)
+
+
+@lru_cache(maxsize=8192)
+def canon(word: str) -> str:
+    """Canonical stem: a course synonym, else the lemma, else the nearest domain word for a likely typo."""
+    word = word.strip("_") if word.endswith("_") and word != "requires_grad_" else word
+    if word in SYNONYMS:
+        return SYNONYMS[word]
+    lemmas = getAllLemmas(word)
+    for upos in _LEMMA_ORDER:
+        if upos in lemmas:
+            lemma = lemmas[upos][0]
+            return SYNONYMS.get(lemma, lemma)
+    if len(word) >= 5 and word.isalpha():
+        best = process.extractOne(word, _VOCAB, scorer=Levenshtein.distance,
+                                  score_cutoff=2 if len(word) >= 8 else 1)
+        if best is not None and best[0] != word:
+            return canon(best[0])
+    return word
+
+
+def normalize(text: str) -> str:
+    """Lowercase, expand contractions and denial framings, fold compounds and code into plain words."""
+    text = text.lower().replace("’", "'").replace("`", " ").replace("e.g.", " ").replace("i.e.", " ")
+    for short, full in _CONTRACTIONS:
+        text = text.replace(short, full)
+    text = (text.replace("pre-trained", "pretrained").replace("pre trained", "pretrained")
+            .replace("fine-tun", "finetun").replace("fine tun", "finetun").replace("from-scratch", "from scratch")
+            .replace("un-freez", "unfreez")
+            .replace("over-fit", "overfit").replace("task-specific", "task specific").replace("batch-norm", "batchnorm")
+            .replace("learning rate", "rate").replace("learning-rate", "rate").replace("running mean", "running_mean"))
+    text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
+                  r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
+    text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
+                  "rises", text)
+    text = re.sub(r"\b(?:go|goes|went|going|gone|moves?|heads?|comes?|ticks?) down\b", "drops", text)
+    text = re.sub(r"\bhow (?:much|many|big|large|small|fast|high|low)\b", "how", text)  # a question, not a claim
+    text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b([^.,;:]{0,60}?)"
+                  r"\bfrom (?:being |getting )?", r"\1\2 not ", text)  # "keeps X from being overwritten"
+    text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
+    text = _DENIAL.sub(" not ", text)
+    text = _INTENSIFIER.sub("", text)
+    text = _DEPTH.sub(lambda m: f"{'early' if m.group(1) else 'late'} {m.group(3)}", text)
+    text = re.sub(r"\bthe (?:later|last|final|deeper|higher|top)\b", "the late", text)
+    text = re.sub(r"\bthe (?:earlier|first|initial|lower|shallow)\b", "the early", text)
+    text = re.sub(r"(?<=[a-z_])\.(?=[a-z_])", " ", text)  # model.eval() -> model eval
+    text = re.sub(r"(?<=\w)\(\)", "", text)
+    return text
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"[.;:!?\n]+(?:\s|$)|[;:!?\n]|\s[-–—]\s", text) if s.strip()]
+
+
+def _words(fragment: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9_.\-]+|(?<![0-9])\.|\.(?![0-9])|-(?![0-9])", fragment) if w]
+
+
+def clauses(text: str) -> list[Clause]:
+    """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one."""
+    out: list[Clause] = []
+    previous: Clause | None = None
+    for sentence in _sentences(normalize(text)):
+        for part in re.split(r"[,/|]", sentence):
+            raw = _words(part)
+            pieces: list[tuple[list[str], bool]] = []  # (words, negation carried from an "or" before it)
+            current: list[str] = []
+            carry = False
+            for i, w in enumerate(raw):
+                nxt = raw[i + 1] if i + 1 < len(raw) else ""
+                if (w in _BREAKS and not (w == "so" and canon(nxt) in COMPARATIVES)) or \
+                        (w in ("and", "or", "nor") and _starts_clause(nxt)):
+                    if current:
+                        pieces.append((current, carry))
+                    carry = w in ("or", "nor") and any(x in NEGATIONS for x in current)
+                    current = []
+                    continue
+                current.append(w)
+            if current:
+                pieces.append((current, carry))
+            for piece, carried in pieces:
+                clause = _clause(piece, carried, previous)
+                if clause.words:
+                    out.append(clause)
+                    previous = clause
+    return out
+
+
+def _starts_clause(word: str) -> bool:
+    return word in PRONOUNS or word in {"the", "we", "you", "its", "their", "then", "so", "only"} or \
+        canon(word) in VERBS or canon(word) in POSITIONS or word in VERBS
+
+
+def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
+    words: list[Word] = []
+    negated, scratch = carried, False
+    drop_position = False
+    first_negation: int | None = None
+    for w in raw:
+        if w in NEGATIONS:
+            negated = not negated if w != "nor" else True
+            drop_position = True
+            first_negation = len(words) if first_negation is None else first_negation
+            continue
+        if w in _COMPARAND:  # "faster than training from scratch": what follows is the thing compared against
+            negated = True
+            continue
+        if w in _EXCEPT:  # "freeze everything except the head": what follows is set aside
+            break
+        if w in STOPWORDS or w in ("and", "or"):
+            continue
+        stem = canon(w)
+        if not stem:
+            continue
+        if drop_position and stem in POSITIONS:  # "not the early layers": that position is excluded, not flipped
+            drop_position = False
+            continue
+        drop_position = False
+        if stem == "scratch" and not negated:
+            scratch = True
+        words.append(Word(stem, negated and stem not in NOUNS and stem not in POSITIONS))
+    after = words[first_negation:] if first_negation is not None else []
+    denial = DENIED_BY | NOUNS | _FILLERS
+    if after and first_negation and all(w.stem in denial or w.stem.isdigit() for w in after) and \
+            any(w.stem in DENIED_BY for w in after):  # "X is not the problem": X is what is denied
+        words = [Word(w.stem, w.stem not in NOUNS and w.stem not in POSITIONS and not w.negated)
+                 for w in words[:first_negation]]
+        scratch = scratch and any(w.stem == "scratch" and not w.negated for w in words)
+    text = " ".join(raw)
+    if previous is not None and raw and (raw[0] in PRONOUNS or canon(raw[0]) in VERBS or raw[0] in VERBS):
+        if not any(w.stem in POSITIONS for w in words):
+            words = [w for w in previous.words if w.stem in POSITIONS] + words
+        scratch = scratch or (previous.scratch and not any(w.stem in ("tun", "pretrain") and not w.negated
+                                                           for w in words))
+    return Clause(words, text, scratch, frozenset(lemmas(raw)))
+
+
+def lemmas(raw: list[str]) -> set[tuple[str, str]]:
+    """(lemma, course stem) of each content word: the lemma tells what repeats given text, the stem what it means."""
+    out = set()
+    for w in raw:
+        if w in STOPWORDS or w in NEGATIONS:
+            continue
+        found = getAllLemmas(w)
+        out.add((next((found[u][0] for u in _LEMMA_ORDER if u in found), w), canon(w)))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def compile_phrasing(phrasing: str) -> tuple[Word, ...]:
+    """The words a phrasing requires, each with the polarity it must have ("not updated": updat negated)."""
+    out: list[Word] = []
+    negated = False
+    for w in _words(normalize(phrasing)):
+        if w in NEGATIONS:
+            negated = True
+            continue
+        if w in STOPWORDS or w in ("and", "or"):
+            continue
+        stem = w if w in _CANON else canon(w)
+        if stem:
+            out.append(Word(stem, negated and stem not in NOUNS and stem not in POSITIONS))
+    return tuple(out)
+
+
+def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
+    """Whether the clause says what the phrasing says, its opposite, or neither (opposites=False: negation only)."""
+    wanted = compile_phrasing(phrasing)
+    if not wanted:
+        return Verdict.ABSENT
+    have = {(w.stem, w.negated) for w in clause.words}
+    flips = named_scratch = 0
+    subject = opposites and any(w.stem in FLIP_SUBJECTS for w in wanted)
+    for w in wanted:
+        opposite = ANTONYMS.get(w.stem) if subject or (opposites and w.stem in POSITIONS) else None
+        if (w.stem, w.negated) in have or (opposite and (opposite, not w.negated) in have):
+            continue
+        if (w.stem, not w.negated) in have or (opposite and (opposite, w.negated) in have):
+            if w.stem == "scratch":  # naming training from scratch is no claim that fine-tuning does it
+                named_scratch += 1
+            else:
+                flips += 1
+            continue
+        return Verdict.ABSENT
+    if (flips % 2 == 0 and flips) or (named_scratch and not flips):
+        return Verdict.ABSENT
+    verdict = Verdict.CONTRADICTED if flips else Verdict.ASSERTED
+    stems = {w.stem for w in wanted}
+    turned = clause.counterfactual != (clause.scratch and bool(stems & COMPARATIVES)
+                                       and not stems & ({"scratch"} | SOURCE))
+    if not opposites:  # strict reading: a turned clause only ever asserts, so its contradictions stay weak
+        return (Verdict.ASSERTED if verdict is Verdict.CONTRADICTED else Verdict.ABSENT) if turned else verdict
+    if turned:
+        verdict = Verdict.CONTRADICTED if verdict is Verdict.ASSERTED else Verdict.ASSERTED
+    elif verdict is Verdict.CONTRADICTED and stems & COMPARATIVES and not stems & SOURCE \
+            and any(w.stem in SOURCE for w in clause.words):
+        return Verdict.ABSENT
+    return verdict
+
+
+@dataclass
+class Decision:
+    """The verdict on one concept, and the misconception that contradicted it, if any."""
+
+    concept: Concept
+    verdict: Verdict = Verdict.ABSENT
+    misconception: str | None = None  # the wrong belief the answer states, when the bank names one
+    both: bool = False  # asserted in one clause and contradicted in another
+
+
+def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
+    """Assert, contradict or leave out one concept; a claim and its opposite in one answer count as neither.
+
+    A misconception or a negated phrasing contradicts outright; an opposite word alone ("small steps ...") only
+    when nothing else in the answer asserts the concept.
+    """
+    asserted = contradicted = opposed = False
+    named: str | None = None
+    for clause in answer_clauses:
+        verdicts = {match(phrasing, clause) for phrasing in concept.phrasings}
+        if Verdict.ASSERTED in verdicts:  # one clause makes one claim: a phrasing it asserts outweighs a near miss
+            asserted = True
+        elif Verdict.CONTRADICTED in verdicts:
+            if any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings):
+                contradicted = True
+            else:
+                opposed = True
+        for mistake in concept.misconceptions:
+            if any(match(p, clause) is Verdict.ASSERTED for p in mistake.phrasings):
+                contradicted, named = True, named or mistake.name
+    if contradicted or (opposed and not asserted):  # unnamed: the concept's first misconception, if it has one
+        named = named or next((m.name for m in concept.misconceptions), None)
+        return Decision(concept, Verdict.CONTRADICTED, named, both=asserted)
+    return Decision(concept, Verdict.ASSERTED if asserted else Verdict.ABSENT)
+
+
+@dataclass
+class Scored:
+    """Per-concept decisions for one answer, the guards that fired, and whether the scorer is sure."""
+
+    decisions: list[Decision]
+    flags: tuple[str, ...] = ()
+    confident: bool = True
+
+    @property
+    def credited(self) -> int:
+        """Concepts asserted and not contradicted anywhere in the answer."""
+        return sum(d.verdict is Verdict.ASSERTED for d in self.decisions)
+
+
+def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b") -> bool:
+    """A run of three or more short fragments that mostly state nothing: keywords, not claims."""
+    fragments = [f for f in re.split(separators, sentence) if _words(f)]
+    if len(fragments) < 3:
+        return False
+    stated = sum(_states(f) for f in fragments)
+    short = sum(len(_words(f)) <= 4 for f in fragments) / len(fragments)
+    return short >= 0.75 and (stated == 0 or (len(fragments) >= 4 and stated < len(fragments) / 2))
+
+
+def _states(fragment: str) -> bool:
+    """A verb with something it is said of: "freeze layers" states, "updated" or "less data" does not."""
+    raw = _words(fragment)
+    content = [w for w in raw if w not in STOPWORDS and w not in NEGATIONS]
+    return len(content) >= 2 and any(w in VERBS or canon(w) in VERBS for w in raw)
+
+
+def _echoes(said: frozenset[tuple[str, str]], given: set[str], rubric: set[str]) -> bool:
+    """Two or more words of the prompt or hint (beyond ones every answer uses), and nothing else the rubric needs."""
+    repeated = {lemma for lemma, _ in said if lemma in given} - ECHO_FREE
+    return len(repeated) >= 2 and not any(stem in rubric for lemma, stem in said if lemma not in given)
+
+
+def _copied_names(sentences: list[str], names: list[str]) -> list[str]:
+    """Sentences that reproduce concept names ("Missing: ..."): two or more of them, or one holding two names."""
+    hits = {s: sum(fuzz.partial_ratio(n, s) >= 90 for n in names) for s in sentences}
+    copies = [s for s in sentences if hits[s] >= 2 or any(fuzz.ratio(n, s.strip()) >= 85 for n in names)]
+    return copies if len(copies) >= 2 or any(hits[s] >= 2 for s in copies) else []  # one alone may be honest
+
+
+def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tuple[str, ...] = (),
+          model_answer: str = "") -> Scored:
+    """Decide every concept for an answer, after setting aside keyword lists, echoes and pasted text."""
+    flags: list[str] = []
+    kept: list[Clause] = []
+    prompt_lemmas = {lemma for lemma, _ in lemmas(_words(normalize(prompt)))}
+    given = prompt_lemmas | {lemma for h in hints for lemma, _ in lemmas(_words(normalize(h)))}
+    rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
+    premise = {w.stem for c in clauses(prompt) for w in c.words if not w.negated}
+    model = normalize(model_answer)
+    sentences = _sentences(normalize(answer))
+    names = _copied_names(sentences, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3])
+    pasted_whole = bool(model) and len(answer) >= 80 and fuzz.partial_ratio(normalize(answer), model) >= 90
+    listed = is_keyword_list(";".join(sentences), separators=r"[;,/|+&]|\band\b|\bor\b")
+    for sentence in sentences:
+        if listed or is_keyword_list(sentence):
+            flags.append("keyword-list")
+        elif pasted_whole or (model and len(sentence) >= 40 and fuzz.partial_ratio(sentence.strip(), model) >= 90):
+            flags.append("pasted-model-answer")
+        elif sentence in names:
+            flags.append("pasted-concept-names")
+        else:
+            sentence_clauses = clauses(sentence)
+            whole = frozenset().union(*(c.lemmas for c in sentence_clauses))
+            for clause in sentence_clauses:
+                said = whole if _echoes(whole, given, rubric) else clause.lemmas
+                if not _echoes(said, given, rubric):
+                    clause.counterfactual = any(not w.negated and QUANTITIES[w.stem] & premise
+                                                and w.stem not in premise for w in clause.words if w.stem in QUANTITIES)
+                    kept.append(clause)
+                elif any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
+                    flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
+                                 else "hint-echo")
+    decisions = [decide(c, kept) for c in concepts]
+    if any(d.both for d in decisions):
+        flags.append("self-contradiction")
+    credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
+    barely = sum(len(c.words) for c in kept) >= 14 and credited < len(concepts) / 2 \
+        and not any(d.verdict is Verdict.CONTRADICTED for d in decisions)  # a long answer it may not understand
+    return Scored(decisions, tuple(dict.fromkeys(flags)), not flags and not barely)

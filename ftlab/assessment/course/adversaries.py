@@ -1,0 +1,52 @@
+"""Scripted broken and hostile submissions for the freezing assignment: what class-wide autograding must survive.
+
+Each probe prints `PROBE <name>: blocked (<error>)` or `PROBE <name>: ESCAPED`, so a grader (or a test)
+reads from the autograded notebook whether the sandbox held; the grades show whether the rest still counted.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftlab.assessment.course.sandbox import Student
+
+FIRST = "e1-freeze-all"  # the first answer cell: hostile code goes there, before the right answer
+SECOND = "e2-replace-head"
+STUCK = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C cannot stop it\nwhile True:\n    pass"
+EXIT = "import os\nos._exit(3)"
+SEGFAULT = "import ctypes\nctypes.string_at(0)"
+
+
+def _probe(name: str, attempt: str) -> str:
+    body = "\n".join("    " + line for line in attempt.splitlines())
+    return (f"try:\n{body}\n    print('PROBE {name}: ESCAPED')\n"
+            f"except BaseException as error:\n    print('PROBE {name}: blocked (' + type(error).__name__ + ')')\n")
+
+
+def probes(course: Path, assignment: str, port: int) -> str:
+    """Code that tries to read the instructor's source, write the gradebook and site-packages, reach the network
+    (a server listening on 127.0.0.1:`port`) and allocate 64 GiB."""
+    source = (course / "source" / assignment / f"{assignment}.ipynb").resolve()
+    gradebook = (course / "gradebook.db").resolve()
+    return "".join([
+        _probe("read-source", f"open({str(source)!r}).read()"),
+        _probe("write-gradebook", f"open({str(gradebook)!r}, 'r+b').write(b'owned')"),
+        _probe("write-site-packages", "import pathlib, torch\n"
+                                      "(pathlib.Path(torch.__file__).parents[1] / 'ftlab_probe.txt').write_text('x')"),
+        _probe("socket", f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3).close()"),
+        _probe("memory", "blob = bytearray(64 << 30)"),
+    ])
+
+
+def students(keys: dict[str, str], course: Path, assignment: str, port: int) -> dict[str, Student]:
+    """One student of each kind by kind: honest, partial, blank, stuck, sigint, crash, segfault, probe."""
+    wrong = {FIRST: "model.eval()", SECOND: "model.head = None"}
+    return {
+        "honest": Student("honest", dict(keys)),
+        "partial": Student("partial", {**keys, **wrong}),
+        "blank": Student("blank"),
+        "stuck": Student("stuck", {**keys, FIRST: "while True:\n    pass"}),
+        "sigint": Student("sigint", {**keys, FIRST: STUCK}),
+        "crash": Student("crash", {**keys, SECOND: EXIT}),
+        "segfault": Student("segfault", {**keys, SECOND: SEGFAULT}),
+        "probe": Student("probe", {**keys, FIRST: probes(course, assignment, port) + keys[FIRST]}),
+    }

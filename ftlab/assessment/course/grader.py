@@ -1,0 +1,251 @@
+"""nbgrader preprocessors that grade outside the student's kernel.
+
+`InsertStateDumps` (before Execute) adds, after each coding answer cell, an instructor cell that saves the raw
+state of the task's objects to a file in the notebook's folder. `GradeCells` (after Execute) removes those
+cells, reads question answers statically from their cells, rebuilds the saved objects, scores everything with
+the bank's `grade()` and the exercises' checks, and overwrites every graded cell's outputs with the verdict:
+an error for zero, an explicit number otherwise. nbgrader's `SaveAutoGrades` then records exactly that, so
+nothing the student's code prints, suppresses or patches can change a grade. `SaveCourseGrades` also marks
+the cells whose score the scorer was unsure of as needing manual grading.
+"""
+from __future__ import annotations
+
+import functools
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import torch
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from torch import nn
+from traitlets import Bool, Int
+
+from ftlab.assessment.bank import Card, Choice, Explain, Outcome, grade
+from ftlab.assessment.bank.checks import run
+from ftlab.assessment.bank.grading import card_rating
+from ftlab.runtime.inspector import optimizer_fit
+from ftlab.runtime.measure import accuracy, count_parameters
+
+from ftlab.assessment.course.answers import NoAnswer, read_answer
+from ftlab.assessment.course.assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
+from ftlab.assessment.course.keys import Keys, load_keys
+from ftlab.assessment.course.restore import grade_id
+from ftlab.assessment.course.state import StateError, dump_source, load_record, rebuild_model, rebuild_optimizer
+
+FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
+TRAINED_GROUPS = ("stage3", "stage4", "head")
+DUMPS, UNSURE = "ftlab_dumps", "ftlab_unsure"  # keys in nbgrader's resources, passed from one preprocessor to the next
+
+
+@functools.lru_cache(maxsize=4)
+def course_keys(root: Path) -> Keys:
+    """The private bank, read once per grading process before the first student's kernel starts."""
+    return load_keys(root)
+
+
+def _root(preprocessor: NbGraderPreprocessor) -> Path:
+    return Path(CourseDirectory(parent=preprocessor).root).resolve()
+
+
+@dataclass
+class Verdict:
+    """One graded cell's score and the feedback the student sees; `confident` False sends it to a person."""
+
+    score: float
+    points: float
+    lines: list[str] = field(default_factory=list)
+    confident: bool = True
+
+    def outputs(self, execution_count: int | None) -> list[NotebookNode]:
+        """Zero is an error output (nbgrader: no credit); any other score an explicit number (partial credit)."""
+        score = float(round(min(max(self.score, 0.0), self.points), 2))
+        text = "\n".join([f"Score: {score:g} of {self.points:g}." + ("" if self.confident else
+                          " Provisional: your instructor will confirm it."), *self.lines])
+        if score <= 0:
+            return [nbformat.v4.new_output("error", ename="Incorrect", evalue=text, traceback=text.splitlines())]
+        return [nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
+                nbformat.v4.new_output("execute_result", data={"text/plain": repr(score)},
+                                       execution_count=execution_count)]
+
+
+class InsertStateDumps(NbGraderPreprocessor):
+    """Before Execute: after each coding answer cell, a cell that saves the task's objects to a fresh file name."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        dumps = resources[DUMPS] = {}
+        assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
+        if assignment is None:
+            return nb, resources
+        keys = course_keys(_root(self))  # before any code of this submission runs
+        folder = Path(resources.get("metadata", {}).get("path") or ".")
+        with_id = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
+        for answer, names in dumped(assignment, keys).items():
+            ids = [grade_id(cell) for cell in nb.cells]
+            if answer not in ids:
+                continue
+            name = f".ftlab-state-{secrets.token_hex(8)}.pt"  # unguessable: a file the student wrote earlier is not it
+            cell = nbformat.v4.new_code_cell(dump_source(name, names), metadata={"ftlab": {"dump": answer}})
+            if not with_id:
+                cell.pop("id", None)
+            nb.cells.insert(ids.index(answer) + 1, cell)
+            dumps[answer] = folder / name
+        return nb, resources
+
+
+class GradeCells(NbGraderPreprocessor):
+    """After Execute: grade every test cell in this process and overwrite its outputs with the verdict."""
+
+    show_answer = Bool(False, help="Feedback on a wrong answer also names the correct one (off: feedback "
+                                   "stays usable next term).").tag(config=True)
+    test_seed = Int(7919, help="Seed of the private digit images the fine-tuning task's accuracy is measured "
+                               "on; `ftlab course init` picks a random one.").tag(config=True)
+    test_size = Int(1000, help="Number of private test images.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        unsure = resources[UNSURE] = set()
+        assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
+        records = {}
+        for answer, path in resources.get(DUMPS, {}).items():
+            try:
+                records[answer] = load_record(path)
+            except StateError as err:
+                records[answer] = err
+            finally:
+                path.unlink(missing_ok=True)
+        nb.cells = [cell for cell in nb.cells if "dump" not in cell.metadata.get("ftlab", {})]
+        if assignment is None:
+            return nb, resources
+        keys = course_keys(_root(self))
+        specs = graded(assignment)
+        sources = {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell)}
+        for cell in nb.cells:
+            spec = specs.get(grade_id(cell))
+            if spec is None or not cell.metadata["nbgrader"].get("grade") or cell.cell_type != "code":
+                continue
+            points = float(cell.metadata["nbgrader"]["points"])
+            if spec.kind == "item":
+                verdict = self.item(spec, points, sources.get(spec.answer, ""), keys)
+            else:
+                verdict = self.objects(spec, points, records.get(spec.answer))
+            cell.outputs = verdict.outputs(cell.get("execution_count"))
+            if not verdict.confident:
+                unsure.add(grade_id(cell))
+        return nb, resources
+
+    def item(self, spec: Graded, points: float, source: str, keys: Keys) -> Verdict:
+        """A question, scored by the bank's grade() on the literal the answer cell assigns."""
+        item = keys.bank.get(spec.item)
+        try:
+            answer = read_answer(source, spec.variable)
+        except NoAnswer as err:
+            return Verdict(0.0, points, [f"No answer: {err}."])
+        if isinstance(item, Card) and (not isinstance(answer, str) or card_rating(answer) is not None):
+            return Verdict(0.0, points, [f"Not a valid answer: {answer!r}. Write your answer in words, as a string "
+                                         f"(a self-rating such as \"good\" is not an answer here)."])
+        result = grade(item, answer)
+        score = points * result.score / result.max_score
+        lines: list[str] = []
+        confident = result.confident and not result.flags  # the free-text scorer's doubt goes to a person
+        if isinstance(item, Choice):
+            if result.outcome is Outcome.NOT_ATTEMPTED:
+                lines.append(f"Not a valid answer: {answer!r} is not one of {', '.join(item.letters)}."
+                             if item.kind == "choice" else f"Not a valid answer: {answer!r} is not True or False.")
+            else:
+                lines.append("Correct." if result.correct else "Not correct.")
+                if not result.correct:
+                    lines += [f"Explanation: {item.explanation}"]
+                    lines += [f"The misconception behind your answer: {result.diagnosis}"] if result.diagnosis else []
+                    lines += [f"Answer: {item.letters[item.answer]}) {item.options[item.answer]}"] \
+                        if self.show_answer else []
+        elif result.outcome is not Outcome.NOT_ATTEMPTED:  # free text, scored on the item's concepts
+            covered = round(len(item.concepts) * result.score / result.max_score)
+            lines.append(f"Concepts covered: {covered} of {len(item.concepts)}.")
+            lines += [f"The misconception in your answer: {result.diagnosis}"] if result.diagnosis else []
+            if self.show_answer and result.missing:
+                lines.append("Missing: " + "; ".join(result.missing) + ".")
+            shown = item.model_answer if isinstance(item, Explain) else item.answer
+            lines += [f"A model answer: {shown}"] if self.show_answer and not result.correct else []
+        if isinstance(item, (Card, Explain)) and result.outcome is Outcome.NOT_ATTEMPTED \
+                and isinstance(answer, str) and answer.strip():
+            confident = False  # text the scorer could not read at all: a person decides
+        if result.flags:
+            lines.append("Scorer notes: " + ", ".join(result.flags) + ".")
+        return Verdict(score, points, lines, confident)
+
+    def objects(self, spec: Graded, points: float, record: dict | StateError | None) -> Verdict:
+        """A coding task, scored on the objects rebuilt from the state saved after the answer cell."""
+        try:
+            if record is None:
+                raise StateError("the answer cell is missing, so nothing was saved")
+            if isinstance(record, StateError):
+                raise record
+            lacking = [name for name in record["missing"] if name == "model" or spec.kind != "accuracy"]
+            if lacking:
+                raise StateError(f"{', '.join(f'`{n}`' for n in lacking)} did not exist after your cell")
+            model = rebuild_model(record)
+            wanted = spec.kind == "structure" or spec.kind == "exercise" and "optimizer" in record["types"]
+            optimizer = rebuild_optimizer(record, model) if wanted else None
+        except StateError as err:
+            return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
+        if spec.kind == "exercise":
+            result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer})
+            return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
+        if spec.kind == "structure":
+            return finetune_structure(model, optimizer, points)
+        acc = accuracy(model, *private_test_set(self.test_seed, self.test_size), batch=250)
+        return Verdict(points if acc >= ACCURACY_THRESHOLD else 0.0, points,
+                       [f"Accuracy on the grader's digit images: {acc:.3f} (needed: {ACCURACY_THRESHOLD:.2f})."])
+
+
+class SaveCourseGrades(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, plus: a score the scorer was unsure of waits for a person in formgrader."""
+
+    def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        super()._add_score(cell, resources)
+        if grade_id(cell) in resources.get(UNSURE, ()):
+            entry = self.gradebook.find_grade(grade_id(cell), self.notebook_id, self.assignment_id, self.student_id)
+            entry.needs_manual_grade = True
+            self.gradebook.db.commit()
+
+
+def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer, points: float) -> Verdict:
+    """The fine-tuning task's setup, a third of the points each: head, frozen groups, optimizer groups."""
+    head = getattr(model, "head", None)
+
+    def trains(module: nn.Module | None, fully: bool) -> bool:  # fully: every value trains; else none does
+        total, trainable = count_parameters(module) if isinstance(module, nn.Module) else (0, 0)
+        return total > 0 and trainable == (total if fully else 0)
+
+    checks = {
+        "a trainable head with 10 outputs": isinstance(head, nn.Linear) and head.out_features == 10
+        and trains(head, fully=True),
+        f"{', '.join(FROZEN_GROUPS)} frozen; {', '.join(TRAINED_GROUPS)} trainable":
+            all(trains(getattr(model, g, None), fully=False) for g in FROZEN_GROUPS)
+            and all(trains(getattr(model, g, None), fully=True) for g in TRAINED_GROUPS),
+        "an optimizer holding exactly the trainable parameters, the head at a larger lr than the body":
+            _optimizer_ok(model, optimizer),
+    }
+    lines = [f"[{'x' if ok else ' '}] {what}" for what, ok in checks.items()]
+    return Verdict(points * sum(checks.values()) / len(checks), points, lines)
+
+
+def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer | None) -> bool:
+    """The checks of the TrainableOptimizer and DiscriminativeLR exercises together (ftlab.runtime.inspector.optimizer_fit)."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return False
+    fit = optimizer_fit(model, optimizer)
+    return fit.exact and fit.discriminative
+
+
+@functools.lru_cache(maxsize=2)
+def private_test_set(seed: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Digit images drawn with the course's own seed: never in the student's data, same distribution."""
+    from ftlab.offline import glyphs
+
+    return glyphs.sample(glyphs.DIGITS, size, seed)
+
+

@@ -1,0 +1,64 @@
+"""nbgrader settings of the ftlab fine-tuning course (written by `ftlab course init`)."""
+import os
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
+                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
+
+from ftlab.assessment.course.execute import BoundedExecute
+from ftlab.assessment.course.grader import GradeCells, InsertStateDumps, SaveCourseGrades
+from ftlab.assessment.course.restore import RestoreMissingCells
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "ftlab-finetuning"
+c.CourseDirectory.root = HERE  # nbgrader commands and `jupyter lab` (the /formgrader page) work from any folder
+
+# The exchange where release_assignment puts assignments and students submit: inside this folder, so no
+# administrator is needed. Students on the same machine point their nbgrader at the same folder (README).
+c.Exchange.root = os.path.join(HERE, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
+
+# Grading. The course-private bank (bank/*.toml, bank/solutions/*.py) holds every key; graded cells are scored
+# in nbgrader's own process, never in the student's kernel (ftlab.assessment.course.grader).
+c.GradeCells.show_answer = False  # True: feedback on a wrong answer also names the correct one
+c.GradeCells.test_seed = 7919  # seed of the private test images of the fine-tuning task
+
+# Seconds one cell may run while autograding (nbgrader 0.9 reads Execute.timeout; its default is 30).
+# The fine-tuning task trains a short seeded run under NBGRADER_EXECUTION and needs well under this.
+c.Execute.timeout = 120
+# On a timeout, interrupt the kernel, record a CellTimeoutError in that cell and go on with the next
+# one: an endless loop costs only the points of the tests that need its result.
+c.Execute.interrupt_on_timeout = True
+# After a cell's reply, nbgrader 0.9 waits only 4 s for its last output and then fails the whole
+# notebook (raise_on_iopub_timeout=True). On a loaded grading machine that hits even `import torch`,
+# so wait longer and, if the output is still late, keep the reply and go on.
+c.Execute.iopub_timeout = 15
+c.Execute.raise_on_iopub_timeout = False
+
+# Put back cells a student deleted (even all of them) before OverwriteCells restores edited ones
+# from their checksums; nbgrader's own add_missing_cells fails on an emptied notebook.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells, CheckCellMetadata,
+]
+
+# Execution. Each kernel runs under bubblewrap (ftlab/assessment/course/jail.py): read-only system, only the notebook's
+# own folder writable, no course files, no network. Without bwrap, grading refuses to start unless
+# BoundedExecute.sandbox is set to False (ftlab course autograde --no-sandbox), for trusted submissions only.
+# A cell past Execute.timeout is interrupted; if it ignores that for interrupt_grace seconds, or kills its kernel,
+# the kernel is restarted and the earlier cells replayed. Either way only that cell is lost, and the notebook is
+# flagged for the instructor (ftlab/assessment/course/execute.py). BoundedExecute reads the Execute settings above too.
+c.BoundedExecute.interrupt_grace = 2  # seconds between SIGINT and killing the kernel
+c.BoundedExecute.submission_timeout = 900  # wall seconds for one notebook, all cells and restarts together
+c.BoundedExecute.memory_mb = 8192  # RLIMIT_AS of the kernel: importing torch alone maps ~3.6 GiB of address space
+c.BoundedExecute.cpu_seconds = 900  # RLIMIT_CPU of the kernel
+c.BoundedExecute.open_files = 256  # RLIMIT_NOFILE of the kernel
+
+# nbgrader's autograde steps plus three: save each coding task's state after its answer cell, grade every test
+# cell from the answers and that state and overwrite its outputs, and send unsure scores to a person.
+c.Autograde.autograde_preprocessors = [
+    InsertStateDumps, BoundedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, GradeCells,
+    SaveCourseGrades, AssignLatePenalties, CheckCellMetadata,
+]
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("ftlab",)}  # flags, timings

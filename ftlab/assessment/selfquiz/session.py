@@ -1,0 +1,166 @@
+"""A quiz session: which items to ask, and the answers and grades kept as plain Python values in the kernel.
+
+The first attempt at an item in a session is its review (scored, scheduled); later attempts are practice, saved
+and shown as such but never counted in the score or the schedule.
+"""
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ftlab.assessment.bank import DIFFICULTIES, RATINGS, Bank, Choice, Exercise, Grade, Item, Outcome, grade
+from ftlab.assessment.selfquiz.exercise_link import exercise_checked
+from ftlab.assessment.selfquiz.revise import Reviser
+
+
+def pick(bank: Bank, topic: str | None = None, difficulty: str | None = None, n: int = 10,
+         kinds: tuple[str, ...] | None = None, seed: int | None = None) -> list[Item]:
+    """Up to n matching items, shuffled and dealt round-robin over topics so a mixed test covers the course."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of items, got {n}")
+    if topic is not None and topic not in bank.topics:
+        raise ValueError(f"unknown topic {topic!r}; topics: {', '.join(bank.topics)}")
+    if difficulty is not None and difficulty not in DIFFICULTIES:
+        raise ValueError(f"unknown difficulty {difficulty!r}; difficulties: {', '.join(DIFFICULTIES)}")
+    pool = [item for item in bank.select(topic=topic, difficulty=difficulty)
+            if (kinds is None or item.kind in kinds) and not item.retired]
+    if not pool:
+        raise ValueError(f"no bank items for topic={topic!r}, difficulty={difficulty!r}; "
+                         f"topics: {', '.join(bank.topics)}; difficulties: {', '.join(DIFFICULTIES)}")
+    rng = random.Random(seed)
+    by_topic: dict[str, list[Item]] = {}
+    for item in rng.sample(pool, len(pool)):
+        by_topic.setdefault(item.topic, []).append(item)
+    picked: list[Item] = []
+    while len(picked) < n and any(by_topic.values()):
+        for items in by_topic.values():
+            if items and len(picked) < n:
+                picked.append(items.pop())
+    return picked
+
+
+def shuffle_options(items: list[Item], learner: str, session: str) -> list[Item]:
+    """Choice items with their options in an order of their own for this learner and session."""
+    rng = random.Random(zlib.crc32(f"{learner}/{session}".encode()))
+    return [item.shuffled(rng) if isinstance(item, Choice) else item for item in items]
+
+
+@dataclass
+class QuizSession:
+    """Items being asked; answers and grades live here, keyed by item id, so code (and nbgrader) can read them."""
+
+    items: list[Item]
+    reviser: Reviser | None = None
+    source: str = "quiz"
+    notice: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)  # the latest answer to each item
+    grades: dict[str, Grade] = field(default_factory=dict)  # the first attempt's grade: what the score counts
+    practice: dict[str, list[Grade]] = field(default_factory=dict)  # later attempts, not counted
+    hints_used: dict[str, int] = field(default_factory=dict)
+    ratings: dict[str, str] = field(default_factory=dict)  # the review rating recorded for each first attempt
+    pending: dict[str, Any] = field(default_factory=dict)  # unsure first attempts waiting for the learner's rating
+    _done: list[tuple[str, str]] = field(default_factory=list)  # (item id, "review" | "practice"), for undo
+
+    def item(self, item_id: str) -> Item:
+        """The session's item with this id."""
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(f"{item_id!r} is not in this quiz; its items are {[i.id for i in self.items]}")
+
+    def hint(self, item_id: str) -> str:
+        """The next rung of the item's hint ladder (the last rung again once all are shown); each rung taken
+        before the first attempt lowers that attempt's rating."""
+        ladder = getattr(self.item(item_id), "hints", [])
+        if not ladder:
+            return "No hint for this one."
+        if item_id not in self.grades:
+            self.hints_used[item_id] = min(len(ladder), self.hints_used.get(item_id, 0) + 1)
+        return ladder[max(self.hints_used.get(item_id, 1), 1) - 1]
+
+    def submit(self, item_id: str, answer: Any, now: datetime | None = None) -> Grade:
+        """Grade an answer; the first of the session is the review (saved and scheduled), later ones practice."""
+        item = self.item(item_id)
+        result = grade(item, answer)
+        if isinstance(item, Exercise):  # a failed live check makes the concept's recall items due
+            result = exercise_checked(item.id, result)
+        if result.outcome is Outcome.NOT_ATTEMPTED:
+            return result
+        self.answers[item_id] = answer
+        if item_id in self.grades:
+            self.practice.setdefault(item_id, []).append(result)
+            if self.reviser is not None:
+                self.reviser.record(item, answer, result, now, self.source, attempt="practice")
+            self._done.append((item_id, "practice"))
+            return result
+        self.grades[item_id] = result
+        if result.rating is None:  # the scorer is unsure: the learner rates, see rate()
+            self.pending[item_id] = answer
+            return result
+        self._save_review(item, answer, result, result.rating, now)
+        return result
+
+    def rate(self, item_id: str, rating: str | int, now: datetime | None = None) -> str:
+        """The learner's own rating of a first attempt the scorer was unsure about; returns the rating recorded."""
+        if item_id not in self.pending:
+            raise ValueError(f"{item_id!r} has no answer waiting for your rating")
+        word = RATINGS[rating - 1] if isinstance(rating, int) and 1 <= rating <= 4 else str(rating).strip().lower()
+        if word not in RATINGS:
+            raise ValueError(f"rate with one of {', '.join(RATINGS)} (or 1-4), got {rating!r}")
+        answer = self.pending.pop(item_id)
+        return self._save_review(self.item(item_id), answer, self.grades[item_id], word, now)
+
+    def _save_review(self, item: Item, answer: Any, result: Grade, rating: str, now: datetime | None) -> str:
+        if self.reviser is not None:
+            rating = self.reviser.record(item, answer, result, now, self.source, hints=self.hints_used.get(item.id, 0),
+                                         rating=rating)
+        self.ratings[item.id] = rating
+        self._done.append((item.id, "review"))
+        return rating
+
+    def undo(self) -> str | None:
+        """Take back the latest answer of this session (and its saved record); returns its item id, or None."""
+        if not self._done:
+            return None
+        item_id, attempt = self._done.pop()
+        if self.reviser is not None:
+            self.reviser.store.undo_last()
+        if attempt == "practice":
+            self.practice[item_id].pop()
+        else:
+            for table in (self.grades, self.ratings, self.answers):
+                table.pop(item_id, None)
+        return item_id
+
+    def check(self, item_id: str, **objects: Any) -> Grade:
+        """Check a coding exercise of this quiz on live objects, e.g. q.check("ex-freeze-all", model=model)."""
+        return self.submit(item_id, objects)
+
+    @property
+    def score(self) -> tuple[float, float]:
+        """(points scored, points possible) over the first attempts of every item of the session."""
+        possible = sum(item.max_score for item in self.items)
+        return sum(g.score for g in self.grades.values()), possible
+
+    def summary(self) -> str:
+        """One line: first attempts answered, score, partial ones, and practice retries (not counted)."""
+        got, possible = self.score
+        partial = sum(g.outcome is Outcome.PARTIAL for g in self.grades.values())
+        retries = sum(len(g) for g in self.practice.values())
+        text = f"First attempts: {len(self.grades)} of {len(self.items)} answered; score {got:g} / {possible:g}"
+        text += f" ({partial} partial)." if partial else "."
+        if retries:
+            text += f" Practice retries: {retries} (not counted)."
+        if self.pending:
+            text += f" {len(self.pending)} answer(s) wait for your own rating."
+        return text
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        from ftlab.assessment.selfquiz.widgets import render
+
+        display(render(self))

@@ -1,0 +1,1 @@
+"""The runtime: load a model, replace its head, freeze and unfreeze, fine-tune, checkpoint."""

@@ -1,0 +1,1 @@
+"""Teaching: the lessons' helpers, the demo, and the live dashboard with its charts."""

@@ -1,0 +1,260 @@
+"""The claim scorer: polarity, opposites, roles, guards against stuffing, echo and pastes, and measured figures."""
+import tomllib
+from pathlib import Path
+
+import pytest
+from lemminflect import getAllLemmas
+
+from ftlab.assessment.bank import BankError, Concept, grade, load_bank
+from ftlab.assessment.bank.items import Misconception
+from ftlab.assessment.bank.scorer import (
+    _CANON, DOMAIN_WORDS, STOPWORDS, Verdict, canon, clauses, compile_phrasing, normalize, score,
+)
+
+SAMPLES = Path(__file__).parents[3] / "ftlab" / "assessment" / "bank" / "samples"
+BANK = load_bank()
+ROLE = BANK.get("freezing-explain-role")  # 1 not updated, 2 preserves knowledge, 3 early generic, 4 late specific
+SCRATCH = BANK.get("basics-explain-vs-scratch")  # 1 reuses knowledge, 2 less time, 3 less data, 4 better accuracy
+RECIPE = BANK.get("recipe-explain-steps")
+
+
+def verdicts(item, answer: str) -> list[str]:
+    """One letter per concept: A asserted, C contradicted, - absent."""
+    result = score(answer, item.concepts, prompt=item.prompt, hints=(item.hint,), model_answer=item.model_answer)
+    return "".join({Verdict.ASSERTED: "A", Verdict.CONTRADICTED: "C", Verdict.ABSENT: "-"}[d.verdict]
+                   for d in result.decisions)
+
+
+def test_words_fold_to_course_stems_through_lemmas_synonyms_and_typos():
+    assert canon("kept") == canon("preserved") == canon("protects") == "keep"
+    assert canon("knowlege") == canon("knowledge") == "featur"
+    assert canon("frozen") == canon("froze") == canon("fixed") == "freez"
+    assert canon("dissimilar") == canon("different") == "differ"
+    assert normalize("requires_grad=False").split() == ["requires_grad", "=false"] or \
+        "requires_grad" in normalize("requires_grad=False")
+    assert [w.stem for c in clauses("Set requires_grad=False.") for w in c.words][-2:] == ["requires_grad", "false"]
+
+
+GENERIC = {"layer", "weight", "model", "network", "data", "featur", "head", "task", "class", "train", "tun", "new"}
+
+
+def test_every_phrasing_word_is_a_known_word_or_stem():
+    for item in BANK.items:
+        for concept in getattr(item, "concepts", []):
+            for phrasing in concept.phrasings + [p for m in concept.misconceptions for p in m.phrasings]:
+                stems = compile_phrasing(phrasing)
+                assert stems and not (len(stems) == 1 and stems[0].stem in GENERIC), phrasing
+                for word in (w for w in normalize(phrasing).split() if w not in STOPWORDS):
+                    assert word in _CANON or getAllLemmas(word) or canon(word) != word or "_" in word \
+                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "lora"}, (item.id, phrasing, word)
+
+
+@pytest.mark.parametrize("answer,expected", [
+    # negation after the phrase, beyond a few words, and denial framings
+    ("Frozen layers are not updated during training.", "A---"),
+    ("Frozen layers are updated normally during training.", "C---"),
+    ("It is wrong to say that frozen layers are updated.", "A---"),
+    # contrast and role binding: which layers are said to be generic
+    ("Early layers are not generic; they are task specific.", "--CC"),
+    ("The early layers are generic, while the later layers are task specific.", "--AA"),
+    ("The later layers learn generic features and the early layers are task specific.", "--CC"),
+    ("Freeze the later layers and fine-tune the early ones.", "--CC"),
+    ("Keep the early layers frozen because they detect edges, and tune the later ones.", "--AA"),
+])
+def test_polarity_contrast_and_roles(answer, expected):
+    assert verdicts(ROLE, answer) == expected
+
+
+@pytest.mark.parametrize("answer,expected", [
+    ("Training from scratch gives better accuracy and needs less data, so fine-tuning is not really useful.",
+     "--CC"),
+    ("A scratch model needs tons of labelled data and GPU hours; fine-tuning is quicker.", "-AA-"),
+    ("Fine-tuning needs much less data than training from scratch.", "--A-"),
+    ("There is no real difference in training time or accuracy.", "-C-C"),
+])
+def test_claims_about_training_from_scratch_count_the_other_way_round(answer, expected):
+    assert verdicts(SCRATCH, answer) == expected
+
+
+@pytest.mark.parametrize("item_id,answer,points", [
+    ("batchnorm-explain-frozen", "The BatchNorm layers must be in eval mode, otherwise it is not needed.", 1),
+    ("batchnorm-explain-frozen", "Eval mode is not needed.", 0),
+    ("overfit-explain-many-layers", "Overfitting is not the problem here.", 0),
+    ("lr-explain-high", "A high learning rate doesn't destroy anything or make training unstable.", 0),
+    ("basics-explain-approach", "Fine-tuning throws away the pretrained weights and trains a new network, so the "
+                                "learned features never transfer. It needs more data and more time.", 0),
+    ("freezing-explain-role", "updated / not updated / edges / textures / task-specific / knowledge kept", 0),
+    ("freezing-explain-role", "The weights don't change, so knowlege is kept.", 2),
+    ("overfit-explain-many-layers", "Too many unfrozen weights for a tiny dataset: the model memorises it, and "
+                                    "val loss goes up.", 4),
+    ("similarity-explain-which-layers", "Whether your images look like ImageNet or are dissimilar, and how much "
+                                        "data you have.", 2),
+])
+def test_the_issue_examples(item_id, answer, points):
+    assert grade(BANK.get(item_id), answer).score == points
+
+
+def test_a_contradicted_concept_scores_zero_and_names_the_misconception():
+    result = grade(ROLE, "Frozen layers are still updated during training, but the early layers hold edges.")
+    assert result.score == 1 and "frozen weights are not updated during training" in result.missing
+    assert result.diagnosis == "frozen layers are still updated during training"
+    assert "Contradicted: frozen weights are not updated" in result.feedback
+
+
+def test_misconceptions_are_named_and_unnamed_opposites_say_so():
+    concept = Concept("early layers are generic", ["early generic"],
+                      [Misconception("thinking early layers are task-specific", ["early specific"])])
+    named = score("The early layers are task specific.", [concept, Concept("x", ["imagenet"])])
+    assert named.decisions[0].misconception == "thinking early layers are task-specific"
+    bare = score("Early layers are not generic.", [Concept("early layers are generic", ["early generic"]),
+                                                    Concept("x", ["imagenet"])])
+    assert bare.decisions[0].verdict is Verdict.CONTRADICTED and bare.decisions[0].misconception is None
+    item = BANK.get("lr-explain-high")
+    assert "Contradicted: training becomes unstable (you said: a high learning rate makes training stable" in \
+        grade(item, "A high learning rate is fine: training stays stable and just gets faster.").feedback
+
+
+@pytest.mark.parametrize("answer,flag", [
+    ("pretrained model, less data, faster, better accuracy, prior knowledge", "keyword-list"),
+    ("less data / less time / better accuracy / transfer learning", "keyword-list"),
+    ("Consider the benefits of transfer learning.", "hint-echo"),
+    ("A pretrained model already knows general visual features, so fine-tuning converges faster, needs much less "
+     "data, and on small datasets reaches higher accuracy while overfitting less.", "pasted-model-answer"),
+    ("reuses knowledge from pretraining; less training time or compute; less labelled data needed",
+     "pasted-concept-names"),
+])
+def test_stuffing_echo_and_pastes_earn_nothing_and_are_flagged(answer, flag):
+    result = grade(SCRATCH, answer)
+    assert result.score == 0 and flag in result.flags and not result.confident
+
+
+def test_echoing_the_prompt_earns_nothing_and_is_flagged_when_it_would_have_scored():
+    item = BANK.get("basics-explain-adjust")
+    echo = grade(item, "Fine-tuning improves a pretrained model on a specific task compared with using it unchanged.")
+    assert echo.score == 0 and "prompt-echo" in echo.flags and not echo.confident
+    idle = grade(SCRATCH, "Describe why fine-tuning is useful compared with training a model from scratch.")
+    assert idle.score == 0
+
+
+def test_a_self_contradicting_answer_loses_the_concept_and_is_unsure():
+    result = grade(ROLE, "Frozen weights are not updated. Frozen layers are updated normally.")
+    assert result.score == 0 and "self-contradiction" in result.flags and not result.confident
+
+
+def test_honest_short_and_code_style_answers_earn_full_credit():
+    short = grade(RECIPE, "load pretrained model, freeze layers, new head, train head, unfreeze top, low LR")
+    assert short.correct and short.confident and not short.flags
+    code = grade(ROLE, "Set requires_grad=False so the weights are fixed and knowledge is kept; the first layers "
+                       "are generic, the later ones task-specific and get fine-tuned.")
+    assert code.correct, code.feedback
+
+
+def test_a_long_answer_the_scorer_barely_credits_is_left_to_a_person():
+    result = grade(ROLE, "In my experience the network's convolutional stack behaves like a camera lens that "
+                         "you would not want to regrind every time you photograph a new subject in a new studio.")
+    assert result.score == 0 and not result.confident
+
+
+def test_cards_keep_self_ratings_and_score_typed_recall_answers():
+    card = BANK.get("freezing-card-meaning")
+    assert [grade(card, r).score for r in ("again", "hard", "good", "easy", 2)] == [0, 0.5, 1, 1, 0.5]
+    typed = grade(card, "Their weights stay fixed so the optimizer never updates them, and what they learned is kept.")
+    assert typed.correct and typed.score == 1 and typed.max_score == 1
+    half = grade(card, "The weights are not updated.")
+    assert half.score == 0.5 and not half.correct
+    wrong = grade(card, "Frozen layers are removed from the network.")
+    assert wrong.score == 0 and wrong.diagnosis
+    assert "or your answer in words" in grade(card, "").feedback
+    assert "your answer in words" not in grade(BANK.get("freezing-card-pytorch"), "").feedback
+
+
+def test_bank_references_state_every_concept():
+    for item in BANK.items:
+        concepts = getattr(item, "concepts", [])
+        if concepts:
+            reference = getattr(item, "model_answer", "") or item.answer
+            result = score(reference, concepts, prompt=item.prompt)
+            assert result.credited == len(concepts) and not result.flags, (item.id, result.decisions)
+
+
+@pytest.mark.parametrize("item", BANK.select(kind="explain"), ids=lambda item: item.id)
+def test_every_explain_solution_earns_full_credit_while_the_model_answer_pasted_earns_none(item):
+    solution, pasted = grade(item, item.solution), grade(item, item.model_answer)
+    assert solution.correct and solution.confident and not solution.flags, solution.feedback
+    assert pasted.score == 0 and "pasted-model-answer" in pasted.flags
+
+
+def measure(name: str) -> tuple[float, float, dict[str, float]]:
+    """Honest precision and recall over one sample file, and the mean share of credit per dishonest kind."""
+    tp = fp = fn = 0
+    dishonest: dict[str, list[float]] = {}
+    for sample in tomllib.loads((SAMPLES / name).read_text(encoding="utf-8"))["samples"]:
+        item = BANK.get(sample["item"])
+        result = grade(item, sample["answer"])
+        hits = [c.name not in result.missing for c in item.concepts]
+        covers = set(sample["covers"])
+        if sample.get("kind", "partial") in ("paraphrase", "partial"):
+            tp += sum(hits[i - 1] for i in covers)
+            fn += sum(not hits[i - 1] for i in covers)
+            fp += sum(hit for i, hit in enumerate(hits, 1) if i not in covers)
+        else:
+            dishonest.setdefault(sample["kind"], []).append(result.score / result.max_score)
+    return tp / (tp + fp), tp / (tp + fn), {k: sum(v) / len(v) for k, v in dishonest.items()}
+
+
+@pytest.mark.parametrize("name,min_precision,min_recall", [
+    ("explain.toml", 0.95, 0.90),  # tuned on
+    ("holdout.toml", 0.95, 0.85),  # written before this scorer; read while fixing mechanisms
+    ("adversarial.toml", 0.95, 0.90),  # written before tuning the phrasings, by kind
+])
+def test_measured_precision_recall_and_dishonest_credit(name, min_precision, min_recall):
+    precision, recall, dishonest = measure(name)
+    print(f"\n{name}: precision {precision:.3f}, recall {recall:.3f}, dishonest credit {dishonest}")
+    assert precision >= min_precision and recall >= min_recall, (precision, recall)
+    for kind in ("keyword-list", "pasted-model", "pasted-names", "prompt-echo"):
+        assert dishonest.get(kind, 0) == 0, kind
+    assert all(share <= 0.15 for share in dishonest.values()), dishonest
+
+
+def test_samples_cover_every_explain_item():
+    labelled = {s["item"] for f in SAMPLES.glob("*.toml") for s in tomllib.loads(f.read_text())["samples"]}
+    assert {item.id for item in BANK.select(kind="explain")} <= labelled
+
+
+CARD_TOML = '''format = 1
+topic = "t"
+
+[[items]]
+id = "c-one"
+kind = "card"
+difficulty = "easy"
+prompt = "What does freezing do?"
+answer = "Weights stay fixed."
+[[items.concepts]]
+name = "weights stay fixed"
+phrasings = ["weight freez"]
+[[items.concepts.misconceptions]]
+name = "frozen weights still change"
+phrasings = ["freez updat"]
+'''
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ('phrasings = ["freez updat"]', 'phrasings = []', "concepts[0].misconceptions[0].phrasings"),
+    ('name = "frozen weights still change"', 'nme = "x"', "concepts[0].misconceptions[0].name"),
+    ('phrasings = ["weight freez"]', 'phrasings = ["weight freez"]\nweight = 2', "concepts[0].weight"),
+    ('[[items.concepts.misconceptions]]', '[[items.concepts]]\nname = "b"\nphrasings = ["b"]\n'
+                                          '[[items.concepts]]\nname = "c"\nphrasings = ["c"]\n'
+                                          '[[items.concepts.misconceptions]]', "concepts"),
+])
+def test_card_concepts_and_misconceptions_are_validated(tmp_path, old, new, field):
+    (tmp_path / "cards.toml").write_text(CARD_TOML.replace(old, new, 1))
+    with pytest.raises(BankError) as info:
+        load_bank(tmp_path)
+    assert info.value.field == field and info.value.item_id == "c-one"
+
+
+def test_card_concepts_load(tmp_path):
+    (tmp_path / "cards.toml").write_text(CARD_TOML)
+    (card,) = load_bank(tmp_path).items
+    assert card.concepts[0].misconceptions == [Misconception("frozen weights still change", ["freez updat"])]
