@@ -22,9 +22,17 @@ def _probe(name: str, attempt: str) -> str:
             f"except BaseException as error:\n    print('PROBE {name}: blocked (' + type(error).__name__ + ')')\n")
 
 
+# Forks until fork fails; each child sleeps, so only a process limit stops it.
+FORK_BOMB = ("import os, signal\nfor _ in range(20000):\n    if os.fork() == 0:\n        signal.pause()\n"
+             "        os._exit(0)")
+# Writes 16 MiB blocks until the write fails: in the private /tmp (a tmpfs) and in the notebook's own folder.
+FILL = "with open({path!r}, 'wb') as fill:\n    for _ in range(1 << 14):\n        fill.write(bytes(16 << 20))"
+
+
 def probes(course: Path, assignment: str, port: int) -> str:
     """Code that tries to read the instructor's source, write the gradebook and site-packages, reach the network
-    (a server listening on 127.0.0.1:`port`) and allocate 64 GiB."""
+    (a server listening on 127.0.0.1:`port`), allocate 64 GiB, fill /tmp and its folder (256 GiB each) and
+    fork 20000 processes."""
     source = (course / "source" / assignment / f"{assignment}.ipynb").resolve()
     gradebook = (course / "gradebook.db").resolve()
     return "".join([
@@ -34,6 +42,9 @@ def probes(course: Path, assignment: str, port: int) -> str:
                                       "(pathlib.Path(torch.__file__).parents[1] / 'ftlab_probe.txt').write_text('x')"),
         _probe("socket", f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3).close()"),
         _probe("memory", "blob = bytearray(64 << 30)"),
+        _probe("fill-tmp", FILL.format(path="/tmp/fill.bin")),
+        _probe("fill-folder", FILL.format(path="fill.bin")),
+        _probe("fork-bomb", FORK_BOMB),
     ])
 
 
