@@ -22,17 +22,35 @@ def _probe(name: str, attempt: str) -> str:
             f"except BaseException as error:\n    print('PROBE {name}: blocked (' + type(error).__name__ + ')')\n")
 
 
-# Forks until fork fails; each child sleeps, so only a process limit stops it.
-FORK_BOMB = ("import os, signal\nfor _ in range(20000):\n    if os.fork() == 0:\n        signal.pause()\n"
-             "        os._exit(0)")
-# Writes 16 MiB blocks until the write fails: in the private /tmp (a tmpfs) and in the notebook's own folder.
-FILL = "with open({path!r}, 'wb') as fill:\n    for _ in range(1 << 14):\n        fill.write(bytes(16 << 20))"
+# Forks until fork fails (each child sleeps, so only a process limit stops it), then ends its children.
+FORK_BOMB = """import os, signal
+kids = []
+try:
+    for _ in range(20000):
+        pid = os.fork()
+        if pid == 0:
+            signal.pause()
+            os._exit(0)
+        kids.append(pid)
+finally:
+    for pid in kids:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)"""
+# Writes 16 MiB blocks until a write fails (256 GiB at most), then removes the file.
+FILL = """import os
+try:
+    with open({path!r}, 'wb') as fill:
+        for _ in range(1 << 14):
+            fill.write(bytes(16 << 20))
+finally:
+    if os.path.exists({path!r}):
+        os.remove({path!r})"""
 
 
 def probes(course: Path, assignment: str, port: int) -> str:
     """Code that tries to read the instructor's source, write the gradebook and site-packages, reach the network
-    (a server listening on 127.0.0.1:`port`), allocate 64 GiB, fill /tmp and its folder (256 GiB each) and
-    fork 20000 processes."""
+    (a server listening on 127.0.0.1:`port`), allocate 64 GiB, fill /tmp and its own folder and fork 20000
+    processes. Each cleans up after itself, so the prober's right answer still counts."""
     source = (course / "source" / assignment / f"{assignment}.ipynb").resolve()
     gradebook = (course / "gradebook.db").resolve()
     return "".join([

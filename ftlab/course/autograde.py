@@ -2,9 +2,11 @@
 
 Each submission is graded by nbgrader's own AutogradeApp in a worker process, against a private copy of
 the gradebook and into a private autograded/ folder; the worker hands back what nbgrader wrote (grades,
-comments, flags, the autograded files). Only the parent writes the real gradebook and autograded/, so
-SQLite has one writer. With --shard I/N the results go to a file instead, and `merge` imports such
-files later: any scheduler (Slurm array, Kubernetes indexed Job, CI matrix) can spread a class over machines.
+comments, flags, the autograded files; not files the submission's kernel wrote). Only the parent writes the
+real gradebook and autograded/, so SQLite has one writer. A worker grades its submissions one after another
+in one workspace whose jail keeps a warm zygote (zygote.py): every kernel is a fresh fork with torch and
+ftlab already imported. With --shard I/N the results go to a file instead, and `merge` imports such files
+later: any scheduler (Slurm array, Kubernetes indexed Job, CI matrix) can spread a class over machines.
 """
 from __future__ import annotations
 

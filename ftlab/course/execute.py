@@ -4,8 +4,10 @@ nbgrader 0.9 answers a timeout by sending SIGINT and waiting; a loop that ignore
 kernel busy and every later cell times out too. Here a cell past its timeout is interrupted and given
 `interrupt_grace` seconds to stop; one that does not, or that kills its kernel (exit(), os._exit, a
 segfault, an rlimit), gets an error output, the kernel is killed and restarted, the cells that ran
-before it are replayed silently to rebuild the state, and execution goes on with the next cell. The notebook is flagged in the gradebook (formgrader shows it) and the reasons
-are kept in its metadata under "ftlab". The kernel runs in the jail of jail.py.
+before it are replayed silently to rebuild the state, and execution goes on with the next cell. The notebook
+is flagged in the gradebook (formgrader shows it) and the reasons are kept in its metadata under "ftlab".
+The kernel runs in the jail of jail.py as a fork of its warm zygote (zygote.py), so a restart costs a fork
+and a replay, not a new interpreter importing torch.
 """
 from __future__ import annotations
 

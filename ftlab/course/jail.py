@@ -45,7 +45,7 @@ class Limits:
     memory_mb: int = 8192
     cpu_seconds: int = 900
     open_files: int = 256
-    processes: int = 256
+    processes: int = 128
     file_mb: int = 512
     tmp_mb: int = 512
 

@@ -55,7 +55,7 @@ c.BoundedExecute.submission_timeout = 900  # wall seconds for one notebook, all 
 c.BoundedExecute.memory_mb = 8192  # RLIMIT_AS of the kernel: importing torch alone maps ~3.6 GiB of address space
 c.BoundedExecute.cpu_seconds = 900  # RLIMIT_CPU of the kernel
 c.BoundedExecute.open_files = 256  # RLIMIT_NOFILE of the kernel
-c.BoundedExecute.processes = 256  # RLIMIT_NPROC of the kernel's own uid (threads count): stops a fork bomb
+c.BoundedExecute.processes = 128  # RLIMIT_NPROC of the kernel's own uid, threads included: stops a fork bomb
 c.BoundedExecute.file_mb = 512  # RLIMIT_FSIZE: the largest file the kernel may write
 c.BoundedExecute.tmp_mb = 512  # size of the kernel's private /tmp (a tmpfs)
 
