@@ -1,7 +1,8 @@
 """A pre-warmed kernel factory: one jailed process that has imported torch, ftlab and ipykernel forks each kernel.
 
 `import torch` and friends are most of a grading kernel's start. The zygote imports them once, runs no torch
-op, starts no thread and opens no ZMQ context, then waits for requests on its stdin. Each `spawn` forks a
+op, starts no thread (OpenBLAS's pool aside, which it shuts down before a fork) and opens no ZMQ
+context, then waits for requests on its stdin. Each `spawn` forks a
 child that drops to its own session, rlimits and (as root) the unprivileged uid, and becomes an ipykernel
 for the connection file jupyter_client wrote: a fresh process, with the imports already in memory. `kill`
 ends every process in the jail but the zygote and empties the jail's /tmp, so the next kernel (the next
@@ -20,7 +21,10 @@ import time
 
 # What every course notebook imports; loaded by the zygote, never run.
 PRELOAD = ("numpy", "torch", "torch.nn", "torchvision", "ftlab", "ftlab.models", "ftlab.course.check",
-           "ipykernel.kernelapp", "ipykernel.ipkernel")
+           "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.core.debugger",
+           "IPython.core.completerlib", "IPython.extensions.storemagic", "sqlite3")
+# A grading kernel keeps no input history on disk: its /tmp is emptied after it anyway.
+KERNEL_ARGS = ("--HistoryManager.enabled=False",)
 
 
 class ZygoteDied(RuntimeError):
@@ -176,7 +180,7 @@ def _child(request: dict) -> None:
             os.setgroups([])
             os.setgid(request["uid"])
             os.setuid(request["uid"])
-        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], *KERNEL_ARGS]
         from ipykernel.kernelapp import IPKernelApp
 
         IPKernelApp.launch_instance(argv=sys.argv[1:])
