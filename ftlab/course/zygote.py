@@ -1,13 +1,13 @@
 """A pre-warmed kernel factory: one jailed process that has imported torch, ftlab and ipykernel forks each kernel.
 
 `import torch` and friends are most of a grading kernel's start. The zygote imports them once, runs no torch
-op, starts no thread (OpenBLAS's pool aside, which it shuts down before a fork) and opens no ZMQ
-context, then waits for requests on its stdin. Each `spawn` forks a
-child that drops to its own session, rlimits and (as root) the unprivileged uid, and becomes an ipykernel
-for the connection file jupyter_client wrote: a fresh process, with the imports already in memory. `kill`
-ends every process in the jail but the zygote and empties the jail's /tmp, so the next kernel (the next
-submission, or a restart after a stuck cell) finds nothing left over. The host side is `Zygote`; jail.py
-runs it under bubblewrap and plugs it into jupyter_client as a kernel provisioner.
+op, starts no thread (OpenBLAS's pool aside, which it shuts down before a fork) and opens no ZMQ context,
+then waits for requests on its stdin. Each `spawn` forks a child that drops to its own session, rlimits and
+(as root) a uid of its own, and becomes an ipykernel for the connection file jupyter_client wrote: a fresh
+process, with the imports already in memory. `kill` ends every process in the jail but the zygote and
+empties the jail's /tmp, so the next kernel (the next submission, or a restart after a stuck cell) finds
+nothing left over. The host side is `Zygote`; jail.py runs it under bubblewrap and plugs it into
+jupyter_client as a kernel provisioner.
 """
 from __future__ import annotations
 
