@@ -193,6 +193,20 @@ def test_each_kernel_is_a_fresh_fork_alone_in_its_jail_and_a_dead_zygote_is_repl
     assert first[2] == "True" and int(first[1]) != 0  # torch was there before any cell; not root
     assert left == "False" and pid != first[0]  # a new process, /tmp emptied
     assert eval(procs) == [1, 2, int(pid)]  # bubblewrap's init, the zygote, this kernel: the sleeper was killed
+    assert tmp_path.stat().st_uid == os.geteuid()  # the kernel's uid had the folder only while it ran
     zygote.close()  # as if the OOM killer took it
     assert _run(["print(6 * 7)"], tmp_path) == ["42"]
     assert jail._zygote[os.getpid()][1] is not zygote
+
+
+@pytest.mark.slow
+def test_without_the_sandbox_kernels_still_come_from_a_zygote_with_the_graders_uid(tmp_path):
+    from nbclient import NotebookClient
+
+    from ftlab.course.jail import JailedKernelManager
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os, sys\n"
+                                                                   "print(os.getuid(), 'torch' in sys.modules)")])
+    km = JailedKernelManager(kernel_name="python3", jail=Jail(sandbox=False))
+    NotebookClient(nb, km=km, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert nb.cells[0].outputs[0]["text"].split() == [str(os.getuid()), "True"]

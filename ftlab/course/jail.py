@@ -244,6 +244,7 @@ class ZygoteProvisioner(LocalProvisioner):
         km = self.parent
         cwd = Path(kwargs.get("cwd") or os.getcwd()).resolve()
         uid = kernel_uid(km.jail.sandbox)
+        self.given = cwd if uid is not None else None
         if uid is not None:  # the kernel may add files to its folder; what nbgrader put there stays read-only to it
             for path in (cwd, km.runtime, Path(km.connection_file)):  # the connection file is written 0600
                 os.chown(path, uid, uid)
@@ -257,18 +258,19 @@ class ZygoteProvisioner(LocalProvisioner):
         except ZygoteDied:  # it died since its last kernel: one fresh start
             made = zygote(km.jail, cwd)
             pid = made.request(**request)["pid"]
-        self.process = ForkedKernel(made, pid)
+        self.process, self.zygote = ForkedKernel(made, pid), made
         self.pid, self.pgid, self.cwd = pid, None, str(cwd)
         return self.connection_info
 
     async def cleanup(self, restart: bool = False) -> None:
-        """After every kernel: kill whatever it left running in the jail and empty /tmp."""
-        held = _zygote.get(os.getpid())
-        if held and held[1].alive():
+        """After every kernel: kill whatever it left running in the jail, empty /tmp, take its folder back."""
+        if getattr(self, "zygote", None) is not None and self.zygote.alive():
             try:
-                held[1].request(op="kill")
+                self.zygote.request(op="kill")
             except ZygoteDied:
                 pass
+        if getattr(self, "given", None) is not None and self.given.exists():
+            os.chown(self.given, os.geteuid(), os.getegid())
         await super().cleanup(restart=restart)
 
 

@@ -242,6 +242,7 @@ def serve(jailed: bool) -> None:
             answer = {"error": f"{type(error).__name__}: {error}"}
         out.write(json.dumps(answer) + "\n")
         out.flush()
+    _clear(pids, jailed)  # the host closed the pipe: leave nothing behind
 
 
 if __name__ == "__main__":
