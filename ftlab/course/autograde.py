@@ -72,7 +72,7 @@ class Task:
 def _warm(log: str, threads: int) -> None:
     """Worker start-up: send kernel chatter to a log file, share the cores among the kernels, and give the worker
     a workspace whose kernels all come from one zygote (jail.py): the autograded notebooks are written there."""
-    from .jail import use_workspace
+    from ftlab.course.jail import use_workspace
 
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -89,7 +89,7 @@ def grade(task: Task) -> dict:
 
     from nbgrader.apps.autogradeapp import AutogradeApp
 
-    from .jail import workspace
+    from ftlab.course.jail import workspace
 
     scratch = Path(tempfile.mkdtemp(prefix=f"ftlab-grade-{task.student}-"))
     out = (workspace() or scratch) / "autograded"  # in a worker, where its zygote's kernels can see it

@@ -21,7 +21,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from .zygote import Zygote, ZygoteDied
+from ftlab.course.zygote import Zygote, ZygoteDied
 
 # Read-only system directories, mirrored as symlinks where the host has symlinks (merged /usr).
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
@@ -183,7 +183,7 @@ def zygote(jail: Jail, cwd: Path) -> Zygote:
     if held:
         held[1].close()
     base = runtime_base()
-    argv = [sys.executable, "-m", "ftlab.course.zygote", *(["--jailed"] if jail.sandbox else [])]
+    argv = [sys.executable, "-m", Zygote.__module__, *(["--jailed"] if jail.sandbox else [])]
     made = Zygote(jail.wrap(argv, [root, base], dict(os.environ)), log=str(base / "zygote.log"))
     if not held:
         atexit.register(_close)
