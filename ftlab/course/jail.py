@@ -10,8 +10,10 @@ jail and empties /tmp. `ZygoteProvisioner` is how jupyter_client launches, signa
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -67,6 +69,12 @@ def bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
+@functools.cache
+def _options(binary: str) -> str:
+    """bubblewrap's --help text: which options this version knows."""
+    return subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+
+
 def _torch_home() -> Path:
     return Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")).resolve()
 
@@ -117,8 +125,8 @@ class Jail:
             elif os.path.isdir(path):
                 cmd += ["--ro-bind", path, path]
         # /tmp before the binds: a venv or a workspace may live in /tmp
-        cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(self.limits.tmp_mb << 20),
-                "--tmpfs", "/tmp"]
+        size = ["--size", str(self.limits.tmp_mb << 20)] if "--size" in _options(binary) else []  # 0.8 has it
+        cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", *size, "--tmpfs", "/tmp"]
         mounts = [("--ro-bind", path) for path in readable()] + [("--bind", path.resolve()) for path in binds]
         targets = {path for _, path in mounts}
         parents = {parent for _, path in mounts for parent in path.parents} - targets - {Path("/"), Path("/tmp")}
