@@ -201,6 +201,7 @@ def test_each_kernel_is_a_fresh_fork_alone_in_its_jail_and_a_dead_zygote_is_repl
 
 @pytest.mark.slow
 def test_without_the_sandbox_kernels_still_come_from_a_zygote_with_the_graders_uid(tmp_path):
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
 
     from ftlab.course.jail import JailedKernelManager
@@ -208,5 +209,9 @@ def test_without_the_sandbox_kernels_still_come_from_a_zygote_with_the_graders_u
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os, sys\n"
                                                                    "print(os.getuid(), 'torch' in sys.modules)")])
     km = JailedKernelManager(kernel_name="python3", jail=Jail(sandbox=False))
-    NotebookClient(nb, km=km, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    try:
+        NotebookClient(nb, km=km, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)  # a client given its manager leaves the kernel running
     assert nb.cells[0].outputs[0]["text"].split() == [str(os.getuid()), "True"]
+    assert km.provisioner is None or not km.provisioner.has_process

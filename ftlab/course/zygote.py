@@ -70,15 +70,22 @@ class Zygote:
         return self.proc.poll() is None
 
     def close(self) -> None:
-        """End the zygote and everything it forked (its session; bubblewrap takes the jail down with it)."""
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait()
+        """End the zygote and the kernels it forked: closing its pipe makes it kill them (in their own sessions)
+        and exit; whatever is left of its session is then killed (bubblewrap takes the jail down with it)."""
         for pipe in (self.proc.stdin, self.proc.stdout):
-            pipe.close()
+            try:
+                pipe.close()
+            except OSError:  # a request half-written to a dead zygote
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
 
 # ---- inside the jail ----------------------------------------------------------------------------------------
