@@ -22,9 +22,35 @@ def _probe(name: str, attempt: str) -> str:
             f"except BaseException as error:\n    print('PROBE {name}: blocked (' + type(error).__name__ + ')')\n")
 
 
+# Forks until fork fails (each child sleeps, so only a process limit stops it), then ends its children.
+FORK_BOMB = """import os, signal
+kids = []
+try:
+    for _ in range(20000):
+        pid = os.fork()
+        if pid == 0:
+            signal.pause()
+            os._exit(0)
+        kids.append(pid)
+finally:
+    for pid in kids:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)"""
+# Writes 16 MiB blocks until a write fails (256 GiB at most), then removes the file.
+FILL = """import os
+try:
+    with open({path!r}, 'wb') as fill:
+        for _ in range(1 << 14):
+            fill.write(bytes(16 << 20))
+finally:
+    if os.path.exists({path!r}):
+        os.remove({path!r})"""
+
+
 def probes(course: Path, assignment: str, port: int) -> str:
     """Code that tries to read the instructor's source, write the gradebook and site-packages, reach the network
-    (a server listening on 127.0.0.1:`port`) and allocate 64 GiB."""
+    (a server listening on 127.0.0.1:`port`), allocate 64 GiB, fill /tmp and its own folder and fork 20000
+    processes. Each cleans up after itself, so the prober's right answer still counts."""
     source = (course / "source" / assignment / f"{assignment}.ipynb").resolve()
     gradebook = (course / "gradebook.db").resolve()
     return "".join([
@@ -34,6 +60,9 @@ def probes(course: Path, assignment: str, port: int) -> str:
                                       "(pathlib.Path(torch.__file__).parents[1] / 'ftlab_probe.txt').write_text('x')"),
         _probe("socket", f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3).close()"),
         _probe("memory", "blob = bytearray(64 << 30)"),
+        _probe("fill-tmp", FILL.format(path="/tmp/fill.bin")),
+        _probe("fill-folder", FILL.format(path="fill.bin")),
+        _probe("fork-bomb", FORK_BOMB),
     ])
 
 

@@ -2,9 +2,11 @@
 
 Each submission is graded by nbgrader's own AutogradeApp in a worker process, against a private copy of
 the gradebook and into a private autograded/ folder; the worker hands back what nbgrader wrote (grades,
-comments, flags, the autograded files). Only the parent writes the real gradebook and autograded/, so
-SQLite has one writer. With --shard I/N the results go to a file instead, and `merge` imports such
-files later: any scheduler (Slurm array, Kubernetes indexed Job, CI matrix) can spread a class over machines.
+comments, flags, the autograded files; not files the submission's kernel wrote). Only the parent writes the
+real gradebook and autograded/, so SQLite has one writer. A worker grades its submissions one after another
+in one workspace whose jail keeps a warm zygote (zygote.py): every kernel is a fresh fork with torch and
+ftlab already imported. With --shard I/N the results go to a file instead, and `merge` imports such files
+later: any scheduler (Slurm array, Kubernetes indexed Job, CI matrix) can spread a class over machines.
 """
 from __future__ import annotations
 
@@ -68,11 +70,17 @@ class Task:
 # ---- worker side -------------------------------------------------------------------------------------------
 
 def _warm(log: str, threads: int) -> None:
-    """Worker start-up: send kernel chatter to a log file, share the cores among the kernels."""
+    """Worker start-up: send kernel chatter to a log file, share the cores among the kernels, and give the worker
+    a workspace whose kernels all come from one zygote (jail.py): the autograded notebooks are written there."""
+    from ftlab.assessment.course.jail import use_workspace
+
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # N kernels share the cores instead of fighting
+    workspace = Path(log).parent / f"worker-{os.getpid()}"
+    workspace.mkdir()
+    use_workspace(workspace)
 
 
 def grade(task: Task) -> dict:
@@ -81,13 +89,16 @@ def grade(task: Task) -> dict:
 
     from nbgrader.apps.autogradeapp import AutogradeApp
 
+    from ftlab.assessment.course.jail import workspace
+
     scratch = Path(tempfile.mkdtemp(prefix=f"ftlab-grade-{task.student}-"))
+    out = (workspace() or scratch) / "autograded"  # in a worker, where its zygote's kernels can see it
     started = time.perf_counter()
     result = {"student": task.student, "assignment": task.assignment, "error": None}
     try:
-        db = scratch / "gradebook.db"
+        db = scratch / "gradebook.db"  # outside the workspace: no kernel sees it
         shutil.copy(task.snapshot, db)
-        out = scratch / "autograded"
+        shutil.rmtree(out, ignore_errors=True)  # nothing of the last submission is left for this one
         os.chdir(task.course)  # nbgrader reads nbgrader_config.py from here
         app = AutogradeApp()
         logging.getLogger(type(app).__name__).handlers.clear()  # the logger is per class: drop the last run's
@@ -106,14 +117,20 @@ def grade(task: Task) -> dict:
             raise RuntimeError(stream.getvalue()[-3000:] or "nbgrader wrote no autograded notebook")
         result.update(_recorded(db, task.assignment, task.student))
         result["files"] = {str(p.relative_to(folder)): base64.b64encode(p.read_bytes()).decode()
-                           for p in sorted(folder.rglob("*")) if p.is_file()}
+                           for p in sorted(folder.rglob("*")) if _ours(p)}
         result["flags"], result["timing"] = _flags(folder)
     except Exception as error:  # one broken submission must not stop the class
         result["error"] = f"{type(error).__name__}: {error}"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def _ours(path: Path) -> bool:
+    """A file nbgrader wrote or copied, not one the submission's kernel wrote under its own uid (jail.py)."""
+    return path.is_file() and not path.is_symlink() and path.stat().st_uid == os.geteuid()
 
 
 def _recorded(db: Path, assignment: str, student: str) -> dict:
@@ -291,7 +308,7 @@ def autograde(course: Path, assignment: str, students: list[str], jobs: int | No
         # this process has run no torch op, so no OpenMP pool exists to be copied half-initialised.
         import nbgrader.apps.autogradeapp  # noqa: F401
 
-        from ftlab.assessment.course import execute  # noqa: F401
+        from ftlab.assessment.course import execute, grader  # noqa: F401 - grader imports torch
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm,
                                  initargs=(str(Path(tmp) / "workers.log"), threads)) as pool:

@@ -4,8 +4,10 @@ nbgrader 0.9 answers a timeout by sending SIGINT and waiting; a loop that ignore
 kernel busy and every later cell times out too. Here a cell past its timeout is interrupted and given
 `interrupt_grace` seconds to stop; one that does not, or that kills its kernel (exit(), os._exit, a
 segfault, an rlimit), gets an error output, the kernel is killed and restarted, the cells that ran
-before it are replayed silently to rebuild the state, and execution goes on with the next cell. The notebook is flagged in the gradebook (formgrader shows it) and the reasons
-are kept in its metadata under "ftlab". The kernel runs in the jail of jail.py.
+before it are replayed silently to rebuild the state, and execution goes on with the next cell. The notebook
+is flagged in the gradebook (formgrader shows it) and the reasons are kept in its metadata under "ftlab".
+The kernel runs in the jail of jail.py as a fork of its warm zygote (zygote.py), so a restart costs a fork
+and a replay, not a new interpreter importing torch.
 """
 from __future__ import annotations
 
@@ -42,13 +44,20 @@ class BoundedExecute(Execute):
     memory_mb = Integer(Limits.memory_mb, help="Address-space limit of the kernel (RLIMIT_AS), MiB.").tag(config=True)
     cpu_seconds = Integer(Limits.cpu_seconds, help="CPU-time limit of the kernel (RLIMIT_CPU), s.").tag(config=True)
     open_files = Integer(Limits.open_files, help="Open-file limit of the kernel (RLIMIT_NOFILE).").tag(config=True)
+    processes = Integer(Limits.processes, help="Processes and threads of the kernel's uid (RLIMIT_NPROC; applied "
+                                               "when grading runs as root and each kernel gets a uid of its own).").tag(
+        config=True)
+    file_mb = Integer(Limits.file_mb, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB.").tag(config=True)
+    tmp_mb = Integer(Limits.tmp_mb, help="Size of the kernel's private /tmp (a tmpfs in the jail), MiB.").tag(
+        config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", JailedKernelManager)
         super().__init__(*args, **kwargs)
 
     def create_kernel_manager(self):
-        jail = Jail(Limits(self.memory_mb, self.cpu_seconds, self.open_files), self.sandbox)
+        jail = Jail(Limits(self.memory_mb, self.cpu_seconds, self.open_files, self.processes, self.file_mb,
+                           self.tmp_mb), self.sandbox)
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name")
         self.km = self.kernel_manager_class(config=self.config, jail=jail, **({"kernel_name": name} if name else {}))
         return self.km

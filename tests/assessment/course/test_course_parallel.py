@@ -129,7 +129,7 @@ def test_every_probe_fails_inside_the_submission_and_nothing_outside_changes(gra
         notebook = nbformat.read(course / "autograded" / "probe" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
         text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
         lines = [line for line in text.splitlines() if line.startswith("PROBE ")]
-        assert len(lines) == 5 and all(": blocked (" in line for line in lines), (name, lines)
+        assert len(lines) == 8 and all(": blocked (" in line for line in lines), (name, lines)
         source = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         assert source.read_bytes() == (graded["pristine"] / source.relative_to(course)).read_bytes()
     assert graded["listener"].accepted == 0
@@ -155,9 +155,63 @@ def test_bad_input_is_refused_with_the_valid_choices(tmp_path):
 def test_no_bwrap_means_no_grading_unless_the_instructor_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without bwrap
     with pytest.raises(SandboxUnavailable, match="--no-sandbox"):
-        Jail().wrap(["python"], tmp_path, tmp_path, {})
-    assert Jail(sandbox=False).wrap(["python"], tmp_path, tmp_path, {})[-1] == "python"
+        Jail().wrap(["python"], [tmp_path], {})
+    assert Jail(sandbox=False).wrap(["python"], [tmp_path], {})[-1] == "python"
     args = type("Args", (), {"assignment": "freezing", "jobs": None, "shard": None, "force": False, "timeout": None,
                              "no_sandbox": False, "root": tmp_path, "out": None})
     with pytest.raises(SystemExit, match="bubblewrap"):
         run(args)
+
+
+def _run(cells: list[str], folder: Path) -> list[str]:
+    """Run code cells in a JailedKernelManager kernel with `folder` as its working folder; their text outputs."""
+    from nbclient import NotebookClient
+
+    from ftlab.assessment.course.jail import JailedKernelManager
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, kernel_manager_class=JailedKernelManager, timeout=60,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return ["".join(o.get("text", "") for o in cell.outputs).strip() for cell in nb.cells]
+
+
+@pytest.mark.slow
+def test_each_kernel_is_a_fresh_fork_alone_in_its_jail_and_a_dead_zygote_is_replaced(tmp_path):
+    from ftlab.assessment.course import jail
+
+    leave = ("import os, subprocess, sys, torch\n"
+             "open('/tmp/left-over', 'w').write('x')\n"
+             "subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+             "print(os.getpid(), os.getuid(), 'torch' in sys.modules)")
+    look = ("import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), os.getpid(), "
+            "os.path.exists('/tmp/left-over'))")
+    first = _run([leave], tmp_path)[0].split()
+    zygote = jail._zygote[os.getpid()][1]
+    procs, pid, left = _run([look], tmp_path)[0].rsplit(" ", 2)
+    assert zygote.alive() and jail._zygote[os.getpid()][1] is zygote  # the same warm zygote forked both
+    assert first[2] == "True" and int(first[1]) != 0  # torch was there before any cell; not root
+    assert left == "False" and pid != first[0]  # a new process, /tmp emptied
+    assert eval(procs) == [1, 2, int(pid)]  # bubblewrap's init, the zygote, this kernel: the sleeper was killed
+    assert tmp_path.stat().st_uid == os.geteuid()  # the kernel's uid had the folder only while it ran
+    zygote.close()  # as if the OOM killer took it
+    assert _run(["print(6 * 7)"], tmp_path) == ["42"]
+    assert jail._zygote[os.getpid()][1] is not zygote
+
+
+@pytest.mark.slow
+def test_without_the_sandbox_kernels_still_come_from_a_zygote_with_the_graders_uid(tmp_path):
+    from jupyter_core.utils import run_sync
+    from nbclient import NotebookClient
+
+    from ftlab.assessment.course.jail import JailedKernelManager
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os, sys\n"
+                                                                   "print(os.getuid(), 'torch' in sys.modules)")])
+    km = JailedKernelManager(kernel_name="python3", jail=Jail(sandbox=False))
+    try:
+        NotebookClient(nb, km=km, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)  # a client given its manager leaves the kernel running
+    assert nb.cells[0].outputs[0]["text"].split() == [str(os.getuid()), "True"]
+    assert km.provisioner is None or not km.provisioner.has_process

@@ -44,7 +44,8 @@ c.Autograde.sanitize_preprocessors = [
 ]
 
 # Execution. Each kernel runs under bubblewrap (ftlab/assessment/course/jail.py): read-only system, only the notebook's
-# own folder writable, no course files, no network. Without bwrap, grading refuses to start unless
+# own folder writable, no course files, no network. Kernels are forks of a zygote that has already imported
+# torch and ftlab (ftlab/assessment/course/zygote.py); as root, each kernel runs under a uid of its own. Without bwrap, grading refuses to start unless
 # BoundedExecute.sandbox is set to False (ftlab course autograde --no-sandbox), for trusted submissions only.
 # A cell past Execute.timeout is interrupted; if it ignores that for interrupt_grace seconds, or kills its kernel,
 # the kernel is restarted and the earlier cells replayed. Either way only that cell is lost, and the notebook is
@@ -54,6 +55,9 @@ c.BoundedExecute.submission_timeout = 900  # wall seconds for one notebook, all 
 c.BoundedExecute.memory_mb = 8192  # RLIMIT_AS of the kernel: importing torch alone maps ~3.6 GiB of address space
 c.BoundedExecute.cpu_seconds = 900  # RLIMIT_CPU of the kernel
 c.BoundedExecute.open_files = 256  # RLIMIT_NOFILE of the kernel
+c.BoundedExecute.processes = 128  # RLIMIT_NPROC of the kernel's own uid, threads included: stops a fork bomb
+c.BoundedExecute.file_mb = 512  # RLIMIT_FSIZE: the largest file the kernel may write
+c.BoundedExecute.tmp_mb = 512  # size of the kernel's private /tmp (a tmpfs)
 
 # nbgrader's autograde steps plus three: save each coding task's state after its answer cell, grade every test
 # cell from the answers and that state and overwrite its outputs, and send unsure scores to a person.
