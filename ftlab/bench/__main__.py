@@ -13,6 +13,9 @@ from ftlab.bench.suite import PARTS, BenchConfig, run
 TOOLS = {  # name -> (module with main(argv), what it measures)
     "cache-breakdown": ("ftlab.bench.cache_breakdown", "where a cached head-only epoch's time goes"),
     "dashboard-overhead": ("ftlab.bench.dashboard_overhead", "the throughput cost of the live dashboard"),
+    "scorer": ("ftlab.bench.scorer", "the free-text scorer's precision, recall and credit to dishonest answers"),
+    "autograde-time": ("ftlab.bench.autograde_time", "nbgrader seconds per notebook for each course assignment"),
+    "autograde-class": ("ftlab.bench.autograde_class", "a class autograded by serial nbgrader vs ftlab workers"),
 }
 
 

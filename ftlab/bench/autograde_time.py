@@ -2,7 +2,7 @@
 
 Builds a throwaway copy of quizzes/, submits the solutions as several students and times
 `nbgrader autograde` per assignment (kernel start, the run, the gradebook writes).
-Usage: python benchmarks/autograde_time.py [--students 3]
+Usage: python -m ftlab.bench autograde-time [--students 3]
 """
 from __future__ import annotations
 
@@ -17,16 +17,21 @@ import torch
 from ftlab.assessment.course.assignments import ASSIGNMENTS
 from ftlab.assessment.course.sandbox import Student, copy_course, nbgrader, solutions, submit
 
-QUIZZES = Path(__file__).resolve().parents[1] / "quizzes"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m ftlab.bench autograde-time", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=3, help="submissions per assignment")
+    parser.add_argument("--course", type=Path, default=Path("quizzes"),
+                        help="the course folder to copy (default: quizzes/ of the checkout you run from)")
     args = parser.parse_args(argv)
+    if not (args.course / "nbgrader_config.py").is_file():
+        parser.error(f"{args.course} is not a course folder (no nbgrader_config.py); run from the repository root or "
+                     f"pass --course")
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, {args.students} students per assignment")
     with tempfile.TemporaryDirectory() as tmp:
-        root = copy_course(QUIZZES, Path(tmp))
+        root = copy_course(args.course, Path(tmp))
         for assignment in ASSIGNMENTS:
             nbgrader(root, "generate_assignment", assignment.name, "--create")
             keys = solutions(root / "source" / assignment.name / f"{assignment.name}.ipynb")

@@ -1,6 +1,6 @@
 """Free-text scorer figures: per-concept precision/recall on honest answers, credit given to dishonest ones, ms/answer.
 
-Run: PYTHONPATH=. python benchmarks/scorer.py [--confusions]. Sets in ftlab/assessment/bank/samples/: explain.toml (tuned on),
+Run: python -m ftlab.bench scorer [--confusions]. Sets in ftlab/assessment/bank/samples/: explain.toml (tuned on),
 holdout.toml (older held-out set, read while fixing mechanisms), adversarial.toml (by kind, written before the
 phrasings; its confusions were read while fixing mechanisms), blind.toml (by kind, written last, never tuned on).
 """
@@ -12,12 +12,12 @@ import time
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ftlab.assessment.bank import grade, load_bank
+from ftlab.assessment.bank.loader import ITEMS_DIR
 from ftlab.assessment.bank.scorer import Verdict, canon, compile_phrasing, score
 
-SAMPLES = Path(__file__).parents[1] / "ftlab" / "assessment" / "bank" / "samples"
+SAMPLES = ITEMS_DIR.parent / "samples"
 SETS = ("explain.toml", "holdout.toml", "adversarial.toml", "blind.toml")
 HONEST = ("paraphrase", "partial", "honest")
 ZERO_KINDS = ("keyword-list", "pasted-model", "pasted-names")
@@ -83,8 +83,6 @@ def measure(name: str, bank, baseline: bool = False) -> tuple[Tally, int]:
 
 def per_answer_ms(bank, repeats: int = 3) -> tuple[float, float, float]:
     """Mean CPU ms per answer over all samples: cold (caches cleared), warm, and the keyword baseline warm."""
-    from ftlab.assessment.bank.scorer import canon, compile_phrasing
-
     answers = []
     for name in SETS:
         answers += [(bank.get(s["item"]), s["answer"]) for s in
@@ -108,11 +106,11 @@ def per_answer_ms(bank, repeats: int = 3) -> tuple[float, float, float]:
     return cold, warm, base
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ftlab.bench scorer", description=__doc__.splitlines()[0])
     parser.add_argument("--confusions", action="store_true", help="print every answer with a wrong decision")
     parser.add_argument("--baseline", action="store_true", help="also score the sets with plain keyword matching")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     bank = load_bank()
     for name, baseline in [(n, False) for n in SETS] + ([(n, True) for n in SETS] if args.baseline else []):
         tally, decisions = measure(name, bank, baseline)

@@ -7,7 +7,7 @@ one segfault and one sandbox-probing submission (source, gradebook, site-package
 imports torch) per notebook, ftlab forks each kernel from its worker's warm zygote. Prints wall time, seconds
 per notebook (kernel start with imports, cells, the rest), whether every grade is identical, what the stuck
 notebooks cost beyond an honest one, and every probe's outcome.
-Usage: python benchmarks/autograde_class.py [--students 10] [--jobs 2] [--timeout 20]
+Usage: python -m ftlab.bench autograde-class [--students 10] [--jobs 2] [--timeout 20]
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ import nbformat
 from ftlab.assessment.course.adversaries import students as adversaries
 from ftlab.assessment.course.sandbox import Student, copy_course, nbgrader, solutions, submit
 
-QUIZZES = Path(__file__).resolve().parents[1] / "quizzes"
 ASSIGNMENT = "freezing"
 HOSTILE = ("stuck", "sigint", "crash", "segfault", "probe")
 ENV = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
@@ -73,11 +72,17 @@ def timings(course: Path, students: list[str]) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m ftlab.bench autograde-class", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=10, help="class size, the five hostile students included")
     parser.add_argument("--jobs", type=int, default=2, help="ftlab workers")
     parser.add_argument("--timeout", type=int, default=20, help="seconds per cell for both graders")
+    parser.add_argument("--course", type=Path, default=Path("quizzes"),
+                        help="the course folder to copy (default: quizzes/ of the checkout you run from)")
     args = parser.parse_args(argv)
+    if not (args.course / "nbgrader_config.py").is_file():
+        parser.error(f"{args.course} is not a course folder (no nbgrader_config.py); run from the repository root or "
+                     f"pass --course")
     n = args.students
     if n <= len(HOSTILE):
         parser.error(f"--students must be above {len(HOSTILE)} (the hostile students)")
@@ -86,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
           f"cell timeout {args.timeout} s")
     with tempfile.TemporaryDirectory() as tmp, socket.create_server(("127.0.0.1", 0)) as server:
         server.settimeout(0.1)
-        pristine = copy_course(QUIZZES, Path(tmp) / "pristine")
+        pristine = copy_course(args.course, Path(tmp) / "pristine")
         nbgrader(pristine, "generate_assignment", ASSIGNMENT, "--create")
         keys = solutions(pristine / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         kinds = adversaries(keys, pristine, ASSIGNMENT, server.getsockname()[1])
