@@ -14,8 +14,8 @@ from pathlib import Path
 def source_dir() -> Path:
     """Where this installation's lessons are: the checkout's lessons/ folder, else the wheel's data files."""
     checkout = Path(__file__).resolve().parents[2] / "lessons"
-    candidates = [checkout, Path(sysconfig.get_path("data")) / "share" / "ftlab" / "teaching" / "lessons",
-                  Path(sys.prefix) / "share" / "ftlab" / "teaching" / "lessons"]
+    candidates = [checkout, Path(sysconfig.get_path("data")) / "share" / "ftlab" / "lessons",
+                  Path(sys.prefix) / "share" / "ftlab" / "lessons"]
     for place in candidates:
         if (place / "01_why_fine_tune.ipynb").is_file():
             return place
