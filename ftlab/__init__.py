@@ -8,7 +8,8 @@ import importlib
 
 _HOMES = {
     "ftlab.runtime.data": ("ImageSet", "Splits", "load_image_folder", "load_target", "load_torchvision"),
-    "ftlab.runtime.freezing": ("freeze", "freeze_below", "freeze_matching", "group_names", "trainable_groups", "unfreeze"),
+    "ftlab.runtime.freezing": ("freeze", "freeze_below", "freeze_matching", "group_names", "trainable_groups",
+                               "unfreeze"),
     "ftlab.runtime.measure": ("accuracy", "count_parameters", "drift"),
     "ftlab.runtime.history": ("History",),
     "ftlab.runtime.lr_find": ("lr_find",),

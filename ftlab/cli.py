@@ -23,10 +23,12 @@ COURSE = {
                     "ftlab.assessment.course.init:add_arguments"),
     "build": Command("write the course's source/ notebooks from its private bank (--check: only compare)",
                      "ftlab.assessment.course.build:run", "ftlab.assessment.course.build:add_arguments"),
-    "autograde": Command("autograde a whole class: parallel, sandboxed, shardable", "ftlab.assessment.course.autograde:run",
+    "autograde": Command("autograde a whole class: parallel, sandboxed, shardable",
+                         "ftlab.assessment.course.autograde:run",
                          "ftlab.assessment.course.autograde:add_arguments"),
     "merge": Command("import `course autograde --shard` result files into the gradebook",
-                     "ftlab.assessment.course.autograde:run_merge", "ftlab.assessment.course.autograde:merge_arguments"),
+                     "ftlab.assessment.course.autograde:run_merge",
+                     "ftlab.assessment.course.autograde:merge_arguments"),
 }
 
 

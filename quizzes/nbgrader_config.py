@@ -43,10 +43,11 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells, CheckCellMetadata,
 ]
 
-# Execution. Each kernel runs under bubblewrap (ftlab/assessment/course/jail.py): read-only system, only the notebook's
-# own folder writable, no course files, no network. Kernels are forks of a zygote that has already imported
-# torch and ftlab (ftlab/assessment/course/zygote.py); as root, each kernel runs under a uid of its own. Without bwrap, grading refuses to start unless
-# BoundedExecute.sandbox is set to False (ftlab course autograde --no-sandbox), for trusted submissions only.
+# Execution. Each kernel runs under bubblewrap (ftlab/assessment/course/jail.py): read-only system, only the
+# notebook's own folder writable, no course files, no network. Kernels are forks of a zygote that has already
+# imported torch and ftlab (ftlab/assessment/course/zygote.py); as root, each kernel runs under a uid of its own.
+# Without bwrap, grading refuses to start unless BoundedExecute.sandbox is set to False (ftlab course autograde
+# --no-sandbox), for trusted submissions only.
 # A cell past Execute.timeout is interrupted; if it ignores that for interrupt_grace seconds, or kills its kernel,
 # the kernel is restarted and the earlier cells replayed. Either way only that cell is lost, and the notebook is
 # flagged for the instructor (ftlab/assessment/course/execute.py). BoundedExecute reads the Execute settings above too.

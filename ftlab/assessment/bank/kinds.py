@@ -2,8 +2,8 @@
 graded, and its views in the terminal, a notebook quiz, the course notebook and an Anki deck.
 
 A new kind of question is one row here plus the functions it names. Functions are named "module:function" and
-imported on first use (pkgutil.resolve_name, like ftlab.cli's COMMANDS), so the table builds only on the item classes: loading the bank
-never imports a view, and the terminal never imports torch or ipywidgets.
+imported on first use (pkgutil.resolve_name, like ftlab.cli's COMMANDS), so the table builds only on the item
+classes: loading the bank never imports a view, and the terminal never imports torch or ipywidgets.
 """
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ class Kind:
         return resolve_name(ref)
 
 
-_LOADER, _GRADING, _TERMINAL = "ftlab.assessment.bank.loader", "ftlab.assessment.bank.grading", "ftlab.assessment.selfquiz.terminal"
-_WIDGETS, _COURSE, _ANKI = "ftlab.assessment.selfquiz.widgets", "ftlab.assessment.course.assignments", "ftlab.assessment.selfquiz.anki"
+_LOADER, _GRADING = "ftlab.assessment.bank.loader", "ftlab.assessment.bank.grading"
+_TERMINAL, _WIDGETS = "ftlab.assessment.selfquiz.terminal", "ftlab.assessment.selfquiz.widgets"
+_ANKI, _COURSE = "ftlab.assessment.selfquiz.anki", "ftlab.assessment.course.assignments"
 
 _CHOICE = Kind(Choice, read=f"{_LOADER}:read_choice", grade=f"{_GRADING}:grade_choice",
                terminal=f"{_TERMINAL}:ask_choice", widget=f"{_WIDGETS}:choice_controls",

@@ -234,7 +234,8 @@ def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer, point
 
 
 def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer | None) -> bool:
-    """The checks of the TrainableOptimizer and DiscriminativeLR exercises together (ftlab.runtime.inspector.optimizer_fit)."""
+    """The checks of the TrainableOptimizer and DiscriminativeLR exercises together
+    (ftlab.runtime.inspector.optimizer_fit)."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         return False
     fit = optimizer_fit(model, optimizer)

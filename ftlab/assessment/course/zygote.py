@@ -20,7 +20,8 @@ import threading
 import time
 
 # What every course notebook imports; loaded by the zygote, never run.
-PRELOAD = ("numpy", "torch", "torch.nn", "torchvision", "ftlab", "ftlab.runtime.models", "ftlab.assessment.course.check",
+PRELOAD = ("numpy", "torch", "torch.nn", "torchvision", "ftlab", "ftlab.runtime.models",
+           "ftlab.assessment.course.check",
            "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.core.debugger",
            "IPython.core.completerlib", "IPython.extensions.storemagic", "sqlite3")
 # A grading kernel keeps no input history on disk: its /tmp is emptied after it anyway.
