@@ -26,6 +26,7 @@ import nbformat
 
 from ftlab.assessment.course.adversaries import students as adversaries
 from ftlab.assessment.course.sandbox import Student, copy_course, nbgrader, solutions, submit
+from ftlab.bench import course_folder
 
 ASSIGNMENT = "freezing"
 HOSTILE = ("stuck", "sigint", "crash", "segfault", "probe")
@@ -77,12 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--students", type=int, default=10, help="class size, the five hostile students included")
     parser.add_argument("--jobs", type=int, default=2, help="ftlab workers")
     parser.add_argument("--timeout", type=int, default=20, help="seconds per cell for both graders")
-    parser.add_argument("--course", type=Path, default=Path("quizzes"),
+    parser.add_argument("--course", type=course_folder, default="quizzes",
                         help="the course folder to copy (default: quizzes/ of the checkout you run from)")
     args = parser.parse_args(argv)
-    if not (args.course / "nbgrader_config.py").is_file():
-        parser.error(f"{args.course} is not a course folder (no nbgrader_config.py); run from the repository root or "
-                     f"pass --course")
     n = args.students
     if n <= len(HOSTILE):
         parser.error(f"--students must be above {len(HOSTILE)} (the hostile students)")

@@ -16,6 +16,7 @@ import torch
 
 from ftlab.assessment.course.assignments import ASSIGNMENTS
 from ftlab.assessment.course.sandbox import Student, copy_course, nbgrader, solutions, submit
+from ftlab.bench import course_folder
 
 
 
@@ -23,12 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ftlab.bench autograde-time", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=3, help="submissions per assignment")
-    parser.add_argument("--course", type=Path, default=Path("quizzes"),
+    parser.add_argument("--course", type=course_folder, default="quizzes",
                         help="the course folder to copy (default: quizzes/ of the checkout you run from)")
     args = parser.parse_args(argv)
-    if not (args.course / "nbgrader_config.py").is_file():
-        parser.error(f"{args.course} is not a course folder (no nbgrader_config.py); run from the repository root or "
-                     f"pass --course")
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, {args.students} students per assignment")
     with tempfile.TemporaryDirectory() as tmp:
         root = copy_course(args.course, Path(tmp))
