@@ -4,16 +4,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from html import escape
-from typing import TYPE_CHECKING
-
 import ipywidgets as w
 
 from ftlab.assessment.bank import RATINGS, Card, Choice, Exercise, Explain, Grade, Item
 from ftlab.assessment.bank.kinds import view
 from ftlab.assessment.selfquiz.revise import utcnow
-
-if TYPE_CHECKING:  # annotations only: the session imports this module when it displays itself
-    from ftlab.assessment.selfquiz.session import QuizSession
+from ftlab.assessment.selfquiz.session import QuizSession
 
 UNSURE = "The scorer is not sure about this answer. Compare it with the model answer and rate yourself:"
 

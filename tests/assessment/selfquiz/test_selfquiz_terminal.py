@@ -40,6 +40,11 @@ def ftlab(capsys, monkeypatch, *args, stdin=""):
     return out.out, out.err, status
 
 
+def store_cards(env):
+    with Store(env / "progress" / "term.sqlite3") as store:
+        return store.cards()
+
+
 def replies(item, correct):
     """The keystrokes a learner types for one item: a hint request, an invalid try, then the answer."""
     if isinstance(item, Card):
@@ -66,7 +71,9 @@ def test_quiz_through_its_prompts(env, capsys, monkeypatch):
     with Store(env / "progress" / "term.sqlite3") as store:
         answers = store.answers()
     assert [a.item_id for a in answers] == [i.id for i in items]
-    assert [a.correct for a in answers] == [True, False, True, False]
+    # a hint before the answer (choice, explain) makes it not fully right; a quiz is practice, never a review
+    assert [a.correct for a in answers] == [n % 2 == 0 and i.kind == "card" for n, i in enumerate(items)]
+    assert {a.attempt for a in answers} == {"practice"} and store_cards(env) == {}
     assert [a.hints for a in answers if BANK.get(a.item_id).kind != "card"] == [1] * sum(
         i.kind != "card" for i in items)
 
@@ -80,7 +87,7 @@ def test_multi_line_explain_answers_and_card_ratings_by_number(env, capsys, monk
     keys = iter(["Too many trainable weights for 300 images,", "so the model memorises the training set and",
                  "overfits: validation accuracy drops.", "", "", "4"])
     with Store(env / "m.sqlite3") as store:
-        session = QuizSession([explain, card], Reviser(BANK, store))
+        session = QuizSession([explain, card], Reviser(BANK, store), source="revise")
         run(session, lambda prompt: next(keys), written.append)
         first = store.answers()[0]
     assert first.answer.count("\n") == 2 and "overfits" in first.answer  # all three lines, one answer
@@ -140,7 +147,7 @@ def test_day_one_and_day_two(env, capsys, monkeypatch):
             keys.append("")
     out, _, status = ftlab(capsys, monkeypatch, "revise", "-n", "6", stdin="\n".join(keys + ["n"]) + "\n")
     assert status == 0 and "This session: 0 review(s) due, 6 new item(s)" in out
-    assert "Mastery by topic (first attempts only" in out and "Streak: 1 day(s)" in out
+    assert "Mastery by topic (from reviews only" in out and "Streak: 1 day(s)" in out
     missed = {i.id for n, i in enumerate(day1_items) if n % 3 == 0}
     monkeypatch.setenv("FTLAB_NOW", "2026-03-03T10:00:00+00:00")
     out, _, _ = ftlab(capsys, monkeypatch, "revise", "--summary")
