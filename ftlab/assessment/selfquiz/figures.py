@@ -58,8 +58,8 @@ def bounded(rating: str, result: Grade) -> str:
 
 
 def right(record: AnswerRecord | Grade) -> bool:
-    """First try right: the review earned all its points, without a hint (a 'hard' card earns half)."""
-    return record.score >= record.max_score > 0 and not getattr(record, "hints", 0)
+    """First try right: the review earned all its points (a hint costs points, a 'hard' card earns half)."""
+    return record.score >= record.max_score > 0
 
 
 def recalled(record: AnswerRecord) -> bool:
