@@ -64,6 +64,7 @@ class QuizSession:
     hints_used: dict[str, int] = field(default_factory=dict)
     ratings: dict[str, str] = field(default_factory=dict)  # the review rating recorded for each first attempt
     pending: dict[str, Any] = field(default_factory=dict)  # unsure first attempts waiting for the learner's rating
+    set_aside: set[str] = field(default_factory=set)  # items suspended or buried during the session
     _done: list[tuple[str, str]] = field(default_factory=list)  # (item id, "review" | "practice"), for undo
 
     def item(self, item_id: str) -> Item:
@@ -161,10 +162,13 @@ class QuizSession:
         got, possible = self.score
         partial = sum(g.outcome is Outcome.PARTIAL for g in self.grades.values())
         retries = sum(len(g) for g in self.practice.values())
-        text = f"First attempts: {len(self.grades)} of {len(self.items)} answered; score {got:g} / {possible:g}"
+        asked = len(self.items) - len(self.set_aside - set(self.grades))
+        text = f"First attempts: {len(self.grades)} of {asked} answered; score {got:g} / {possible:g}"
         text += f" ({partial} partial)." if partial else "."
-        if left := len(self.items) - len(self.grades):
+        if left := asked - len(self.grades):
             text += f" {left} not answered" + (" (they stay due)." if self.schedules else ".")
+        if self.set_aside:
+            text += f" Set aside (suspended or buried): {len(self.set_aside)}."
         if retries:
             text += f" Practice retries: {retries} (not counted)."
         if self.pending:

@@ -200,6 +200,7 @@ def flag(session: QuizSession, item: Item, what: object) -> str:
     """Suspend an item (until unsuspended) or bury it until tomorrow."""
     if session.reviser is None:
         return "Nothing is saved in this quiz, so there is nothing to suspend or bury."
+    session.set_aside.add(item.id)
     if what is SUSPEND:
         session.reviser.store.set_flag(item.id, suspended=True)
         return f"Suspended {item.id}; `ftlab revise --unsuspend {item.id}` brings it back."

@@ -86,10 +86,12 @@ def set_aside(session: QuizSession, item: Item) -> w.HBox:
 
     def on_suspend(_) -> None:
         session.reviser.store.set_flag(item.id, suspended=True)
+        session.set_aside.add(item.id)
         note.value = f"<small>Suspended; <code>ftlab revise --unsuspend {item.id}</code> brings it back.</small>"
 
     def on_bury(_) -> None:
         session.reviser.store.set_flag(item.id, buried_until=utcnow() + timedelta(days=1))
+        session.set_aside.add(item.id)
         note.value = "<small>Buried until tomorrow.</small>"
 
     suspend.on_click(on_suspend)
