@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ftlab.assessment.bank import DIFFICULTIES, RATINGS, Bank, Card, Choice, Explain, Item, Outcome, load_bank
+from ftlab.assessment.bank import DIFFICULTIES, RATINGS, Bank, Card, Choice, Explain, Item, Outcome, grade, load_bank
 from ftlab.assessment.bank.grading import choice_index
 from ftlab.assessment.bank.kinds import view
 from ftlab.assessment.selfquiz.report import export_csv, history, report
@@ -104,6 +104,8 @@ def ask_card(session: QuizSession, item: Card, read: Callable[[str], str], write
     if typed:
         typed = read_text(read, typed)
         write(f"You wrote: {typed}")
+        if item.concepts:  # the scorer's reading helps the learner rate; the rating stays theirs
+            write(f"The scorer's reading of it: {grade(item, typed).feedback}")
     write(f"Answer: {item.answer}")
     while True:
         text = reply(session, item, read, write, "How well did you recall it? again/hard/good/easy or 1-4: ",

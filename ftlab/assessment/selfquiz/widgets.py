@@ -54,7 +54,8 @@ def bind_q(session: QuizSession) -> bool:
 def verdict(session: QuizSession, item: Item, result: Grade) -> str:
     """Feedback HTML saying whether this attempt counted (first) or was practice; a card's answer is not repeated."""
     practice = bool(session.practice.get(item.id)) and session.practice[item.id][-1] is result
-    label = "Practice retry (not counted): " if practice else "First attempt (counts): "
+    label = ("Practice retry (not counted): " if practice else "First attempt (counts): " if session.schedules
+             else "First attempt (scored here; practice, so your revision schedule is unchanged): ")
     if isinstance(item, Card):
         return f"<small>{label}</small><b>{result.outcome.value}</b>: you rated {result.rating}."
     return f"<small>{label}</small>" + result._repr_html_()

@@ -207,3 +207,25 @@ def test_the_scorers_verdict_bounds_the_learners_rating():
     wrong = grade(explain, "Freeze nothing and train everything with a big learning rate from the start.")
     assert bounded("good", wrong) == "again"
     assert bounded("easy", grade(explain, explain.solution)) == "easy"
+
+
+def test_a_diagnosed_miss_rated_good_counts_as_a_miss_and_is_not_back_in_a_minute_as_good(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import ftlab.assessment.selfquiz.session as session_module
+
+    real_grade = session_module.grade  # an unsure grade that still names a mistake, as the scorer may give
+    monkeypatch.setattr(session_module, "grade", lambda item, answer: replace(
+        real_grade(item, answer), confident=False, rating=None, correct=False, diagnosis="a high rate is safe"))
+    item = BANK.get("lr-explain-high")
+    with Store(tmp_path / "d.sqlite3") as store:
+        reviser = Reviser(BANK, store, ReviseConfig(fuzzing=False))
+        session = QuizSession([item], reviser, source="revise")
+        session.submit(item.id, "A high learning rate is fine, it just trains faster.", now=START)
+        assert session.rate(item.id, "good", now=START) == "again"
+        assert [a.rating for a in store.answers()] == ["again"]
+        assert store.cards()[item.id].due == START + timedelta(minutes=1)  # soon, as a miss, and rated as one
+        other = BANK.get("recipe-explain-steps")  # through the reviser directly, "good" never brings the delay
+        diagnosed = replace(grade(other, other.solution), diagnosis="a slip", correct=False)
+        reviser.record(other, other.solution, diagnosed, START, rating="good")
+        assert store.cards()[other.id].due > START + timedelta(days=1)
