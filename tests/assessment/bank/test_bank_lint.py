@@ -19,8 +19,9 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9_.]+", text.lower())
 
 
-STOP = set("a an the of to in on and or is are be it its this that for with by from as at what which why how does do "
-           "you your when than while same can may most more much one their them they there so if not no true false".split())
+STOP = set("a an the of to in on and or is are be it its this that for with by from as at what which why how does "
+           "do you your when than while same can may most more much one their them they there so if not no true "
+           "false".split())
 SAME_FACT = 60  # token-sort similarity (0-100) of two items' prompt + answer above which they drill the same fact
 # Pairs above SAME_FACT that an expert keeps because they ask from different angles, each with the reason.
 DISTINCT_ANGLES = {

@@ -182,7 +182,8 @@ def test_report_counts_first_attempts_only_and_shows_retention_only_with_data(re
         reviser.answer(item, right(item), now=day2)
     freezing = {m.topic: m for m in report(reviser, day2)}["freezing"]
     assert freezing.weak == [] and freezing.first_tries == 2 * len(choices)
-    assert freezing.retention is None and freezing.returns == 0  # items failed the day before are relearned, not retained
+    # items failed the day before are being relearned: their return measures no retention
+    assert freezing.retention is None and freezing.returns == 0
     stored = reviser.store.answers()
     assert [a.attempt for a in stored].count("practice") == len(choices)
 
