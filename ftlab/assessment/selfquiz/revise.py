@@ -53,7 +53,7 @@ def utcnow() -> datetime:
     except ValueError:
         raise ValueError(f"FTLAB_NOW={override!r} is not a time: set it to {CLOCK_FORMAT}, or unset it to use "
                          f"the clock") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def card_id(item_id: str) -> int:

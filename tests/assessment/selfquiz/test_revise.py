@@ -281,6 +281,8 @@ def test_clock_override(monkeypatch):
     assert utcnow() == datetime(2026, 3, 3, 9, 30, tzinfo=timezone.utc)
     monkeypatch.setenv("FTLAB_NOW", "2026-03-03T09:30")
     assert utcnow().tzinfo is not None
+    monkeypatch.setenv("FTLAB_NOW", "2026-03-03T10:30:00+01:00")  # a local time: fsrs gets it in UTC
+    assert utcnow() == datetime(2026, 3, 3, 9, 30, tzinfo=timezone.utc) and utcnow().tzinfo is timezone.utc
     monkeypatch.setenv("FTLAB_NOW", "tomorrow")
     with pytest.raises(ValueError, match="FTLAB_NOW='tomorrow' is not a time: set it to an ISO 8601"):
         utcnow()

@@ -63,7 +63,7 @@ def session(tmp_path):
     items = [BANK.get(i) for i in ("freezing-mc-snippet", "overfit-explain-many-layers", "lr-card-small",
                                    "ex-freeze-all", "freezing-tf-eval-freezes")]
     with Store(tmp_path / "s.sqlite3") as store:
-        yield QuizSession(items, Reviser(BANK, store))
+        yield QuizSession(items, Reviser(BANK, store), source="revise")
 
 
 def html_of(box):
@@ -268,3 +268,14 @@ def test_suspend_and_bury_buttons(session):
     assert "--unsuspend freezing-mc-snippet" in html_of(view.children[0])
     queue = {i.id for i in session.reviser.queue().items}
     assert "freezing-mc-snippet" not in queue and "lr-card-small" not in queue
+
+
+def test_a_notebook_quiz_is_practice_and_says_so(tmp_path):
+    item = BANK.get("lr-mc-large")
+    with Store(tmp_path / "p.sqlite3") as store:
+        session = QuizSession([item], Reviser(BANK, store))
+        box = render(session).children[0]
+        find(box, w.RadioButtons)[0].value = item.answer
+        find(box, w.Button, "Check")[0].click()
+        assert "practice, so your revision schedule is unchanged" in html_of(box)
+        assert [a.attempt for a in store.answers()] == ["practice"] and store.cards() == {}
