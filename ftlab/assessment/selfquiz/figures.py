@@ -5,6 +5,7 @@ count with these functions.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -42,8 +43,10 @@ def credited(result: Grade, hints: int) -> Grade:
     if not hints or result.outcome is Outcome.NOT_ATTEMPTED:
         return result
     score = min(result.score, result.max_score * HINT_CREDIT[min(hints, 2)])
-    note = f" After {hints} hint(s) this answer earns {score:g} of {result.max_score:g}."
-    return replace(result, score=score, correct=False, outcome=None, feedback=result.feedback + note,
+    what = "your right answer" if result.correct else "this answer"
+    note = f"With {hints} hint(s) {what} earns {score:g} of {result.max_score:g}. "
+    feedback = note + re.sub(r"^(Yes|Correct)[,:!.]\s*", "", result.feedback)  # "Yes" would contradict the verdict
+    return replace(result, score=score, correct=False, outcome=None, feedback=feedback,
                    rating=with_hints(result.rating, hints) if result.rating else None)
 
 
