@@ -28,7 +28,7 @@ class ReviseConfig:
     """Scheduler and daily-limit settings for a course that runs over weeks (Anki-like defaults).
 
     One short learning step: a new item answered right goes straight to a days-long interval; a miss comes back
-    within the same day. fsrs's default parameters are used (fitting them needs ~1,000 reviews).
+    within the same day. fsrs's default parameters are used, as its optimizer would below 512 reviews.
     """
 
     desired_retention: float = 0.9
