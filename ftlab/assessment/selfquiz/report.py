@@ -118,13 +118,16 @@ class Report:
             f"background:{'#eee' if n == 0 else '#9be9a8' if n < 5 else '#40c463' if n < 15 else '#216e39'}'></span>"
             for d, n in ((today - timedelta(days=k), self.activity.get(today - timedelta(days=k), 0))
                          for k in range(27, -1, -1)))
-        return (f"<div><b>Due now: {self.due_reviews} review(s); new left today: {self.new_today}.</b> "
+        later = (f" Later today: {len(self.later_today)} more, from {min(self.later_today).astimezone():%H:%M}."
+                 if self.later_today else "")
+        return (f"<div><b>Due now: {self.due_reviews} review(s); new left today: {self.new_today}.{later}</b> "
                 f"Streak: {self.streak} day(s).<table><tr><th>topic</th><th>mastery (blue) / first try right (green)"
                 f"</th><th>seen</th><th>first try</th><th>retention</th><th>due</th></tr>{''.join(rows)}</table>"
                 + (f"<p>Weak items:</p><ul>{weak}</ul>" if weak else "")
                 + (f"<p>Leeches:</p><ul>{leeches}</ul>" if leeches else "")
                 + f"<p>Due in the next days:</p><div style='display:flex;align-items:flex-end'>{bars}</div>"
-                + f"<p>Reviews over the last 4 weeks:</p><div>{cells}</div></div>")
+                + f"<p>Reviews over the last 4 weeks (lighter to darker: {HEATMAP_LEGEND} a day):</p>"
+                + f"<div>{cells}</div></div>")
 
 
 def report(reviser: Reviser, now: datetime | None = None, days: int = 7) -> Report:
