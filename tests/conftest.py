@@ -25,6 +25,20 @@ def digits():
     return ftlab.load_target("glyph-digits", labels_per_class=10, seed=0)
 
 
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory):
+    """One folder per test session: Oxford pets and CIFAR-10 in torchvision's on-disk formats (small images), and
+    a torch hub cache holding a random-init resnet18 under its ImageNet file name. `cifar_md5`: the code that
+    makes torchvision accept the stand-in CIFAR files (run it where they are read)."""
+    import standin as make
+
+    root = tmp_path_factory.mktemp("standin")
+    make.oxford_pets(root / "data")
+    md5 = make.cifar10(root / "data")
+    make.resnet18_weights(root / "torch")
+    return {"data": root / "data", "torch_home": root / "torch", "cifar_md5": make.trust_cifar10(md5)}
+
+
 @pytest.fixture
 def glyphnet():
     torch.manual_seed(0)

@@ -42,13 +42,13 @@ ANSWERS = {
 TURN = re.compile(r"# Your turn \((ex-[a-z-]+)\)")
 
 
-def prepare(nb) -> None:
+def prepare(nb, answers: dict[str, str] = ANSWERS) -> None:
     """Fill every your-turn cell with its correct answer; commit every prediction right after it is shown."""
     cells = []
     for cell in nb.cells:
         found = TURN.search(cell.source) if "your-turn" in cell.metadata.get("tags", []) else None
         if found:
-            cell.source += "\n" + ANSWERS[found.group(1)]
+            cell.source += "\n" + answers[found.group(1)]
         cells.append(cell)
         shown = re.match(r"(\w+) = predict\(", cell.source)
         if shown:
@@ -56,16 +56,20 @@ def prepare(nb) -> None:
             cells.append(new_code_cell(f"{name}.commit({name}.choices[0] if {name}.choices else {name}.low)"))
         if "ftlab.teaching.dashboard.dashboard(" in cell.source:  # what pressing Start does, on a short run
             cells.append(new_code_cell("dash.start(max_steps=30)"))
-    cells.append(new_code_cell("import time\nlessons.record(kernel_cpu_s=time.process_time())"))  # the cost
+    cells.append(new_code_cell("import resource, time\nlessons.record(kernel_cpu_s=time.process_time(), "  # the cost
+                               "kernel_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"))
     nb.cells = cells
 
 
-def execute(name: str, tmp_path_factory) -> dict:
-    """Run a lesson in a temporary copy of lessons/ (files it writes land there); return what it recorded."""
+def execute(name: str, tmp_path_factory, answers: dict[str, str] = ANSWERS, first: str = "") -> dict:
+    """Run a lesson in a temporary copy of lessons/ (files it writes land there), with `first` as an extra first
+    cell; return what it recorded."""
     work = tmp_path_factory.mktemp(Path(name).stem)
     shutil.copy(LESSONS / name, work / name)
     nb = nbformat.read(work / name, as_version=4)
-    prepare(nb)
+    prepare(nb, answers)
+    if first:
+        nb.cells.insert(0, new_code_cell(first))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FTLAB_DATA_DIR", str(work / "ftlab-data"))  # self-check answers are not saved for the user
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
@@ -75,7 +79,7 @@ def execute(name: str, tmp_path_factory) -> dict:
         for out in cell.get("outputs", []):
             assert out.get("output_type") != "error", "".join(out.get("traceback", []))
             measured.update(out.get("metadata", {}).get(MIME, {}))
-    print(f"{name}: kernel CPU time {measured['kernel_cpu_s']:.1f} s")  # shown with pytest -s
+    print(f"{name}: kernel CPU time {measured['kernel_cpu_s']:.1f} s, peak RSS {measured['kernel_peak_rss_mb']:.0f} MB")
     return measured
 
 
