@@ -164,11 +164,14 @@ def get_model(name: str, num_classes: int | None = None, weights: str | None = "
         size = meta["input_size"]
         preprocess = Preprocess(size, size, (meta["mean"],), (meta["std"],))
     else:
-        model = torchvision.models.get_model(name, weights=None)
-        entry = None
-        if weights is not None:
-            entry = _weights_entry(name, weights)
-            model.load_state_dict(_torchvision_state_dict(entry))
+        entry = None if weights is None else _weights_entry(name, weights)
+        if entry is None:
+            model = torchvision.models.get_model(name, weights=None)
+        else:
+            state = _torchvision_state_dict(entry)
+            with torch.device("meta"):  # no random initialisation for weights replaced at once (a third of the time)
+                model = torchvision.models.get_model(name, weights=None)
+            model.load_state_dict(state, assign=True)  # every parameter and buffer of these families is in it
             weights = str(entry).rpartition(".")[2]
         entry = entry or torchvision.models.get_model_weights(name).DEFAULT
         preprocess = Preprocess.from_transforms(entry.transforms())

@@ -14,8 +14,8 @@ RESNET_ANSWERS["ex-layerwise-lr"] = (
     "blocks = [[mine.conv1, mine.bn1], [mine.layer1], [mine.layer2], [mine.layer3], [mine.layer4], [mine.fc]]\n"
     "my_optimizer = torch.optim.SGD([{'params': [p for m in b for p in m.parameters()], 'lr': 0.01 / 2 ** (5 - i)}"
     " for i, b in enumerate(blocks)], momentum=0.9)")
-# Short enough for CI: 32-pixel images, 2 labels per class, 5 steps of 16 images, 40 images scored, one thread.
-SHORT = "steps=5,batch_size=16,labels_per_class=2,eval_size=40,input_size=32,limit=none,threads=1"
+# Short enough for CI: 32-pixel images, 2 labels per class, 3 steps of 8 images, 40 images scored, one thread.
+SHORT = "steps=3,batch_size=8,labels_per_class=2,eval_size=40,input_size=32,limit=none,threads=1"
 # Peak RSS of a lesson's kernel. Lesson 1 used to keep its 36 trainers (7.8 GB measured at full size, ~230 MB of
 # weights, gradients, momentum and snapshots each, whatever the image size) and lesson 3 decoded feature maps for
 # a whole image set at once; both now stay near what importing torch and one model cost.
