@@ -157,6 +157,7 @@ TORCHVISION_SETS = {
     "flowers102": ("Flowers102", ({"split": "train"}, {"split": "val"}), {"split": "test"}),
     "oxford_pets": ("OxfordIIITPet", ({"split": "trainval"},), {"split": "test"}),
 }
+OTHER_CHOICES = f"choose another dataset ({', '.join(TORCHVISION_SETS)}) or an offline target: {', '.join(TARGETS)}"
 
 
 def _damage(name: str, cls, root: Path) -> list[str]:
@@ -212,14 +213,13 @@ def load_torchvision(name: str, root: str | Path, preprocess: Preprocess, downlo
         damage = _damage(name, cls, root)
         if damage:
             raise RuntimeError(f"{name}: the files in {root} are incomplete: {'; '.join(damage)}. Delete the "
-                               f"folder and download it again (with a network, the next load does), or copy the "
-                               f"complete files there") from None
+                               f"folder and download it again (with a network, the next load does), copy the "
+                               f"complete files there, or {OTHER_CHOICES}") from None
         why = "FTLAB_OFFLINE is set" if offline and download else f"it could not be downloaded ({err})"
         raise RuntimeError(f"{name} is not in {root} and {why}. With no network, copy the dataset files into "
-                           f"{root}, or choose another dataset ({', '.join(TORCHVISION_SETS)}) or an offline "
-                           f"target: {', '.join(TARGETS)}") from None
-    labels = [int(y) for part in (*train_parts, test_part) for y in _labels(part)]
-    classes = list(getattr(test_part, "classes", [])) or [f"class {c}" for c in range(max(labels) + 1)]
+                           f"{root}, or {OTHER_CHOICES}") from None
+    classes = list(getattr(test_part, "classes", [])) or [  # older torchvision's Flowers102 names none
+        f"class {c}" for c in range(1 + max(int(y) for part in (*train_parts, test_part) for y in _labels(part)))]
     pool = _decode(train_parts, preprocess, classes, limit, seed)
     order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))
     n_val = int(len(pool) * val_fraction)

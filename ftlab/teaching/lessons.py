@@ -85,7 +85,8 @@ FIELDS = [f for f in Profile.__dataclass_fields__ if f != "name"]
 
 
 @functools.lru_cache(maxsize=4)
-def _torchvision(name: str, model: str, input_size: int | None, root: str, limit: int | None) -> Splits:
+def decoded(name: str, model: str, input_size: int | None, root: str, limit: int | None) -> Splits:
+    """Torchvision dataset `name` decoded once per process for `model`'s preprocessing at `input_size`."""
     preprocess = get_model(model, weights=None, input_size=input_size).ftlab.preprocess
     return load_torchvision(name, root, preprocess, limit=limit)
 
@@ -103,7 +104,7 @@ def load(p: Profile, name: str | None = None, labels_per_class: int | None = Non
     if name in TARGETS:
         splits = load_target(name, k, seed)
     else:
-        full = _torchvision(name, p.model, p.input_size, p.root, p.limit)
+        full = decoded(name, p.model, p.input_size, p.root, p.limit)
         splits = Splits(full.train.subset(per_class(full.train.labels, k, seed)), full.val, full.test, name)
     return Splits(splits.train, _sample(splits.val, p.eval_size), _sample(splits.test, p.eval_size), name)
 

@@ -328,3 +328,33 @@ def test_your_turn_names_its_choices_and_grades_live_objects():
     exec("model.requires_grad_(False)\nmodel.head = torch.nn.Linear(model.head.in_features, 3)", {"model": model, "torch": torch})
     assert turn.check(model=model).correct and turn.grade.correct
     assert turn.check().outcome is Outcome.NOT_ATTEMPTED
+
+
+def test_a_profile_is_shortened_from_the_first_cell_or_the_environment(monkeypatch):
+    from ftlab.teaching import lessons
+
+    assert lessons.profile("full", steps=5, input_size=64).steps == 5
+    monkeypatch.setenv("FTLAB_PROFILE", "full,steps=4,input_size=32,limit=none")
+    p = lessons.profile("quick", steps=99)  # the variable wins over what the cell says
+    assert (p.name, p.model, p.steps, p.input_size, p.limit) == ("full", "resnet18", 4, 32, None)
+    for bad, says in (("full,stpes=4", "no field 'stpes'; its fields: model, target"),
+                      ("full,steps=many", "steps must be a whole number"), ("fast", "choose one of quick, full")):
+        monkeypatch.setenv("FTLAB_PROFILE", bad)
+        with pytest.raises(ValueError, match=says):
+            lessons.profile("quick")
+
+
+def test_feature_maps_come_a_batch_at_a_time_and_pooled_is_their_channel_mean(digits):
+    from ftlab.teaching import lessons
+
+    torch.manual_seed(0)
+    model = ftlab.get_model("glyphnet", num_classes=10)
+    seen = []
+    model.stem.register_forward_hook(lambda m, i, o: seen.append(len(o)))
+    images = digits.test.images[:50]
+    maps = lessons.feature_maps(model, images, ["stem", "stage4"], batch_size=16)
+    pooled = lessons.feature_maps(model, images, ["stem", "stage4"], pooled=True, batch_size=16)
+    assert seen == [16, 16, 16, 2] * 2
+    assert maps["stage4"].shape[:2] == pooled["stage4"].shape == (50, maps["stage4"].shape[1])
+    assert torch.allclose(maps["stage4"].mean((2, 3)), pooled["stage4"], atol=1e-6)
+    assert all(t.device.type == "cpu" for t in (*maps.values(), *pooled.values()))

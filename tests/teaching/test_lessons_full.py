@@ -2,6 +2,7 @@
 torchvision's own formats, offline, shortened with FTLAB_PROFILE; a resnet18 student's turns are all correct,
 and the kernels of lessons 1 and 3 stay under a memory budget."""
 import pytest
+import torch
 
 from test_lessons import ANSWERS, NOTEBOOKS, execute
 
@@ -49,3 +50,13 @@ def test_each_lesson_runs_in_the_full_profile_and_accepts_a_resnet_students_turn
 @pytest.mark.parametrize("name", ["01_why_fine_tune.ipynb", "03_which_layers.ipynb"])
 def test_the_memory_hungry_lessons_stay_under_the_budget(full, name):
     assert full(name)["kernel_peak_rss_mb"] < RSS_BUDGET_MB
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", ["02_freezing.ipynb", "03_which_layers.ipynb"])
+def test_on_a_gpu_the_lessons_helpers_follow_the_models_device(tmp_path_factory, name):
+    """Lesson 2 compares a snapshot taken on the CPU with a model the trainer moved to the GPU; lesson 3 probes
+    features on the GPU: both must run there as they do on the CPU (quick profile)."""
+    assert execute(name, tmp_path_factory)["kernel_peak_rss_mb"] > 0
