@@ -231,9 +231,9 @@ def command(args) -> None:
     chosen = {"plot": args.plot, "model": args.model, "root": args.root, "input_size": args.input_size}
     if args.target:
         chosen["targets"] = (args.target,)
-    for name in ("epochs", "labels_per_class"):
+    for name, least in (("epochs", 2), ("labels_per_class", 1)):  # the recipe splits its epochs in two phases
         if getattr(args, name) is not None:
-            if getattr(args, name) < 1:
-                raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+            if getattr(args, name) < least:
+                raise SystemExit(f"--{name.replace('_', '-')} must be at least {least}, got {getattr(args, name)}")
             chosen[name] = getattr(args, name)
     run_demo(DemoConfig.quick(**chosen) if args.quick else DemoConfig(**chosen))
