@@ -358,3 +358,11 @@ def test_feature_maps_come_a_batch_at_a_time_and_pooled_is_their_channel_mean(di
     assert maps["stage4"].shape[:2] == pooled["stage4"].shape == (50, maps["stage4"].shape[1])
     assert torch.allclose(maps["stage4"].mean((2, 3)), pooled["stage4"], atol=1e-6)
     assert all(t.device.type == "cpu" for t in (*maps.values(), *pooled.values()))
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_numbers_that_depend_on_the_profile_are_computed_not_written(name):
+    """Sentences once written for the quick profile, printed in the full one too: now computed in cells."""
+    prose = " ".join(c.source for c in nbformat.read(LESSONS / name, as_version=4).cells if c.cell_type == "markdown")
+    for written in ("about fifty points", "150 test images", "look like the digit", "0.7 points", "on 100 images"):
+        assert written not in prose
