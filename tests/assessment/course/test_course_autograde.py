@@ -19,7 +19,7 @@ from ftlab.assessment.course.assignments import ASSIGNMENTS, secrets
 from ftlab.assessment.course.keys import load_keys
 from ftlab.assessment.course.sandbox import Student, copy_course, nbgrader, solutions, submit
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 QUIZZES = Path(__file__).resolve().parents[3] / "quizzes"
 TIMEOUT = 300  # seconds per cell: generous, so a starved CI machine cannot fail a correct cell
