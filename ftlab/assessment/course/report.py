@@ -9,6 +9,7 @@ deterministic, so the concepts and misconceptions shown are the ones the grade w
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +189,13 @@ def _failures(kind: str, lines: list[str]) -> list[str]:
             return [line.rstrip(".")]
     why = [line[len("Why: "):] for line in lines if line.startswith("Why: ")]
     wrong = [line.split(": ", 1)[1] for line in lines if line.startswith(("Incorrect: ", "NotAttempted: "))]
-    return why or [w.split(". ")[0].rstrip(".") for w in wrong]
+    return why or [_general(w.split("; ")[0].split(". ")[0]) for w in wrong]
+
+
+def _general(feedback: str) -> str:
+    """A check's feedback without what differs between students (counts, the first tensor named), so the same
+    mistake counts as one: '12 of 30 tensors ... (first: stem.0.weight)' -> 'N of N tensors ...'."""
+    return re.sub(r"\d+(\.\d+)?(e-?\d+)?", "N", re.sub(r"\s*\((first|e\.g\.)[^)]*\)", "", feedback)).rstrip(".")
 
 
 def _question(spec: Graded, grade: str, points: float, bank: Bank) -> Question:
