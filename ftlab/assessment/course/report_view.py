@@ -237,7 +237,26 @@ def add_arguments(parser) -> None:
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write per-question statistics as CSV")
     parser.add_argument("--anonymise", action="store_true",
                         help="leave student ids out of the page (safe to share with the class)")
+    parser.add_argument("--assign-review", type=Path, metavar="DIR",
+                        help="write DIR/<student>.toml for each student who showed a misconception to reteach: the "
+                             "self-study items that teach it, for `ftlab revise --assigned FILE`")
     parser.add_argument("--root", type=Path, default=None, help="course directory (default: . or ./quizzes)")
+
+
+def review_lists(reports: list[Report], folder: Path) -> list[Path]:
+    """One review list per student who showed a misconception worth reteaching: its self-study items, and why."""
+    from ftlab.assessment.bank.review_list import write_review_list
+
+    folder.mkdir(parents=True, exist_ok=True)
+    per_student: dict[str, dict[str, str]] = {}
+    for report in reports:
+        for m in report.reteach():
+            for student in sorted(m.students):
+                for item_id in m.items:
+                    per_student.setdefault(student, {}).setdefault(
+                        item_id, f"in {report.assignment} ({', '.join(m.questions)}) your answer showed: {m.name}")
+    names = "+".join(r.assignment for r in reports)
+    return [write_review_list(folder / f"{student}.toml", names, entries) for student, entries in per_student.items()]
 
 
 def run(args) -> None:
@@ -258,6 +277,10 @@ def run(args) -> None:
     print("\n\n".join(to_text(report) for report in reports))
     if args.csv:
         print(f"per-question statistics: {write_csv(reports, args.csv)}")
+    if args.assign_review:
+        written = review_lists(reports, args.assign_review)
+        print(f"review lists for {len(written)} students in {args.assign_review}: send each student theirs "
+              f"(they run `ftlab revise --assigned FILE`)")
     if args.html:
         args.html.write_text(to_html(reports, anonymise=args.anonymise), encoding="utf-8")
         print(f"report: {args.html}")

@@ -163,3 +163,31 @@ def test_page_renders_in_chromium_and_runs_no_student_html(course, tmp_path):
             page.screenshot(path=str(SHOT), full_page=True)
         finally:
             browser.close()
+
+
+def test_review_lists_reach_the_students_self_study(course, tmp_path):
+    """--assign-review writes a list for each student who showed a planted misconception; `ftlab revise --assigned`
+    makes its items due with the reason, and a bad list is refused whole."""
+    from ftlab.assessment.selfquiz.store import Store
+
+    lists = tmp_path / "review"
+    ftlab(course, "report", "concepts", "--assign-review", str(lists))
+    holders = {f"s{s:02d}" for _, _, held in PLANTED for s in held} | {f"s{s:02d}" for s in SCRATCH_HOLDERS}
+    assert {p.stem for p in lists.glob("*.toml")} == holders
+    env = {**ENV, "FTLAB_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "ftlab.cli", "revise", "--learner", "s00", "--assigned",
+                           str(lists / "s00.toml")], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "due now" in done.stdout, done.stderr
+    with Store(tmp_path / "data" / "progress" / "s00.sqlite3") as store:
+        pulled = store.pulled()
+    assert pulled and all("your instructor assigned it" in why for why in pulled.values())
+    planted = BANK.get(MC[PLANTED[0][0]])
+    assert any(planted.mistakes[(planted.answer + PLANTED[0][1]) % len(planted.options)] in why
+               for why in pulled.values())
+    bad = tmp_path / "bad.toml"
+    bad.write_text('format = 1\n[[items]]\nid = "no-such-item"\nreason = "x"\n')
+    done = subprocess.run([sys.executable, "-m", "ftlab.cli", "revise", "--learner", "s01", "--assigned", str(bad)],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode != 0 and "no-such-item" in done.stderr
+    s01 = tmp_path / "data" / "progress" / "s01.sqlite3"
+    assert not s01.exists() or not Store(s01).pulled()
