@@ -28,7 +28,7 @@ CHOICES = dict(enumerate(CONCEPTS.choices, start=len(CARDS) + 1))  # q3..q11
 MC = {n: i for n, i in CHOICES.items() if BANK.get(i).kind == "choice"}
 SCRATCH = "Nothing carries over: fine-tuning trains the whole network from scratch and reuses the old head."
 PAYLOAD = "<img src=x onerror=\"document.title='ran'\"><script>document.title='ran'</script>"  # shown as text
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # the `browser` mark skips the test without it
 SHOT = Path(__file__).resolve().parents[3] / "artifacts" / "class-report.png"
 # Planted: (question number, distractor offset from the key, students holding it). Held by 12, 8 and 5 students.
 PLANTED = [(list(MC)[3], 1, range(0, 12)), (list(MC)[4], 2, range(12, 20))]
@@ -145,9 +145,8 @@ def test_unknown_assignment_names_the_choices(course):
 @pytest.mark.browser
 def test_page_renders_in_chromium_and_runs_no_student_html(course, tmp_path):
     """The HTML report in a real browser: every chart loads, a student's HTML stays text, nothing runs."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
+    from playwright import sync_api
+
     page_file = tmp_path / "report.html"
     page_file.write_text(to_html([build(course, "concepts")]), encoding="utf-8")
     with sync_api.sync_playwright() as pw:
