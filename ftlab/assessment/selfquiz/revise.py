@@ -17,7 +17,7 @@ from ftlab.assessment.selfquiz.store import Store, StoreError
 REVISABLE = tuple(name for name, kind in KINDS.items() if kind.terminal)
 # Teaching order of the topics: each one builds on those before it (the seeds' order, prerequisites first).
 SYLLABUS = ("basics", "transfer", "freezing", "layers", "learning-rate", "optimizer", "recipe", "overfitting",
-            "similarity", "batchnorm")
+            "similarity", "batchnorm", "forgetting", "adapters")  # the last two go past the seeds (lessons 7, 8)
 KIND_ORDER = ("card", "truefalse", "choice", "explain", "exercise")  # within a topic: learn the fact, then apply it
 DAY_STARTS = timedelta(hours=4)  # as in Anki, a late-night session still counts for the day before
 
