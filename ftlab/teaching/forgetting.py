@@ -57,8 +57,8 @@ def mix(probe: nn.Module, tuned: nn.Module, alpha: float) -> nn.Module:
     """WiSE-FT: a copy of `tuned` whose every floating tensor (weights and BatchNorm statistics) is
     (1 - alpha) * probe's + alpha * tuned's; alpha = 0 is the probe, 1 the fine-tuned model."""
     a, b = probe.state_dict(), tuned.state_dict()
-    if set(a) != set(b):
-        raise ValueError("probe and tuned must be the same architecture (the same state_dict keys)")
+    if set(a) != set(b) or any(a[k].shape != b[k].shape for k in b):
+        raise ValueError("probe and tuned must be the same architecture (the same state_dict keys and shapes)")
     mixed = copy.deepcopy(tuned)
     mixed.load_state_dict({k: (1 - alpha) * a[k] + alpha * b[k] if b[k].is_floating_point() else b[k] for k in b})
     return mixed
