@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 
 _HOMES = {
+    "ftlab.runtime.adapters": ("bitfit", "lora", "merge_lora"),
     "ftlab.runtime.data": ("ImageSet", "Splits", "load_image_folder", "load_target", "load_torchvision"),
     "ftlab.runtime.freezing": ("freeze", "freeze_below", "freeze_matching", "group_names", "trainable_groups",
                                "unfreeze"),

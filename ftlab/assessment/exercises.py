@@ -100,5 +100,21 @@ class UnfreezeTop(Practice):
     id = "ex-unfreeze-top"
 
 
+class KeepSourceHead(Practice):
+    id = "ex-keep-source-head"
+
+
+class WiseFT(Practice):
+    id = "ex-wise-ft"
+
+
+class LoraBudget(Practice):
+    id = "ex-lora-budget"
+
+
+class BitFit(Practice):
+    id = "ex-bitfit"
+
+
 EXERCISES: dict[str, type[Practice]] = {cls.__name__: cls for cls in Practice.__subclasses__()}
 """Lesson name -> exercise class, e.g. YourTurn("FreezeAll", ...)."""

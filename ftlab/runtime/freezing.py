@@ -15,9 +15,11 @@ from torch import nn
 from ftlab.runtime.models import info
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+PEFT_WRAPPER = "base_model.model."  # peft's get_peft_model wraps a model: its names start so (ftlab.runtime.adapters)
 
 
 def _in_group(name: str, prefixes: tuple[str, ...]) -> bool:
+    name = name.removeprefix(PEFT_WRAPPER)
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 

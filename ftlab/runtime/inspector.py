@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ftlab.runtime.adapters import is_adapter
 from ftlab.runtime.freezing import _BN, group_names, group_of, group_parameters
 from ftlab.runtime.measure import count_parameters
 from ftlab.runtime.models import find_head
@@ -20,11 +21,14 @@ from ftlab.runtime.table import Table
 
 
 def summary(model: nn.Module) -> Table:
-    """Per group: parameters, trainable parameters, and frozen / trainable / partly."""
+    """Per group: parameters, trainable parameters, and frozen / trainable / partly / adapters (only LoRA's train)."""
     rows = []
     for group in group_names(model):
-        total, trainable = count_parameters(p for _, p in group_parameters(model, group))
-        state = "trainable" if trainable == total else "frozen" if trainable == 0 else "partly"
+        named = list(group_parameters(model, group))
+        total, trainable = count_parameters(p for _, p in named)
+        adapters = all(is_adapter(n) for n, p in named if p.requires_grad)
+        state = ("trainable" if trainable == total else "frozen" if trainable == 0 else "adapters" if adapters
+                 else "partly")
         rows.append([group, total, trainable, state])
     total, trainable = count_parameters(model)
     rows.append(["total", total, trainable, f"{100 * trainable / max(total, 1):.1f}% trainable"])

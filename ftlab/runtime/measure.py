@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ftlab.runtime.freezing import eval_mode, group_names, group_parameters
+from ftlab.runtime.adapters import reference_name, weights
+from ftlab.runtime.freezing import eval_mode, group_names
 
 
 def count_parameters(params: nn.Module | Iterable[nn.Parameter]) -> tuple[int, int]:
@@ -31,12 +32,12 @@ class Drift:
         self.flat: dict[str, torch.Tensor] = {}  # group -> its reference weights as one float vector
         self.reference: dict[str, torch.Tensor] = {}  # parameter name -> a view into that vector
         for group in group_names(model):
-            named = list(group_parameters(model, group))
-            missing = [n for n, _ in named if reference is not None and n not in reference]
+            named = list(weights(model, group))  # a LoRA layer's weight with its update: what the model computes with
+            missing = [n for n, _ in named if reference is not None and reference_name(n, reference) is None]
             if missing:
                 raise ValueError(f"the reference weights lack {len(missing)} parameters of group {group!r} (first: "
                                  f"{missing[0]}); take them with ftlab.snapshot(model) before training")
-            source = [(n, p, p if reference is None else reference[n]) for n, p in named]
+            source = [(n, p, p if reference is None else reference[reference_name(n, reference)]) for n, p in named]
             wrong = [(n, p, r) for n, p, r in source if r.shape != p.shape]
             if wrong:
                 n, p, r = wrong[0]
@@ -52,7 +53,7 @@ class Drift:
     @torch.no_grad()
     def __call__(self) -> dict[str, float]:
         """Per group, how far the weights are now from the reference (0 for a group with no parameters)."""
-        moved = [(torch.cat([flat[:0]] + [p.reshape(-1) for _, p in group_parameters(self.model, g)]).float()
+        moved = [(torch.cat([flat[:0]] + [p.reshape(-1) for _, p in weights(self.model, g)]).float()
                   - flat).norm() for g, flat in self.flat.items()]
         return dict(zip(self.flat, (torch.stack(moved) / self._norms).tolist()))
 

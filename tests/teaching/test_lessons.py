@@ -38,6 +38,12 @@ ANSWERS = {
     "ex-unfreeze-top": "mine.stage3.requires_grad_(True)\nmine.stage4.requires_grad_(True)\n"
                        "my_optimizer = torch.optim.SGD([{'params': [*mine.stage3.parameters(), *mine.stage4.parameters()],"
                        " 'lr': 0.005}, {'params': mine.head.parameters(), 'lr': 0.05}], momentum=0.9)",
+    "ex-keep-source-head": "my_source_head = mine.head\nmine.head = torch.nn.Linear(mine.head.in_features, N)",
+    "ex-wise-ft": "a, b = probe.state_dict(), tuned.state_dict()\nmy_mix = copy.deepcopy(tuned)\n"
+                  "my_mix.load_state_dict({k: 0.5 * a[k] + 0.5 * b[k] if a[k].is_floating_point() else b[k] for k in b})",
+    "ex-lora-budget": "mine = ftlab.lora(mine, rank=2)",
+    "ex-bitfit": "mine.requires_grad_(False)\nfor name, p in mine.named_parameters():\n    p.requires_grad_(name.endswith('bias'))\n"
+                 "mine.head.requires_grad_(True)",
 }
 TURN = re.compile(r"# Your turn \((ex-[a-z-]+)\)")
 
@@ -94,8 +100,8 @@ def run(tmp_path_factory):
     return get
 
 
-def test_there_are_six_lessons():
-    assert [n[:2] for n in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_eight_lessons():
+    assert [n[:2] for n in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -268,6 +274,49 @@ def test_lesson6_own_image_folder(run):
     assert m["reloaded_same"]
 
 
+@pytest.mark.slow
+def test_lesson7_forgetting_and_shift(run):
+    m = run("07_forgetting_and_shift.ipynb")
+    measured, forgot = m["measured"], m["forgot"]
+    assert set(forgot["LP"]) == {0.0}  # "a linear probe cannot forget"
+    assert all(mean_sd(forgot[s])[0] > 0 for s in forgot if s != "LP")  # "every strategy that moves the body pays"
+    assert m["most_forgotten"] == "FT at the head's rate" and m["lowest_loss"] != m["least_forgetting"]
+    drift = m["drift"]  # "smaller after LP-FT than after fine-tuning, and far smaller than at the head's rate"
+    assert drift["LP-FT"] < drift["FT"] and 3 * drift["FT"] < drift["FT at the head's rate"]
+    v = m["verdicts"]  # "fine-tuning gains out of distribution instead of losing, and LP-FT ... gains less"
+    assert v["FT - LP OOD"]["reproduced"] == "no" and v["FT - LP OOD"]["measured"] > 0
+    assert v["LP-FT - FT OOD"]["measured"] < 0
+    assert all(x["reproduced"] in ("yes", "no", "not resolved") for x in v.values())
+    ood = {float(a): mean_sd(x)[0] for a, x in m["curve"]["OOD"].items()}
+    assert paired_beyond_noise(m["curve"]["OOD"]["1.0"], m["curve"]["OOD"]["0.0"]) and ood[1.0] > ood[0.0]
+    assert ood[0.0] < ood[0.5] < ood[1.0]  # "between the two ends, instead of above both"
+    assert m["wise"]["reproduced"] in ("no", "not resolved")
+
+
+@pytest.mark.slow
+def test_lesson8_few_parameters(run):
+    m = run("08_few_parameters.ipynb")
+    assert m["delta_rank"] == m["rank"] and m["by_hand_error"] < 1e-6 and m["start_gap"] < 1e-6
+    for target, by in m["results"].items():
+        trainable = [by[s]["trainable"][0] for s in ("head only", "BitFit", f"LoRA r={m['rank']}", "full")]
+        assert trainable == sorted(trainable) and trainable[-1] == m["total"]
+        for r in by.values():  # SGD with momentum: one float32 buffer per trainable number
+            assert r["state_bytes"][0] == 4 * r["trainable"][0]
+        # "time does not shrink" with the trainable share; only the head alone is cheap
+        full_ms = mean_sd(by["full"]["cpu_ms"])[0]
+        assert mean_sd(by[f"LoRA r={m['rank']}"]["cpu_ms"])[0] > 0.5 * full_ms
+        assert mean_sd(by["head only"]["cpu_ms"])[0] * 3 < full_ms
+    assert m["memory_ratio"] > 10
+    similar, dissimilar = m["results"]["similar"], m["results"]["dissimilar"]
+    # "the dissimilar target is where training only the head falls short"
+    assert beyond_noise(dissimilar["full"]["acc"], dissimilar["head only"]["acc"])
+    gap = {t: mean_sd(r["full"]["acc"])[0] - mean_sd(r["head only"]["acc"])[0] for t, r in m["results"].items()}
+    assert gap["dissimilar"] > gap["similar"]
+    assert m["merge_gap"] < 1e-4 and m["merge_same"] and m["merged_params"] == m["total"]
+    assert m["dashboard_status"] == "done" and m["dashboard_steps"] == 30
+    assert m["base_changed"] == 0 and m["adapters_changed"] > 0 and not m["flags"]
+
+
 # A wrong attempt at each lesson's turn, on the same kind of live objects: (setup, wrong code, what the check says).
 SETUP_HEAD_ONLY = "ftlab.freeze(model)\nftlab.unfreeze(model, 'head')"
 WRONG = {
@@ -290,6 +339,12 @@ WRONG = {
     "ex-unfreeze-top": (SETUP_HEAD_ONLY, "model.stage3.requires_grad_(True)\nmodel.stage4.requires_grad_(True)\n"
                         "optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)",
                         "not below the head's"),
+    "ex-keep-source-head": ("model = ftlab.get_model('glyphnet')", "model.head = torch.nn.Linear(model.head.in_features, 10)\n"
+                            "source_head = model.head", "after replacing"),
+    "ex-wise-ft": ("import copy\nprobe, tuned = model, copy.deepcopy(model)\nfor p in tuned.parameters():\n    p.data.add_(1.0)",
+                   "mixed = tuned", "same object"),
+    "ex-lora-budget": ("", "ftlab.freeze(model)\nftlab.unfreeze(model, 'head')", "Freezing layers is not LoRA"),
+    "ex-bitfit": ("", "for n, p in model.named_parameters():\n    p.requires_grad_(n.endswith('bias'))", "is frozen"),
 }
 
 
@@ -307,9 +362,9 @@ def test_a_wrong_attempt_at_each_turn_says_what_is_wrong(lesson, exercise_id):
     exercise = next(cls() for cls in EXERCISES.values() if cls.id == exercise_id)
     setup, wrong, says = WRONG[exercise_id]
     torch.manual_seed(0)
-    model = ftlab.get_model("glyphnet", num_classes=5)
-    exec(setup, {"ftlab": ftlab, "model": model})
-    result = exercise.check_code(wrong, model=model, ftlab=ftlab)
+    objects = {"ftlab": ftlab, "model": ftlab.get_model("glyphnet", num_classes=5)}
+    exec(setup, objects)  # may add objects (e.g. probe and tuned) or start from another model
+    result = exercise.check_code(wrong, **{k: v for k, v in objects.items() if k != "__builtins__"})
     assert result.outcome is Outcome.INCORRECT
     assert says in result.feedback + (result.diagnosis or ""), result
 

@@ -366,3 +366,112 @@ def run_code(item: Exercise, code: str, objects: dict[str, Any], **settings: Any
 CHECKS = ("freeze_all", "replace_head", "trainable_optimizer", "discriminative_lr", "frozen_batchnorm", "head_only",
           "count_trainable", "freeze_below", "layerwise_lr", "unfreeze_top")
 """The checks an exercise item may name (its `check` field)."""
+
+
+# ---- lessons 7 and 8: forgetting and shift, training few parameters ---------------------------------------
+def keep_source_head(model: nn.Module, source_head: nn.Module, num_classes: int = 10) -> Finding:
+    """Keep the pretrained head aside (to measure forgetting later) and give the model a new head."""
+    from ftlab.runtime.models import get_model, info
+
+    if not isinstance(source_head, nn.Module):
+        return failed(f"`source_head` should be the pretrained head module, got {type(source_head).__name__}.")
+    name, head = find_head(model)
+    kept, new = last_linear(source_head), last_linear(head)
+    if new is None or new.out_features != num_classes:
+        return failed(f"model.{name} has {new.out_features if new else 'no'} outputs; the task has {num_classes}.")
+    if kept is None or kept.out_features == num_classes:
+        return failed(f"source_head has {kept.out_features if kept else 'no'} outputs, the new task's number.",
+                      diagnosis="You took the head after replacing it: keep the pretrained one first.")
+    if any(p is q for p in source_head.parameters() for q in model.parameters()):
+        return failed("source_head shares its tensors with the model, so training would change it too.")
+    pretrained = last_linear(find_head(get_model(info(model).name, weights=info(model).weights))[1])
+    if kept.weight.shape != pretrained.weight.shape or not torch.equal(kept.weight.detach().cpu(), pretrained.weight):
+        return failed("source_head's weights are not the pretrained head's.",
+                      diagnosis="Keep the head that came with the pretrained weights, before any training.")
+    return passed(f"source_head keeps the pretrained {kept.out_features}-class head; model.{name} now predicts "
+                  f"{num_classes} classes.")
+
+
+def wise_ft(mixed: nn.Module, probe: nn.Module, tuned: nn.Module, alpha: float = 0.5) -> Finding:
+    """WiSE-FT: every weight and statistic of `mixed` is (1 - alpha) * probe's + alpha * tuned's."""
+    modules = {"mixed": mixed, "probe": probe, "tuned": tuned}
+    wrong = [k for k, v in modules.items() if not isinstance(v, nn.Module)]
+    if wrong:
+        return failed(f"`{wrong[0]}` should be a torch.nn.Module, got {type(modules[wrong[0]]).__name__}.")
+    if mixed is probe or mixed is tuned:
+        return failed(f"`mixed` is the same object as `{'probe' if mixed is probe else 'tuned'}`.",
+                      diagnosis="Mixing in place overwrites one end of the line; mix into a copy.")
+    m, a, b = mixed.state_dict(), probe.state_dict(), tuned.state_dict()
+    if set(m) != set(a) or set(a) != set(b):
+        return failed("The three models do not have the same tensors; mix two models of one architecture.")
+    floats = [k for k in m if m[k].is_floating_point()]
+
+    def off(w0: float, w1: float) -> list[str]:
+        return [k for k in floats if not torch.allclose(m[k].float(), w0 * a[k].float() + w1 * b[k].float(),
+                                                         rtol=1e-4, atol=1e-5)]
+    bad = off(1 - alpha, alpha)
+    if not bad:
+        return passed(f"All {len(floats)} floating tensors are {1 - alpha:g} x probe + {alpha:g} x tuned.")
+    if alpha != 0.5 and not off(alpha, 1 - alpha):
+        return failed("mixed is alpha x probe + (1 - alpha) x tuned: the weights are swapped.",
+                      diagnosis="alpha is the weight of the fine-tuned model: alpha = 1 gives the fine-tuned one.")
+    stats = [k for k in bad if k.endswith(("running_mean", "running_var"))]
+    if len(stats) == len(bad):
+        return failed(f"The parameters are mixed, but {len(stats)} BatchNorm statistics are not (first: {stats[0]}).",
+                      diagnosis="Mix the whole state_dict: the running statistics belong to the weights they "
+                                "were measured with.")
+    return failed(f"{len(bad)} of {len(floats)} tensors are not the mix (first: {bad[0]}).")
+
+
+def lora_budget(model: nn.Module, max_percent: float = 2.0) -> Finding:
+    """A LoRA model: under max_percent % of the parameters train, and only the adapters and the head."""
+    from ftlab.runtime.adapters import is_adapter, lora_layers
+
+    if not lora_layers(model):
+        return failed("The model has no LoRA layers.",
+                      diagnosis="Freezing layers is not LoRA: LoRA adds small trainable low-rank updates beside the "
+                                "frozen weights (ftlab.lora or peft).")
+    name, head = find_head(model)
+    if not all(p.requires_grad for p in head.parameters()):
+        return failed(f"model.{name} is frozen; the new head has to learn the classes.")
+    head_ids = {id(p) for p in head.parameters()}
+    other = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head_ids and not is_adapter(n)]
+    if other:
+        return failed(f"{len(other)} pretrained tensors still train (first: {other[0]}).",
+                      diagnosis="With LoRA the pretrained weights stay frozen; only the adapters and the head train.")
+    total, trainable = count_parameters(model)
+    share = 100 * trainable / total
+    if share >= max_percent:
+        return failed(f"{trainable:,} of {total:,} parameters train ({share:.2f}%), not under {max_percent:g}%.",
+                      diagnosis="Each adapter adds rank x (inputs x kernel area + outputs) numbers: lower the rank "
+                                "or adapt fewer layers.")
+    return passed(f"{len(lora_layers(model))} LoRA layers; {trainable:,} of {total:,} parameters train "
+                  f"({share:.2f}%): the adapters and the head only.")
+
+
+def bitfit_only(model: nn.Module) -> Finding:
+    """BitFit: every bias and the head train; every other weight is frozen."""
+    name, head = find_head(model)
+    head_ids = {id(p) for p in head.parameters()}
+    if not all(p.requires_grad for p in head.parameters()):
+        return failed(f"model.{name} is frozen; the new head has to learn the classes.")
+    biases = [(n, p) for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] == "bias" and id(p) not in head_ids]
+    frozen = [n for n, p in biases if not p.requires_grad]
+    if frozen:
+        return failed(f"{len(frozen)} of {len(biases)} biases are frozen (first: {frozen[0]}).",
+                      diagnosis="Unfreeze the biases after freezing everything: the order matters.")
+    other = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in head_ids
+             and n.rsplit(".", 1)[-1] != "bias"]
+    if other:
+        modules = dict(model.named_modules())
+        norms = [n for n in other if isinstance(modules.get(n.rpartition(".")[0]), nn.modules.batchnorm._BatchNorm)]
+        why = ("A BatchNorm weight is a per-channel scale, not a bias: BitFit keeps it frozen."
+               if norms else attribute_traps(model))
+        return failed(f"{len(other)} tensors that are not biases still train (first: {other[0]}).", diagnosis=why)
+    if not biases:
+        return failed("This model has no biases outside the head; use GlyphNet or resnet18 (BatchNorm's shifts).")
+    total, trainable = count_parameters(model)
+    return passed(f"{len(biases)} bias tensors and the head train: {trainable:,} of {total:,} parameters.")
+
+
+CHECKS += ("keep_source_head", "wise_ft", "lora_budget", "bitfit_only")

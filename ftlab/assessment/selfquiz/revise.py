@@ -18,7 +18,7 @@ from ftlab.assessment.selfquiz.store import Store, StoreError
 REVISABLE = tuple(name for name, kind in KINDS.items() if kind.terminal)
 # Teaching order of the topics: each one builds on those before it (the seeds' order, prerequisites first).
 SYLLABUS = ("basics", "transfer", "freezing", "layers", "learning-rate", "optimizer", "recipe", "overfitting",
-            "similarity", "batchnorm")
+            "similarity", "batchnorm", "forgetting", "adapters")  # the last two go past the seeds (lessons 7, 8)
 KIND_ORDER = ("card", "truefalse", "choice", "explain", "exercise")  # within a topic: learn the fact, then apply it
 CLOCK_FORMAT = "an ISO 8601 time such as 2026-03-02T09:00+00:00 (no offset: UTC)"
 

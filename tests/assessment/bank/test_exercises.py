@@ -34,13 +34,14 @@ def new_head(m, classes=5):
 
 def test_registry_and_helpers(model):
     assert set(EXERCISES) == {"FreezeAll", "ReplaceHead", "TrainableOptimizer", "DiscriminativeLR", "FrozenBatchNorm",
-                              "HeadOnly", "CountTrainable", "FreezeBelow", "LayerwiseLR", "UnfreezeTop"}
+                              "HeadOnly", "CountTrainable", "FreezeBelow", "LayerwiseLR", "UnfreezeTop",
+                              "KeepSourceHead", "WiseFT", "LoraBudget", "BitFit"}  # the last four: test_exercises_past_syllabus
     assert find_head(model)[0] == head_name(model)
     for cls in EXERCISES.values():
         assert cls().hint() and cls().solution()
 
 
-@pytest.mark.parametrize("name", sorted(EXERCISES))
+@pytest.mark.parametrize("name", sorted(set(EXERCISES) - {"KeepSourceHead", "WiseFT", "LoraBudget", "BitFit"}))
 def test_every_shown_solution_passes_its_own_check(name):
     exercise = EXERCISES[name]()
     torch.manual_seed(0)
@@ -91,7 +92,7 @@ def test_partial_freeze_is_incorrect_and_names_a_tensor(model):
 
 @pytest.mark.parametrize("objects", [{}, {"model": None}])
 def test_missing_objects_are_not_attempted(objects):
-    for cls in EXERCISES.values():
+    for cls in (c for c in EXERCISES.values() if "model" in c().needs):
         result = cls().check(**objects)
         assert result.outcome is Outcome.NOT_ATTEMPTED and "check(model=model" in result.feedback
 
@@ -212,7 +213,7 @@ def test_every_exercise_item_names_a_check_that_takes_its_objects_and_settings(b
     from ftlab.assessment.bank.checks import check_for
 
     items = [i for i in (load_bank() if bank == "public" else course_bank()).items if isinstance(i, Exercise)]
-    assert len(items) == (10 if bank == "public" else 5)
+    assert len(items) == (14 if bank == "public" else 5)
     for item in items:
         assert callable(check_for(item))
 
