@@ -35,6 +35,10 @@ DISTINCT_ANGLES = {
     ("layers-card-strategy", "layers-tf-early-generic"): "the rule vs the observation behind it (what early "
                                                           "filters detect)",
     ("recipe-card-strategy", "recipe-mc-five-classes"): "recall the two phases vs choose among plausible sequences",
+    ("forgetting-card-measure", "forgetting-mc-measure"): "define forgetting vs pick the measurement in a scenario",
+    ("forgetting-card-wise-ft", "forgetting-mc-wise-ends"): "define the method vs read its accuracy curve",
+    ("adapters-card-memory", "adapters-mc-memory"): "what few parameters save vs which cost shrinks most with AdamW",
+    ("adapters-mc-memory", "adapters-tf-step-time"): "different facts sharing words: memory vs time per step",
 }
 LENGTH_RATIO = 3.0  # a distractor more than this many times shorter or longer than the other options stands out
 
