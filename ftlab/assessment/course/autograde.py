@@ -273,6 +273,19 @@ def pending(course: Path, assignment: str, shard: Shard | None = None, force: bo
     return students
 
 
+def skipped_note(course: Path, assignment: str, students: list[str]) -> str | None:
+    """What autograde leaves out and why: no submissions at all, or those already autograded."""
+    everyone = submitted(course, assignment)
+    if not everyone:
+        return (f"nothing to grade: no submissions in {course / 'submitted'}/*/{assignment}/ "
+                f"(run `nbgrader collect {assignment}` first)")
+    skipped = sorted(set(everyone) - set(students))
+    if not skipped:
+        return None
+    return (f"skipped {len(skipped)} of {len(everyone)} submissions, already autograded and not submitted again since: "
+            f"{', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}; pass --force to grade them again")
+
+
 def _stale(course: Path, assignment: str, student: str) -> bool:
     """nbgrader's rule: not autograded yet, or submitted again since (a newer timestamp.txt)."""
     from nbgrader.coursedir import CourseDirectory
@@ -410,6 +423,11 @@ def run(args) -> None:
         options = (*(["--BoundedExecute.sandbox=False"] if args.no_sandbox else []),
                    *([f"--Execute.timeout={args.timeout}"] if args.timeout else []))
         students = pending(course, args.assignment, shard, args.force)
+        note = skipped_note(course, args.assignment, students) if shard is None else None
+        if note:
+            print(note)
+        if not students:
+            return
         progress = Progress(args.assignment, len(students))
         results = autograde(course, args.assignment, students, args.jobs, shard is None, options, progress.add)
     except AutogradeError as error:

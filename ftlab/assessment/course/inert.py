@@ -1,0 +1,166 @@
+"""Make student content inert before an instructor's browser renders it (formgrader, JupyterLab, feedback).
+
+formgrader shows a submission as nbconvert HTML with markdown rendered raw (its template skips
+`HTMLExporter.sanitize_html`), in a page that holds the instructor's rights. `InertContent` runs last in
+autograde and rewrites the autograded notebook every such view is made from: a markdown or raw cell whose
+rendered HTML is not plain markup (a script, an event handler, an iframe, a `javascript:` link, ...) is
+shown as text in a fenced block under a note; outputs keep only text and raster images; attachments only
+raster images; the notebook's widget state is dropped. What was removed is flagged for the instructor.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from ftlab.assessment.course.restore import flag_in_gradebook, grade_id, sanitize_flags
+
+# What plain markup may hold: the tags and attributes markdown itself produces, plus harmless formatting.
+SAFE_TAGS = frozenset(
+    "a abbr b blockquote br caption code col colgroup dd del details div dl dt em figcaption figure h1 h2 h3 h4 h5 "
+    "h6 hr i img ins kbd li mark ol p pre q s samp small span strong sub summary sup table tbody td tfoot th thead "
+    "tr u ul".split())
+SAFE_ATTRIBUTES = frozenset("alt align border class colspan height href id rowspan src start title width".split())
+URL_ATTRIBUTES = frozenset({"href", "src"})
+SAFE_STYLE = re.compile(r"\s*text-align\s*:\s*(left|right|center)\s*;?\s*")  # markdown tables' column alignment
+# A tag in the only form accepted: lower-case name, double-quoted values; anything else is not plain markup.
+TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)((?:\s+[a-z-]+(?:="[^"<]*")?)*)\s*/?>')
+ATTRIBUTE = re.compile(r'([a-z-]+)(?:="([^"<]*)")?')
+SAFE_URL = re.compile(r"(https?://|mailto:|#|data:image/(png|jpeg|gif|webp);base64,)|[^:]*([/?#]|$)", re.I)
+# MathJax commands that reach URLs, styles or the page (formgrader typesets $...$ with MathJax).
+TEX_ACTIVE = re.compile(r"\\(href|url|class|cssId|style|unicode|require|html|data)\b")
+KEPT_OUTPUTS = ("text/plain", "image/png", "image/jpeg", "image/gif")  # shown as text or pixels only
+CHECKED_OUTPUTS = {"text/html": False, "text/markdown": True}  # kept when plain markup; True: render first
+ACTIVE_HINT = re.compile(r"<\s*(script|iframe|object|embed|foreignobject)|\bon[a-z]+\s*=|javascript:", re.I)
+
+
+def active(markup: str) -> str | None:
+    """Why this HTML is not plain markup (the first thing found), or None when every tag in it is."""
+    pos = 0
+    while (start := markup.find("<", pos)) >= 0:
+        tag = TAG.match(markup, start)
+        if tag is None:
+            return "markup that is not a plain tag (a comment, an odd tag or attribute, unquoted values)"
+        name = tag.group(2)
+        if name not in SAFE_TAGS:
+            return f"a `<{name}>` element"
+        for attr, value in ATTRIBUTE.findall(tag.group(3)):
+            if attr == "style" and SAFE_STYLE.fullmatch(html.unescape(value)):
+                continue
+            if attr not in SAFE_ATTRIBUTES:
+                return f"a `{attr}` attribute on `<{name}>`"
+            url = re.sub(r"[\x00-\x20]", "", html.unescape(value))  # as a browser reads it: entities, no blanks
+            if attr in URL_ATTRIBUTES and not SAFE_URL.match(url):
+                scheme = re.match(r"[a-z][a-z0-9+.-]*", url, re.I)
+                return f"a `{attr}` link to a `{scheme.group(0).lower() if scheme else 'strange'}:` URL"
+        pos = tag.end()
+    return None
+
+
+def render(source: str, attachments: dict | None = None) -> str:
+    """Markdown as nbconvert's HTMLExporter (formgrader's, feedback's) renders it."""
+    renderer = IPythonRenderer(escape=False, attachments=attachments or {})
+    return MarkdownWithMath(renderer=renderer).render(source)
+
+
+def markdown_risk(source: str, attachments: dict | None = None) -> str | None:
+    """Why this markdown would not render as plain markup, or None."""
+    if tex := TEX_ACTIVE.search(source):
+        return f"the MathJax command `{tex.group(0)}`"
+    try:
+        return active(render(source, attachments))
+    except Exception as error:  # nbconvert's own failure (a missing attachment) would break the page too
+        return f"markdown that nbconvert cannot render ({type(error).__name__})"
+
+
+def as_text(source: str, reason: str) -> str:
+    """The source in a fenced block under a note saying why (`reason` holds no student text): every
+    character stays visible, none is markup."""
+    note = f"**ftlab:** this cell is shown as text: it held {reason}, which could run script in a browser."
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", source)), default=0))
+    text = f"{note}\n\n{fence}text\n{source}\n{fence}"
+    return text if markdown_risk(text) is None else f"{note}\n\n(The cell's text could not be shown safely.)"
+
+
+class InertContent(NbGraderPreprocessor):
+    """The last autograde step: nothing in the autograded notebook can run script where it is viewed."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        found: list[dict] = []
+        for index, cell in enumerate(nb.cells):
+            for reason in self.clean(cell):
+                found.append({"cell": index, "grade_id": grade_id(cell), "reason": "ActiveContent",
+                              "detail": reason})
+        if nb.metadata.pop("widgets", None):
+            found.append({"cell": None, "grade_id": None, "reason": "ActiveContent",
+                          "detail": "widget state in the notebook's metadata was removed"})
+        if found:
+            nb.metadata["ftlab"] = {**nb.metadata.get("ftlab", {}), "flags": [*sanitize_flags(nb), *found]}
+            flag_in_gradebook(resources["nbgrader"])
+        return nb, resources
+
+    def clean(self, cell: NotebookNode) -> list[str]:
+        """Make one cell inert in place; what was active in it."""
+        reasons = []
+        attachments = cell.get("attachments") or {}
+        for name, bundle in list(attachments.items()):
+            for mime in sorted(set(bundle) - set(KEPT_OUTPUTS)):
+                if ACTIVE_HINT.search(_decoded(bundle.pop(mime))):
+                    reasons.append(f"script in a {mime} attachment (removed)")
+            if not bundle:
+                del attachments[name]
+        if cell.cell_type == "raw":
+            reason = active(cell.source)
+            if reason:
+                cell.cell_type, cell.source = "markdown", as_text(cell.source, reason)
+                cell.metadata.pop("format", None)
+                cell.metadata.pop("raw_mimetype", None)
+                reasons.append(reason)
+        elif cell.cell_type == "markdown":
+            reason = markdown_risk(cell.source, cell.get("attachments"))
+            if reason:
+                cell.source = as_text(cell.source, reason)
+                reasons.append(reason)
+        elif cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                reasons += self.clean_output(output)
+        return reasons
+
+    @staticmethod
+    def clean_output(output: NotebookNode) -> list[str]:
+        """Keep an output's text and raster images, and HTML or markdown only when it is plain markup."""
+        data = output.get("data")
+        if not data:
+            return []
+        reasons, removed = [], []
+        for mime in list(data):
+            if mime in KEPT_OUTPUTS:
+                continue
+            text = data[mime] if isinstance(data[mime], str) else json.dumps(data[mime])
+            if mime in CHECKED_OUTPUTS:
+                reason = (markdown_risk if CHECKED_OUTPUTS[mime] else active)(text)
+                if reason is None:
+                    continue
+                reasons.append(f"{reason} in a {mime} output (removed)")
+            elif ACTIVE_HINT.search(text) or mime in ("application/javascript", "text/javascript"):
+                reasons.append(f"a {mime} output (removed)")
+            removed.append(mime)
+            del data[mime]
+        if removed and "text/plain" not in data:
+            data["text/plain"] = f"[an output of type {', '.join(removed)} was removed: only text and images are shown]"
+        return reasons
+
+
+def _decoded(payload) -> str:
+    """An attachment's content as given and with base64 undone, to look for script in either."""
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    try:
+        return text + "\n" + base64.b64decode(text).decode("utf-8", "replace")
+    except ValueError:
+        return text
