@@ -71,12 +71,13 @@ def render(source: str, attachments: dict | None = None) -> str:
 
 def markdown_risk(source: str, attachments: dict | None = None) -> str | None:
     """Why this markdown would not render as plain markup, or None."""
-    if tex := TEX_ACTIVE.search(source):
-        return f"the MathJax command `{tex.group(0)}`"
     try:
-        return active(render(source, attachments))
+        markup = render(source, attachments)
     except Exception as error:  # nbconvert's own failure (a missing attachment) would break the page too
         return f"markdown that nbconvert cannot render ({type(error).__name__})"
+    typeset = html.unescape(re.sub(r"<(pre|code)\b.*?</\1>", "", markup, flags=re.S))  # what MathJax reads
+    tex = TEX_ACTIVE.search(typeset)
+    return active(markup) or (f"the MathJax command `{tex.group(0)}`" if tex else None)
 
 
 def as_text(source: str, reason: str) -> str:
@@ -152,7 +153,7 @@ class InertContent(NbGraderPreprocessor):
                 reasons.append(f"a {mime} output (removed)")
             removed.append(mime)
             del data[mime]
-        if removed and "text/plain" not in data:
+        if removed and not data:  # something still shows: text, a picture or plain HTML
             data["text/plain"] = f"[an output of type {', '.join(removed)} was removed: only text and images are shown]"
         return reasons
 
