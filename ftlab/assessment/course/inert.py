@@ -5,7 +5,8 @@ formgrader shows a submission as nbconvert HTML with markdown rendered raw (its 
 autograde and rewrites the autograded notebook every such view is made from: a markdown or raw cell whose
 rendered HTML is not plain markup (a script, an event handler, an iframe, a `javascript:` link, ...) is
 shown as text in a fenced block under a note; outputs keep only text and raster images; attachments only
-raster images; the notebook's widget state is dropped. What was removed is flagged for the instructor.
+raster images; the notebook's widget state is dropped. What was removed is flagged in the gradebook, and every
+flag of the grading (tampering, timeouts, active content) is listed, as text, in a first cell formgrader shows.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import re
 from nbconvert.exporters.exporter import ResourcesDict
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ftlab.assessment.course.restore import flag_in_gradebook, grade_id, sanitize_flags
@@ -69,41 +71,60 @@ def render(source: str, attachments: dict | None = None) -> str:
     return MarkdownWithMath(renderer=renderer).render(source)
 
 
-def markdown_risk(source: str, attachments: dict | None = None) -> str | None:
-    """Why this markdown would not render as plain markup, or None."""
-    try:
-        markup = render(source, attachments)
-    except Exception as error:  # nbconvert's own failure (a missing attachment) would break the page too
-        return f"markdown that nbconvert cannot render ({type(error).__name__})"
+def markup_risk(markup: str) -> str | None:
+    """Why this HTML is not inert in a page that typesets with MathJax (formgrader's), or None."""
     typeset = html.unescape(re.sub(r"<(pre|code)\b.*?</\1>", "", markup, flags=re.S))  # what MathJax reads
     tex = TEX_ACTIVE.search(typeset)
     return active(markup) or (f"the MathJax command `{tex.group(0)}`" if tex else None)
 
 
+def markdown_risk(source: str, attachments: dict | None = None) -> str | None:
+    """Why this markdown would not render as inert HTML, or None."""
+    try:
+        return markup_risk(render(source, attachments))
+    except Exception as error:  # nbconvert's own failure (a missing attachment) would break the page too
+        return f"markdown that nbconvert cannot render ({type(error).__name__})"
+
+
+def fenced(text: str) -> str:
+    """Text in a fenced code block longer than any backtick run in it: every character shows, none is markup."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}text\n{text}\n{fence}"
+
+
 def as_text(source: str, reason: str) -> str:
-    """The source in a fenced block under a note saying why (`reason` holds no student text): every
-    character stays visible, none is markup."""
+    """A cell's source shown as text under a note saying why (`reason` holds no student text)."""
     note = f"**ftlab:** this cell is shown as text: it held {reason}, which could run script in a browser."
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", source)), default=0))
-    text = f"{note}\n\n{fence}text\n{source}\n{fence}"
+    text = f"{note}\n\n{fenced(source)}"
     return text if markdown_risk(text) is None else f"{note}\n\n(The cell's text could not be shown safely.)"
+
+
+def note(flags: list[dict], with_id: bool) -> NotebookNode:
+    """A first cell telling whoever views the autograded notebook what grading flagged, as inert text."""
+    lines = "\n".join(f"{flag['reason']} in {flag.get('grade_id') or 'cell ' + str(flag['cell'])}: {flag['detail']}"
+                      for flag in flags)
+    cell = new_markdown_cell(f"**ftlab flagged this submission** (the autograde summary lists the same):\n\n"
+                             f"{fenced(lines)}")
+    if not with_id:
+        cell.pop("id", None)
+    return cell
 
 
 class InertContent(NbGraderPreprocessor):
     """The last autograde step: nothing in the autograded notebook can run script where it is viewed."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        found: list[dict] = []
-        for index, cell in enumerate(nb.cells):
-            for reason in self.clean(cell):
-                found.append({"cell": index, "grade_id": grade_id(cell), "reason": "ActiveContent",
-                              "detail": reason})
+        found = [{"cell": index, "grade_id": grade_id(cell), "reason": "ActiveContent", "detail": "; ".join(reasons)}
+                 for index, cell in enumerate(nb.cells) if (reasons := self.clean(cell))]
         if nb.metadata.pop("widgets", None):
-            found.append({"cell": None, "grade_id": None, "reason": "ActiveContent",
-                          "detail": "widget state in the notebook's metadata was removed"})
+            found.append({"cell": "metadata", "grade_id": None, "reason": "ActiveContent",
+                          "detail": "widget state in the notebook's metadata (removed)"})
         if found:
-            nb.metadata["ftlab"] = {**nb.metadata.get("ftlab", {}), "flags": [*sanitize_flags(nb), *found]}
             flag_in_gradebook(resources["nbgrader"])
+        flags = [*sanitize_flags(nb), *found]
+        if flags:
+            nb.metadata["ftlab"] = {**nb.metadata.get("ftlab", {}), "flags": flags}
+            nb.cells.insert(0, note(flags, with_id=(nb.nbformat, nb.nbformat_minor) >= (4, 5)))
         return nb, resources
 
     def clean(self, cell: NotebookNode) -> list[str]:
@@ -117,7 +138,7 @@ class InertContent(NbGraderPreprocessor):
             if not bundle:
                 del attachments[name]
         if cell.cell_type == "raw":
-            reason = active(cell.source)
+            reason = markup_risk(cell.source)
             if reason:
                 cell.cell_type, cell.source = "markdown", as_text(cell.source, reason)
                 cell.metadata.pop("format", None)
@@ -145,7 +166,7 @@ class InertContent(NbGraderPreprocessor):
                 continue
             text = data[mime] if isinstance(data[mime], str) else json.dumps(data[mime])
             if mime in CHECKED_OUTPUTS:
-                reason = (markdown_risk if CHECKED_OUTPUTS[mime] else active)(text)
+                reason = (markdown_risk if CHECKED_OUTPUTS[mime] else markup_risk)(text)
                 if reason is None:
                     continue
                 reasons.append(f"{reason} in a {mime} output (removed)")
@@ -153,9 +174,22 @@ class InertContent(NbGraderPreprocessor):
                 reasons.append(f"a {mime} output (removed)")
             removed.append(mime)
             del data[mime]
-        if removed and not data:  # something still shows: text, a picture or plain HTML
+        if removed and not data:  # nothing left to show: say what went
             data["text/plain"] = f"[an output of type {', '.join(removed)} was removed: only text and images are shown]"
+        if _odd_metadata(output):  # nbconvert writes an image's width and height into the tag unquoted
+            reasons.append("output metadata other than a number for width or height (removed)")
         return reasons
+
+
+def _odd_metadata(output: NotebookNode) -> bool:
+    """Keep of an output's metadata only numeric image sizes; True when what went looked like script."""
+    meta = output.get("metadata") or {}
+    kept = {mime: {key: value for key, value in sizes.items() if key in ("width", "height")
+                   and isinstance(value, (int, float)) and not isinstance(value, bool)}
+            for mime, sizes in meta.items() if mime in KEPT_OUTPUTS and isinstance(sizes, dict)}
+    kept = {mime: sizes for mime, sizes in kept.items() if sizes}
+    output["metadata"] = kept
+    return ACTIVE_HINT.search(json.dumps(meta)) is not None
 
 
 def _decoded(payload) -> str:

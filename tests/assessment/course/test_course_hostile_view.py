@@ -3,7 +3,8 @@ each submission opened in formgrader (Jupyter server on localhost) and its feedb
 
 The payloads try what a student would: set full marks through formgrader's API with the instructor's rights,
 copy the private bank into the exchange through the contents API, from markdown (handlers, parser tricks,
-`javascript:` links, raw cells, attachments), outputs (HTML, JavaScript, SVG, markdown, widgets) and widget state.
+`javascript:` links, raw cells, attachments), outputs (HTML, JavaScript, SVG, markdown, widgets, an image size
+that nbconvert writes into the tag unquoted) and widget state.
 None may run, no grade or file may change by viewing, the student's text stays visible, and formgrader still saves
 the instructor's own score. A tampered notebook is graded as released and flagged.
 """
@@ -72,6 +73,9 @@ display(Markdown('<img src=x onerror="' + P + '">'))
 display({{'text/html': '<script>' + P + '</script>'}}, raw=True)
 display(Math(r'\\href{{javascript:' + P + '}}{{x}}'))
 display(ipywidgets.HTML(value='<img src=x onerror="' + P + '">'))
+import base64
+W = "1 onerror=eval(atob('" + base64.b64encode(P.encode()).decode() + "'))"  # nbconvert writes width= unquoted
+display({{'image/png': 'AAAA', 'text/plain': 'a picture'}}, metadata={{'image/png': {{'width': W}}}}, raw=True)
 print('<img src=x onerror="' + P + '">')
 raise ValueError('<img src=x onerror="' + P + '">')
 """
@@ -237,14 +241,16 @@ def test_no_student_content_runs_in_the_instructors_browser(graded, tmp_path):
                 assert not hits
                 assert _state(course) == before  # viewing changed no grade, comment, flag or file
                 assert "onerror" in shown["hostile"] and "ontoggle" in shown["hostile"]  # the text is visible
-                assert "Score: 1 of 1." in shown["tampered"]
+                assert "Score: 1 of 1." in shown["tampered"] and "TamperedCell in concepts-imports" in shown["tampered"]
 
                 # formgrader still works for the instructor: a typed score is saved, next goes on
                 page.goto(f"{url}/formgrader/submissions/{ids['tampered']}/")
                 box = page.locator("input.score").first
                 box.fill("0.5")
                 box.press("Tab")
-                page.locator(".score-saved").first.wait_for(state="visible", timeout=10_000)
+                deadline = time.monotonic() + 15
+                while _state(course)["grades"] == before["grades"] and time.monotonic() < deadline:
+                    time.sleep(0.2)  # formgrader saves the typed score in the background
                 page.goto(f"{url}/formgrader/submissions/{ids['tampered']}/next")
                 assert "/formgrader/" in page.url and page.url != f"{url}/formgrader/submissions/{ids['tampered']}/"
             finally:

@@ -50,11 +50,14 @@ def test_outputs_keep_text_and_pictures_only():
     svg = nbformat.v4.new_output("display_data", data={"image/svg+xml": f"<svg onload='{JS}'/>", "image/png": "AA=="})
     widget = nbformat.v4.new_output("display_data", data={
         "application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/plain": "HTML(value='...')"})
-    cell = nbformat.v4.new_code_cell("", outputs=[safe, html, script, svg, widget])
+    sized = nbformat.v4.new_output("display_data", data={"image/png": "AA=="}, metadata={"image/png": {
+        "width": f"1 onerror={JS}", "height": 20}})  # nbconvert writes width= into the tag unquoted
+    cell = nbformat.v4.new_code_cell("", outputs=[safe, html, script, svg, widget, sized])
     reasons = InertContent().clean(cell)
-    assert len(reasons) == 3  # the HTML handler, the JavaScript, the SVG handler
+    assert len(reasons) == 4  # the HTML handler, the JavaScript, the SVG handler, the width
     assert [sorted(o.data) for o in cell.outputs] == [["text/html", "text/plain"], ["text/plain"], ["text/plain"],
-                                                     ["image/png"], ["text/plain"]]
+                                                     ["image/png"], ["text/plain"], ["image/png"]]
+    assert sized.metadata == {"image/png": {"height": 20}}
     assert "was removed" in cell.outputs[1].data["text/plain"]
     raw = nbformat.v4.new_raw_cell(f"<script>{JS}</script>", metadata={"raw_mimetype": "text/html"})
     pictured = nbformat.v4.new_markdown_cell("![p](attachment:p.svg)")
