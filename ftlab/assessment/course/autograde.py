@@ -249,6 +249,8 @@ class Progress:
 
 def summary(results: list[dict]) -> str:
     """The table printed at the end: per submission its seconds (all, kernel start, cells), score and flags."""
+    from ftlab.assessment.course.restore import flag_place
+
     rows = [f"{'student':16s} {'seconds':>8s} {'kernel':>7s} {'cells':>7s} {'score':>6s}  flags"]
     for r in sorted(results, key=lambda r: r["student"]):
         timing = r.get("timing") or {}
@@ -256,7 +258,7 @@ def summary(results: list[dict]) -> str:
             lines = r["error"].strip().splitlines()
             note = "FAILED: " + next((l for l in reversed(lines) if "Error" in l), lines[-1]).strip()[:100]
         else:
-            note = "; ".join(f"{f['reason']} in {f.get('grade_id') or 'cell ' + str(f['cell'])}" for f in r["flags"])
+            note = "; ".join(f"{f['reason']} in {flag_place(f)}" for f in r["flags"])
         kernel = timing.get("kernel_start_s", 0.0)
         rows.append(f"{r['student']:16s} {r['seconds']:8.1f} {kernel:7.1f} {timing.get('run_s', kernel) - kernel:7.1f} "
                     f"{_score(r):6.1f}  {note}")

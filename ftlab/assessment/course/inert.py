@@ -21,7 +21,7 @@ from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ftlab.assessment.course.restore import flag_in_gradebook, grade_id, sanitize_flags
+from ftlab.assessment.course.restore import flag_in_gradebook, flag_place, grade_id, sanitize_flags
 
 # What plain markup may hold: the tags and attributes markdown itself produces, plus harmless formatting.
 SAFE_TAGS = frozenset(
@@ -101,8 +101,7 @@ def as_text(source: str, reason: str) -> str:
 
 def note(flags: list[dict], with_id: bool) -> NotebookNode:
     """A first cell telling whoever views the autograded notebook what grading flagged, as inert text."""
-    lines = "\n".join(f"{flag['reason']} in {flag.get('grade_id') or 'cell ' + str(flag['cell'])}: {flag['detail']}"
-                      for flag in flags)
+    lines = "\n".join(f"{flag['reason']} in {flag_place(flag)}: {flag['detail']}" for flag in flags)
     cell = new_markdown_cell(f"**ftlab flagged this submission** (the autograde summary lists the same):\n\n"
                              f"{fenced(lines)}")
     if not with_id:
@@ -117,7 +116,7 @@ class InertContent(NbGraderPreprocessor):
         found = [{"cell": index, "grade_id": grade_id(cell), "reason": "ActiveContent", "detail": "; ".join(reasons)}
                  for index, cell in enumerate(nb.cells) if (reasons := self.clean(cell))]
         if nb.metadata.pop("widgets", None):
-            found.append({"cell": "metadata", "grade_id": None, "reason": "ActiveContent",
+            found.append({"cell": None, "grade_id": None, "reason": "ActiveContent",
                           "detail": "widget state in the notebook's metadata (removed)"})
         if found:
             flag_in_gradebook(resources["nbgrader"])

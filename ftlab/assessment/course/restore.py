@@ -32,6 +32,11 @@ def grade_id(cell: NotebookNode) -> str | None:
 FLAGGED = ("grade", "solution", "locked", "points")  # the cell metadata that decides how a cell is graded
 
 
+def flag_place(flag: dict) -> str:
+    """Where a grading flag points: the cell's grade id, its position, or the notebook as a whole."""
+    return flag.get("grade_id") or (f"cell {flag['cell']}" if flag.get("cell") is not None else "the notebook")
+
+
 def flag_in_gradebook(ids: dict) -> None:
     """Mark the submission's notebook as flagged: formgrader shows the mark on its row."""
     with Gradebook(ids["db_url"]) as gb:
@@ -53,7 +58,7 @@ class RestoreCellMetadata(NbGraderPreprocessor):
 
     nbgrader's OverwriteCells restores a locked cell's source but not its grade and solution flags, which are part
     of the checksum, and then refuses the notebook ("Inconsistent checksums"); an unlocked cell made graded, or a
-    graded one without an id, fails it too. Runs first of the sanitize steps. The flags go to the notebook's
+    graded one without an id, fails it too. Runs before nbgrader's own sanitize steps. The flags go to the notebook's
     metadata ("ftlab"), where BoundedExecute and the autograde summary read them, and to the gradebook.
     """
 
@@ -131,7 +136,7 @@ class RestoreMissingCells(NbGraderPreprocessor):
                     self.log.warning("Cell %s is not in the released notebook; treating it as a plain cell",
                                      grade_id(cell))
                     del cell.metadata["nbgrader"]  # a made-up grade cell would otherwise fail the whole notebook
-            anchor = -1
+            anchor, restored = -1, []
             for gid in order:
                 ids = [grade_id(cell) for cell in nb.cells]
                 if gid in ids:
@@ -142,4 +147,11 @@ class RestoreMissingCells(NbGraderPreprocessor):
                 self.log.warning("Cell %s was deleted by the student; restoring the released version", gid)
                 anchor += 1
                 nb.cells.insert(anchor, self.rebuild(stored[gid], points.get(gid), gid in solutions, with_id))
+                restored.append(gid)
+        if restored:
+            flags = sanitize_flags(nb)
+            flags.append({"cell": None, "grade_id": None, "reason": "RestoredCells",
+                          "detail": f"{len(restored)} deleted cells put back as released: {', '.join(restored)}"})
+            nb.metadata["ftlab"] = {"flags": flags}
+            flag_in_gradebook(info)
         return nb, resources
