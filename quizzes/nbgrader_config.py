@@ -7,7 +7,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 
 from ftlab.assessment.course.execute import BoundedExecute
 from ftlab.assessment.course.grader import GradeCells, InsertStateDumps, SaveCourseGrades
-from ftlab.assessment.course.restore import RestoreMissingCells
+from ftlab.assessment.course.inert import InertContent
+from ftlab.assessment.course.restore import RestoreCellMetadata, RestoreMissingCells
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,10 +38,12 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.iopub_timeout = 15
 c.Execute.raise_on_iopub_timeout = False
 
-# Put back cells a student deleted (even all of them) before OverwriteCells restores edited ones
-# from their checksums; nbgrader's own add_missing_cells fails on an emptied notebook.
+# Put back the released nbgrader metadata of every cell, flagging each change (nbgrader would refuse the notebook:
+# "Inconsistent checksums"), and cells a student deleted (even all of them), before OverwriteCells restores edited
+# ones from their checksums; nbgrader's own add_missing_cells fails on an emptied notebook.
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells, CheckCellMetadata,
+    ClearOutput, RestoreCellMetadata, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells,
+    CheckCellMetadata,
 ]
 
 # Execution. Each kernel runs under bubblewrap (ftlab/assessment/course/jail.py): read-only system, only the
@@ -60,10 +63,14 @@ c.BoundedExecute.processes = 128  # RLIMIT_NPROC of the kernel's own uid, thread
 c.BoundedExecute.file_mb = 512  # RLIMIT_FSIZE: the largest file the kernel may write
 c.BoundedExecute.tmp_mb = 512  # size of the kernel's private /tmp (a tmpfs)
 
-# nbgrader's autograde steps plus three: save each coding task's state after its answer cell, grade every test
-# cell from the answers and that state and overwrite its outputs, and send unsure scores to a person.
+# nbgrader's autograde steps plus four: save each coding task's state after its answer cell, grade every test
+# cell from the answers and that state and overwrite its outputs, send unsure scores to a person, and leave
+# nothing in the autograded notebook that could run script where the instructor views it (formgrader, JupyterLab,
+# feedback): markdown with active HTML is shown as text, outputs keep text and raster images (inert.py).
 c.Autograde.autograde_preprocessors = [
     InsertStateDumps, BoundedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, GradeCells,
-    SaveCourseGrades, AssignLatePenalties, CheckCellMetadata,
+    SaveCourseGrades, AssignLatePenalties, InertContent, CheckCellMetadata,
 ]
+# formgrader and generate_feedback render with this exporter: sanitise HTML and markdown outputs there too.
+c.HTMLExporter.sanitize_html = True
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("ftlab",)}  # flags, timings

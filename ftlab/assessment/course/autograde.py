@@ -249,6 +249,8 @@ class Progress:
 
 def summary(results: list[dict]) -> str:
     """The table printed at the end: per submission its seconds (all, kernel start, cells), score and flags."""
+    from ftlab.assessment.course.restore import flag_place
+
     rows = [f"{'student':16s} {'seconds':>8s} {'kernel':>7s} {'cells':>7s} {'score':>6s}  flags"]
     for r in sorted(results, key=lambda r: r["student"]):
         timing = r.get("timing") or {}
@@ -256,7 +258,7 @@ def summary(results: list[dict]) -> str:
             lines = r["error"].strip().splitlines()
             note = "FAILED: " + next((l for l in reversed(lines) if "Error" in l), lines[-1]).strip()[:100]
         else:
-            note = "; ".join(f"{f['reason']} in {f.get('grade_id') or 'cell ' + str(f['cell'])}" for f in r["flags"])
+            note = "; ".join(f"{f['reason']} in {flag_place(f)}" for f in r["flags"])
         kernel = timing.get("kernel_start_s", 0.0)
         rows.append(f"{r['student']:16s} {r['seconds']:8.1f} {kernel:7.1f} {timing.get('run_s', kernel) - kernel:7.1f} "
                     f"{_score(r):6.1f}  {note}")
@@ -271,6 +273,19 @@ def pending(course: Path, assignment: str, shard: Shard | None = None, force: bo
     if shard is None and not force:
         students = [s for s in students if _stale(course, assignment, s)]
     return students
+
+
+def skipped_note(course: Path, assignment: str, students: list[str]) -> str | None:
+    """What autograde leaves out and why: no submissions at all, or those already autograded."""
+    everyone = submitted(course, assignment)
+    if not everyone:
+        return (f"nothing to grade: no submissions in {course / 'submitted'}/*/{assignment}/ "
+                f"(run `nbgrader collect {assignment}` first)")
+    skipped = sorted(set(everyone) - set(students))
+    if not skipped:
+        return None
+    return (f"skipped {len(skipped)} of {len(everyone)} submissions, already autograded and not submitted again since: "
+            f"{', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}; pass --force to grade them again")
 
 
 def _stale(course: Path, assignment: str, student: str) -> bool:
@@ -410,6 +425,11 @@ def run(args) -> None:
         options = (*(["--BoundedExecute.sandbox=False"] if args.no_sandbox else []),
                    *([f"--Execute.timeout={args.timeout}"] if args.timeout else []))
         students = pending(course, args.assignment, shard, args.force)
+        note = skipped_note(course, args.assignment, students) if shard is None else None
+        if note:
+            print(note)
+        if not students:
+            return
         progress = Progress(args.assignment, len(students))
         results = autograde(course, args.assignment, students, args.jobs, shard is None, options, progress.add)
     except AutogradeError as error:

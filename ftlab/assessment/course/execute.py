@@ -25,7 +25,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from ftlab.assessment.course.jail import Jail, JailedKernelManager, Limits
-from ftlab.assessment.course.restore import grade_id
+from ftlab.assessment.course.restore import grade_id, sanitize_flags
 
 
 class CellStuck(Exception):
@@ -66,7 +66,7 @@ class BoundedExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        self.flags: list[dict] = []
+        self.flags: list[dict] = sanitize_flags(nb)  # what RestoreCellMetadata found before execution
         self.deadline = monotonic() + self.submission_timeout
         started = monotonic()
         with self.setup_kernel():

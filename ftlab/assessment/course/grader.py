@@ -38,7 +38,8 @@ from ftlab.assessment.course.state import StateError, dump_source, load_record, 
 
 FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
 TRAINED_GROUPS = ("stage3", "stage4", "head")
-DUMPS, UNSURE = "ftlab_dumps", "ftlab_unsure"  # keys in nbgrader's resources, passed from one preprocessor to the next
+# keys in nbgrader's resources, passed from one preprocessor to the next
+DUMPS, DUMP_TOKEN, UNSURE = "ftlab_dumps", "ftlab_dump_token", "ftlab_unsure"
 
 
 @functools.lru_cache(maxsize=4)
@@ -77,6 +78,8 @@ class InsertStateDumps(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         dumps = resources[DUMPS] = {}
+        # Marks the cells inserted here; kept outside the notebook, so no submitted cell can carry it.
+        token = resources[DUMP_TOKEN] = secrets.token_hex(16)
         assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
         if assignment is None:
             return nb, resources
@@ -88,7 +91,7 @@ class InsertStateDumps(NbGraderPreprocessor):
             if answer not in ids:
                 continue
             name = f".ftlab-state-{secrets.token_hex(8)}.pt"  # unguessable: a file the student wrote earlier is not it
-            cell = nbformat.v4.new_code_cell(dump_source(name, names), metadata={"ftlab": {"dump": answer}})
+            cell = nbformat.v4.new_code_cell(dump_source(name, names), metadata={"ftlab": {"dump": token}})
             if not with_id:
                 cell.pop("id", None)
             nb.cells.insert(ids.index(answer) + 1, cell)
@@ -116,7 +119,8 @@ class GradeCells(NbGraderPreprocessor):
                 records[answer] = err
             finally:
                 path.unlink(missing_ok=True)
-        nb.cells = [cell for cell in nb.cells if "dump" not in cell.metadata.get("ftlab", {})]
+        token = resources.get(DUMP_TOKEN)  # only this run's own cells go: a student cell tagged alike stays
+        nb.cells = [cell for cell in nb.cells if token is None or _inserted(cell) != token]
         if assignment is None:
             return nb, resources
         keys = course_keys(_root(self))
@@ -199,6 +203,12 @@ class GradeCells(NbGraderPreprocessor):
         acc = accuracy(model, *private_test_set(self.test_seed, self.test_size), batch=250)
         return Verdict(points if acc >= ACCURACY_THRESHOLD else 0.0, points,
                        [f"Accuracy on the grader's digit images: {acc:.3f} (needed: {ACCURACY_THRESHOLD:.2f})."])
+
+
+def _inserted(cell: NotebookNode) -> str | None:
+    """The token InsertStateDumps marked the cell with, or None."""
+    meta = cell.metadata.get("ftlab")
+    return meta.get("dump") if isinstance(meta, dict) else None
 
 
 class SaveCourseGrades(SaveAutoGrades):
