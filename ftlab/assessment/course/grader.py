@@ -25,10 +25,10 @@ from torch import nn
 from traitlets import Bool, Int
 
 from ftlab.assessment.bank import Card, Choice, Explain, Outcome, grade
-from ftlab.assessment.bank.checks import run
+from ftlab.assessment.bank.checks import as_number, run, task_setup
 from ftlab.assessment.bank.grading import card_rating
-from ftlab.runtime.inspector import optimizer_fit
-from ftlab.runtime.measure import accuracy, count_parameters
+from ftlab.runtime.freezing import group_parameters
+from ftlab.runtime.measure import accuracy
 
 from ftlab.assessment.course.answers import NoAnswer, read_answer
 from ftlab.assessment.course.assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
@@ -212,34 +212,28 @@ class SaveCourseGrades(SaveAutoGrades):
             self.gradebook.db.commit()
 
 
-def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer, points: float) -> Verdict:
-    """The fine-tuning task's setup, a third of the points each: head, frozen groups, optimizer groups."""
-    head = getattr(model, "head", None)
-
-    def trains(module: nn.Module | None, fully: bool) -> bool:  # fully: every value trains; else none does
-        total, trainable = count_parameters(module) if isinstance(module, nn.Module) else (0, 0)
-        return total > 0 and trainable == (total if fully else 0)
-
+def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer | None, points: float) -> Verdict:
+    """The fine-tuning task's setup in the prompt's terms, a third of the points each: the groups it freezes and
+    trains, an optimizer holding exactly the trained groups, and a lower learning rate for the body than the head.
+    The setup cell already gives the model its 10-class head, so that alone earns nothing."""
+    trained = {id(p) for g in TRAINED_GROUPS for _, p in group_parameters(model, g)}
+    head = {id(p) for _, p in group_parameters(model, "head")}
+    groups = [g for g in (optimizer.param_groups if isinstance(optimizer, torch.optim.Optimizer) else [])
+              if g["params"]]
+    held = [id(p) for g in groups for p in g["params"]]
+    rates = {"body": [as_number(g.get("lr")) for g in groups for p in g["params"] if id(p) in trained - head],
+             "head": [as_number(g.get("lr")) for g in groups for p in g["params"] if id(p) in head]}
+    numeric = None not in rates["body"] + rates["head"]
     checks = {
-        "a trainable head with 10 outputs": isinstance(head, nn.Linear) and head.out_features == 10
-        and trains(head, fully=True),
-        f"{', '.join(FROZEN_GROUPS)} frozen; {', '.join(TRAINED_GROUPS)} trainable":
-            all(trains(getattr(model, g, None), fully=False) for g in FROZEN_GROUPS)
-            and all(trains(getattr(model, g, None), fully=True) for g in TRAINED_GROUPS),
-        "an optimizer holding exactly the trainable parameters, the head at a larger lr than the body":
-            _optimizer_ok(model, optimizer),
+        f"1. {', '.join(FROZEN_GROUPS)} frozen; {', '.join(TRAINED_GROUPS)} trainable":
+            task_setup(model, list(TRAINED_GROUPS)) is None,
+        f"2. `optimizer` holds exactly the parameters of {', '.join(TRAINED_GROUPS)}":
+            sorted(held) == sorted(trained) and len(set(held)) == len(held),
+        "2. the body's learning rate is lower than the head's (and above zero)":
+            bool(rates["body"]) and bool(rates["head"]) and numeric and 0 < max(rates["body"]) < min(rates["head"]),
     }
     lines = [f"[{'x' if ok else ' '}] {what}" for what, ok in checks.items()]
     return Verdict(points * sum(checks.values()) / len(checks), points, lines)
-
-
-def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer | None) -> bool:
-    """The checks of the TrainableOptimizer and DiscriminativeLR exercises together
-    (ftlab.runtime.inspector.optimizer_fit)."""
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        return False
-    fit = optimizer_fit(model, optimizer)
-    return fit.exact and fit.discriminative
 
 
 @functools.lru_cache(maxsize=2)
