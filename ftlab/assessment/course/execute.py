@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 from queue import Empty
-from time import monotonic
+from time import monotonic, sleep
 
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
@@ -26,6 +26,10 @@ from traitlets import Bool, Integer
 
 from ftlab.assessment.course.jail import Jail, JailedKernelManager, Limits
 from ftlab.assessment.course.restore import grade_id
+
+
+WATCH_PAUSE = 0.3  # seconds the kernel idles before the seal: the guard's watcher samples several times
+GUARD_KEY = "ftlab_guard_key"  # nbgrader resources: the key InsertStateDumps made for this notebook's kernels
 
 
 class CellStuck(Exception):
@@ -59,7 +63,9 @@ class BoundedExecute(Execute):
         jail = Jail(Limits(self.memory_mb, self.cpu_seconds, self.open_files, self.processes, self.file_mb,
                            self.tmp_mb), self.sandbox)
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name")
-        self.km = self.kernel_manager_class(config=self.config, jail=jail, **({"kernel_name": name} if name else {}))
+        key = (getattr(self, "resources", None) or {}).get(GUARD_KEY)
+        self.km = self.kernel_manager_class(config=self.config, jail=jail, guard_key=key,
+                                            **({"kernel_name": name} if name else {}))
         return self.km
 
     def preprocess(self, nb, resources=None, km=None):
@@ -82,6 +88,8 @@ class BoundedExecute(Execute):
                     self._fail(cell, index, "SubmissionTimeLimit",
                                f"not run: the notebook used up its {self.submission_timeout} s")
                     continue
+                if cell.metadata.get("ftlab", {}).get("dump") == "seal":
+                    sleep(WATCH_PAUSE)  # idle kernel: the guard's watcher sees the objects between cells
                 began, self.interrupted = monotonic(), None
                 try:
                     self.preprocess_cell(cell, resources, index)
@@ -103,8 +111,8 @@ class BoundedExecute(Execute):
         self.set_widgets_metadata()
         self.nb.metadata["ftlab"] = {"flags": self.flags, "kernel_start_s": round(kernel_ready, 2),
                                      "run_s": round(monotonic() - started, 2), "cell_s": seconds}
-        if self.flags and resources and "nbgrader" in resources:
-            self._flag_in_gradebook(resources["nbgrader"])
+        if self.flags and resources:
+            flag_notebook(resources)
         return self.nb, self.resources
 
     def _get_timeout(self, cell):
@@ -165,7 +173,14 @@ class BoundedExecute(Execute):
 
     _recover = run_sync(_async_recover)
 
-    def _flag_in_gradebook(self, ids: dict) -> None:
-        with Gradebook(ids["db_url"]) as gb:
-            gb.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"]).flagged = True
-            gb.db.commit()
+
+
+def flag_notebook(resources: dict) -> None:
+    """Mark the submission's notebook as flagged in nbgrader's gradebook (formgrader shows it); the reasons are
+    in the notebook's metadata under "ftlab"."""
+    ids = resources.get("nbgrader")
+    if not ids or "db_url" not in ids:
+        return
+    with Gradebook(ids["db_url"]) as gb:
+        gb.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"]).flagged = True
+        gb.db.commit()

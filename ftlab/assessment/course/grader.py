@@ -34,11 +34,14 @@ from ftlab.assessment.course.answers import NoAnswer, read_answer
 from ftlab.assessment.course.assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
 from ftlab.assessment.course.keys import Keys, load_keys
 from ftlab.assessment.course.restore import grade_id
-from ftlab.assessment.course.state import StateError, dump_source, load_record, rebuild_model, rebuild_optimizer
+from ftlab.assessment.course.execute import GUARD_KEY, flag_notebook
+from ftlab.assessment.course.state import (StateError, dump_source, load_record, load_seal, rebuild_model,
+                                           rebuild_optimizer, seal_source)
 
 FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
 TRAINED_GROUPS = ("stage3", "stage4", "head")
-DUMPS, UNSURE = "ftlab_dumps", "ftlab_unsure"  # keys in nbgrader's resources, passed from one preprocessor to the next
+# keys in nbgrader's resources, passed from one preprocessor to the next (GUARD_KEY: execute.py)
+DUMPS, SEAL, UNSURE = "ftlab_dumps", "ftlab_seal", "ftlab_unsure"
 
 
 @functools.lru_cache(maxsize=4)
@@ -59,6 +62,7 @@ class Verdict:
     points: float
     lines: list[str] = field(default_factory=list)
     confident: bool = True
+    flag: str = ""  # a reason to flag the notebook for the instructor (tampering, an unreadable answer)
 
     def outputs(self, execution_count: int | None) -> list[NotebookNode]:
         """Zero is an error output (nbgrader: no credit); any other score an explicit number (partial credit)."""
@@ -73,7 +77,8 @@ class Verdict:
 
 
 class InsertStateDumps(NbGraderPreprocessor):
-    """Before Execute: after each coding answer cell, a cell that saves the task's objects to a fresh file name."""
+    """Before Execute: after each coding answer cell, a cell that saves the task's objects to a fresh file name,
+    and a last cell that seals them (guard.py); the key that signs them goes to the kernel, never into a cell."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         dumps = resources[DUMPS] = {}
@@ -83,16 +88,24 @@ class InsertStateDumps(NbGraderPreprocessor):
         keys = course_keys(_root(self))  # before any code of this submission runs
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         with_id = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
+
+        def cell(source: str, answer: str) -> NotebookNode:
+            made = nbformat.v4.new_code_cell(source, metadata={"ftlab": {"dump": answer}})
+            if not with_id:
+                made.pop("id", None)
+            return made
+
         for answer, names in dumped(assignment, keys).items():
-            ids = [grade_id(cell) for cell in nb.cells]
+            ids = [grade_id(c) for c in nb.cells]
             if answer not in ids:
                 continue
             name = f".ftlab-state-{secrets.token_hex(8)}.pt"  # unguessable: a file the student wrote earlier is not it
-            cell = nbformat.v4.new_code_cell(dump_source(name, names), metadata={"ftlab": {"dump": answer}})
-            if not with_id:
-                cell.pop("id", None)
-            nb.cells.insert(ids.index(answer) + 1, cell)
+            nb.cells.insert(ids.index(answer) + 1, cell(dump_source(name, names), answer))
             dumps[answer] = folder / name
+        if dumps:
+            name = f".ftlab-seal-{secrets.token_hex(8)}"
+            nb.cells.append(cell(seal_source(name), SEAL))
+            resources[SEAL], resources[GUARD_KEY] = folder / name, secrets.token_bytes(32)
         return nb, resources
 
 
@@ -108,10 +121,17 @@ class GradeCells(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         unsure = resources[UNSURE] = set()
         assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
-        records = {}
+        key, records = resources.get(GUARD_KEY, b""), {}
+        try:
+            seal = load_seal(resources[SEAL], key) if resources.get(DUMPS) else {}
+        except StateError as err:
+            seal = err
+        finally:
+            if resources.get(SEAL):
+                resources[SEAL].unlink(missing_ok=True)
         for answer, path in resources.get(DUMPS, {}).items():
             try:
-                records[answer] = load_record(path)
+                records[answer] = load_record(path, key, seal)
             except StateError as err:
                 records[answer] = err
             finally:
@@ -122,7 +142,8 @@ class GradeCells(NbGraderPreprocessor):
         keys = course_keys(_root(self))
         specs = graded(assignment)
         sources = {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell)}
-        for cell in nb.cells:
+        flags: list[dict] = []
+        for index, cell in enumerate(nb.cells):
             spec = specs.get(grade_id(cell))
             if spec is None or not cell.metadata["nbgrader"].get("grade") or cell.cell_type != "code":
                 continue
@@ -134,6 +155,12 @@ class GradeCells(NbGraderPreprocessor):
             cell.outputs = verdict.outputs(cell.get("execution_count"))
             if not verdict.confident:
                 unsure.add(grade_id(cell))
+            if verdict.flag:
+                flags.append({"cell": index, "grade_id": grade_id(cell), "reason": verdict.flag,
+                              "detail": " ".join(verdict.lines)[:300]})
+        if flags:
+            nb.metadata.setdefault("ftlab", {}).setdefault("flags", []).extend(flags)
+            flag_notebook(resources)
         return nb, resources
 
     def item(self, spec: Graded, points: float, source: str, keys: Keys) -> Verdict:
@@ -142,7 +169,7 @@ class GradeCells(NbGraderPreprocessor):
         try:
             answer = read_answer(source, spec.variable)
         except NoAnswer as err:
-            return Verdict(0.0, points, [f"No answer: {err}."])
+            return Verdict(0.0, points, [f"No answer: {err}."], flag="UnreadableAnswer" if err.flag else "")
         if isinstance(item, Card) and (not isinstance(answer, str) or card_rating(answer) is not None):
             return Verdict(0.0, points, [f"Not a valid answer: {answer!r}. Write your answer in words, as a string "
                                          f"(a self-rating such as \"good\" is not an answer here)."])
@@ -190,7 +217,8 @@ class GradeCells(NbGraderPreprocessor):
             wanted = spec.kind == "structure" or spec.kind == "exercise" and "optimizer" in record["types"]
             optimizer = rebuild_optimizer(record, model) if wanted else None
         except StateError as err:
-            return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
+            return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure,
+                           flag="StateRejected" if err.flag else "")
         if spec.kind == "exercise":
             result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer})
             return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
