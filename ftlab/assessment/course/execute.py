@@ -32,6 +32,20 @@ WATCH_PAUSE = 0.3  # seconds the kernel idles before the seal: the guard's watch
 GUARD_KEY = "ftlab_guard_key"  # nbgrader resources: the key InsertStateDumps made for this notebook's kernels
 
 
+CAPPED = frozenset({"stream", "display_data", "execute_result", "update_display_data", "error", "comm_open",
+                    "comm_msg"})  # iopub messages that carry a cell's output or widget state
+TRUNCATED = "\n[output truncated by the grader: this cell printed more than it may keep]\n"
+
+
+def _size(msg: dict) -> int:
+    """About how many bytes an output message adds to the notebook (or to the widget state)."""
+    content = msg.get("content", {})
+    parts = [content.get("text", ""), content.get("evalue", ""), *content.get("traceback", [])]
+    parts += [value for value in (content.get("data") or {}).values()]
+    return sum(len(p) if isinstance(p, (str, bytes)) else len(str(p)) for p in parts) + \
+        sum(len(b) for b in msg.get("buffers") or [])
+
+
 class CellStuck(Exception):
     """A cell ran past its time."""
 
@@ -55,6 +69,10 @@ class BoundedExecute(Execute):
     tmp_mb = Integer(Limits.tmp_mb, help="Size of the kernel's private /tmp (a tmpfs in the jail), MiB.").tag(
         config=True)
 
+    output_cell_kb = Integer(1024, help="KiB of output one cell keeps while it runs; later output is dropped, "
+                                        "with a note in the cell and a flag.").tag(config=True)
+    output_notebook_kb = Integer(16384, help="KiB of output the whole notebook keeps while it runs.").tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", JailedKernelManager)
         super().__init__(*args, **kwargs)
@@ -73,6 +91,7 @@ class BoundedExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self.flags: list[dict] = []
+        self.output_kept: dict[int, int] = {}  # bytes of output kept per cell index
         self.deadline = monotonic() + self.submission_timeout
         started = monotonic()
         with self.setup_kernel():
@@ -114,6 +133,23 @@ class BoundedExecute(Execute):
         if self.flags and resources:
             flag_notebook(resources)
         return self.nb, self.resources
+
+    def process_message(self, msg, cell, cell_index):
+        """Keep a cell's output only up to the cell's and the notebook's budgets: a cell printing without end costs
+        the grader a bounded amount of memory, and the autograded notebook stays small."""
+        if msg["msg_type"] in CAPPED:
+            size = _size(msg)
+            kept = self.output_kept.get(cell_index, 0)
+            if kept < 0 or kept + size > self.output_cell_kb << 10 or \
+                    sum(max(n, 0) for n in self.output_kept.values()) + size > self.output_notebook_kb << 10:
+                if kept >= 0:
+                    self.output_kept[cell_index] = -1 - kept  # negative: truncated (and how much was kept)
+                    cell.outputs.append(NotebookNode(output_type="stream", name="stderr", text=TRUNCATED))
+                    self.flags.append({"cell": cell_index, "grade_id": grade_id(cell), "reason": "OutputLimit",
+                                       "detail": TRUNCATED.strip()})
+                return None
+            self.output_kept[cell_index] = kept + size
+        return super().process_message(msg, cell, cell_index)
 
     def _get_timeout(self, cell):
         """The cell's own timeout, cut to what is left of the notebook's."""
