@@ -97,21 +97,29 @@ FORGERIES = {
             "for _mod in model.modules():\n    for _k, _p in list(_mod._parameters.items()):\n"
             "        if _p is not None:\n            _mod._parameters[_k] = _Liar(_p.data, True)\nmodel.eval()",
     "classlie": "import copy\n_frozen = copy.deepcopy(model).requires_grad_(False)\n"
-                "class _Fake:\n    __class__ = property(lambda self: type(_frozen))\n"
-                "_fake = _Fake()\n_fake.__dict__.update(_frozen.__dict__)\n_live, model = model, _fake\n_live.eval()",
+                "class GlyphNet:  # not a Module, but isinstance() believes its __class__\n"
+                "    __class__ = property(lambda self: type(_frozen))\n"
+                "_fake = GlyphNet()\n_fake.__dict__.update(_frozen.__dict__)\n_live, model = model, _fake\n_live.eval()",
     "torchsave": "_save = torch.save\n"
-                 "def _forge(obj, path, *a, **k):\n    if isinstance(obj, dict) and 'model' in obj:\n"
+                 "def _forge(obj, path, *a, **k):\n    torch.save = _save  # once, for this task's state only\n"
+                 "    if isinstance(obj, dict) and 'model' in obj:\n"
                  "        obj['model']['requires_grad'] = dict.fromkeys(obj['model']['requires_grad'], False)\n"
                  "    return _save(obj, path, *a, **k)\ntorch.save = _forge\nmodel.eval()",
-    "bool": "bool = lambda *a: False\nmodel.eval()",
-    "rewrite": THAW + ("import glob, os, threading, time\n_m = model\n"
-                "def _rewrite():\n    for _ in range(4000):\n"
-                "        for path in glob.glob('.ftlab-state-*'):\n            _freeze(_m)\n"
-                "            record = {'missing': [], 'types': {'model': 'GlyphNet'}}\n"
-                "            os.replace(path, path + '.old')\n"
-                "            torch.save(record, path)\n            _thaw(_m)\n            return\n"
-                "        time.sleep(0.001)\n"
-                "threading.Thread(target=_rewrite, daemon=True).start()\nmodel.eval()"),
+    "bool": "bool = lambda *a: False  # while the grader's next cell runs, then gone\n"
+            "get_ipython().events.register('post_run_cell', lambda result: globals().pop('bool', None)\n"
+            "                              if 'ftlab' in result.info.raw_cell else None)\nmodel.eval()",
+    "rewrite": THAW + ("import glob, os, threading, time\n"
+                       "def _rewrite():\n    for _ in range(20000):\n"
+                       "        for path in glob.glob('.ftlab-state-*'):\n            time.sleep(0.2)\n"
+                       "            try:\n                record = torch.load(path, weights_only=True)\n"
+                       "            except Exception:\n"
+                       "                record = {'missing': [], 'types': {'model': 'GlyphNet'}, 'model': None}\n"
+                       "            if record.get('model'):\n"
+                       "                record['model']['requires_grad'] = dict.fromkeys(record['model']['requires_grad'], False)\n"
+                       "            torch.save(record, path + '.new')\n            os.replace(path + '.new', path)\n"
+                       "            return\n"
+                       "        time.sleep(0.001)\n"
+                       "threading.Thread(target=_rewrite, daemon=True).start()\nmodel.eval()"),
     "thread": THAW + ("import threading, time\n_m = model\n_kernel = get_ipython().kernel\n"
                "def _watch():\n    while True:\n"
                "        code = str(_kernel.get_parent().get('content', {}).get('code', ''))\n"

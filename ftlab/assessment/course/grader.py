@@ -123,7 +123,7 @@ class GradeCells(NbGraderPreprocessor):
         assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
         key, records = resources.get(GUARD_KEY, b""), {}
         try:
-            seal = load_seal(resources[SEAL], key) if resources.get(DUMPS) else {}
+            seal = load_seal(resources.get(SEAL), key) if resources.get(DUMPS) else {}
         except StateError as err:
             seal = err
         finally:
