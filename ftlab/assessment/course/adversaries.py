@@ -105,7 +105,8 @@ FORGERIES = {
                  "    if isinstance(obj, dict) and 'model' in obj:\n"
                  "        obj['model']['requires_grad'] = dict.fromkeys(obj['model']['requires_grad'], False)\n"
                  "    return _save(obj, path, *a, **k)\ntorch.save = _forge\nmodel.eval()",
-    "bool": "bool = lambda *a: False  # while the grader's next cell runs, then gone\n"
+    "bool": "class bool(int):  # shadows the builtin while the grader's next cell runs, then is gone\n"
+            "    def __new__(cls, *a):\n        return False\n"
             "get_ipython().events.register('post_run_cell', lambda result: globals().pop('bool', None)\n"
             "                              if 'ftlab' in result.info.raw_cell else None)\nmodel.eval()",
     "rewrite": THAW + ("import glob, os, threading, time\n"

@@ -117,10 +117,10 @@ def _head_shape(state: dict[str, torch.Tensor], in_features: int) -> int:
     weight, bias = state["head.weight"], state.get("head.bias")
     if weight.dim() != 2 or weight.shape[1] != in_features or not 0 < weight.shape[0] <= MAX_CLASSES:
         raise StateError(f"the head's weight has shape {tuple(weight.shape)}; a Linear head on GlyphNet's "
-                         f"features has shape (classes, {in_features})")
+                         f"features has shape (classes, {in_features})", unsure=True)
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise StateError(f"the head's bias has shape {tuple(bias.shape)}; it needs one value per class "
-                         f"({weight.shape[0]})")
+                         f"({weight.shape[0]})", unsure=True)
     return int(weight.shape[0])
 
 
