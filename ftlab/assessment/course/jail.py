@@ -20,9 +20,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import zmq
-from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.connect import channel_socket_types
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
@@ -35,7 +32,6 @@ KEEP_ENV = ("PATH", "PYTHONPATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONHASHS
 KEEP_PREFIXES = ("LC_", "NBGRADER_", "OMP_", "MKL_", "OPENBLAS_", "JPY_")
 FIRST_UID = 2_000_000  # kernel uids are this plus the grading process's pid: above any real account
 # What the zygote keeps of root's powers, to drop a kernel to its own uid and to clear the jail after it.
-MAX_MESSAGE = 64 << 20  # bytes of one output message the grader accepts from a kernel
 ZYGOTE_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 
 
@@ -287,21 +283,6 @@ class ZygoteProvisioner(LocalProvisioner):
         await super().cleanup(restart=restart)
 
 
-class BoundedKernelClient(AsyncKernelClient):
-    """A kernel client whose output channel drops the connection on a message over MAX_MESSAGE (ZeroMQ's
-    MAXMSGSIZE, it then reconnects): one print of gigabytes never reaches the grader's memory."""
-
-    def _create_connected_socket(self, channel: str, identity: bytes | None = None) -> zmq.Socket:
-        sock = self.context.socket(channel_socket_types[channel])
-        sock.linger = 1000
-        if identity:
-            sock.identity = identity
-        if channel == "iopub":
-            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
-        sock.connect(self._make_url(channel))
-        return sock
-
-
 class JailedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels are forks of the jail's zygote, talking over Unix sockets in a bound folder.
 
@@ -311,7 +292,6 @@ class JailedKernelManager(AsyncKernelManager):
     def __init__(self, *args, jail: Jail | None = None, guard_key: bytes | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.jail = jail or Jail()
-        self.client_class = f"{__name__}.BoundedKernelClient"
         self.guard_key = guard_key  # arms guard.py in each kernel before any student code
         self.runtime = Path(tempfile.mkdtemp(prefix="kernel-", dir=runtime_base()))
         self.transport = "ipc"

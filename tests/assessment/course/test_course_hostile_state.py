@@ -305,9 +305,9 @@ def hostile_class(tmp_path_factory):
     for student in students:
         submit(course, ASSIGNMENT, student)
     path = course / "submitted" / "noisy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    text = path.read_text().replace('"grade_id": "e1-freeze-all",', '"grade_id": "e1-freeze-all", "deep": '
-                                    + "[" * 100000 + "]" * 100000 + ",", 1)
-    path.write_text(text)
+    notebook = nbformat.read(path, as_version=4)
+    next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == FIRST).metadata["x"] = "DEEP"
+    path.write_text(nbformat.writes(notebook).replace('"DEEP"', "[" * 100000 + "]" * 100000))
     done, killed = threading.Event(), []
     killer = threading.Thread(target=lambda: killed.extend(_kill_worker_of("victim", done)))
     killer.start()
