@@ -35,6 +35,7 @@ from ftlab.assessment.course.assignments import ACCURACY_THRESHOLD, BY_NAME, Gra
 from ftlab.assessment.course.keys import Keys, load_keys
 from ftlab.assessment.course.restore import grade_id
 from ftlab.assessment.course.execute import GUARD_KEY, flag_notebook
+from ftlab.assessment.course.overlap import public_sentences
 from ftlab.assessment.course.state import (StateError, dump_source, load_record, load_seal, rebuild_model,
                                            rebuild_optimizer, seal_source)
 
@@ -173,6 +174,9 @@ class GradeCells(NbGraderPreprocessor):
         if isinstance(item, Card) and (not isinstance(answer, str) or card_rating(answer) is not None):
             return Verdict(0.0, points, [f"Not a valid answer: {answer!r}. Write your answer in words, as a string "
                                          f"(a self-rating such as \"good\" is not an answer here)."])
+        copied: list[str] = []
+        if isinstance(item, (Card, Explain)) and isinstance(answer, str):
+            answer, copied = public_sentences(answer)  # text from ftlab's public bank earns nothing here
         result = grade(item, answer)
         score = points * result.score / result.max_score
         lines: list[str] = []
@@ -183,8 +187,8 @@ class GradeCells(NbGraderPreprocessor):
                              if item.kind == "choice" else f"Not a valid answer: {answer!r} is not True or False.")
             else:
                 lines.append("Correct." if result.correct else "Not correct.")
-                if not result.correct:
-                    lines += [f"Explanation: {item.explanation}"]
+                if not result.correct:  # the explanation argues for the key: only where answers are shown
+                    lines += [f"Explanation: {item.explanation}"] if self.show_answer else []
                     lines += [f"The misconception behind your answer: {result.diagnosis}"] if result.diagnosis else []
                     lines += [f"Answer: {item.letters[item.answer]}) {item.options[item.answer]}"] \
                         if self.show_answer else []
@@ -201,6 +205,10 @@ class GradeCells(NbGraderPreprocessor):
             confident = False  # text the scorer could not read at all: a person decides
         if result.flags:
             lines.append("Scorer notes: " + ", ".join(result.flags) + ".")
+        if copied:
+            lines.append(f"{len(copied)} sentence(s) copied from ftlab's public question bank earned nothing: "
+                         + " / ".join(f"\"{sentence[:80]}\"" for sentence in copied))
+            return Verdict(score, points, lines, confident=False, flag="PublicPaste")
         return Verdict(score, points, lines, confident)
 
     def objects(self, spec: Graded, points: float, record: dict | StateError | None) -> Verdict:

@@ -86,13 +86,14 @@ def load_seal(path: Path | None, key: bytes) -> dict[str, str]:
 
 def load_record(path: Path, key: bytes, seal: dict[str, str] | StateError) -> dict[str, Any]:
     """A saved state, verified and with its tensors rebuilt; StateError when it cannot be trusted."""
+    if isinstance(seal, dict) and seal.get(path.name, "ok") != "ok":  # e.g. it could not save: no file to read
+        raise StateError(seal[path.name], flag=True)
     payload = read_signed(path, key)
     if isinstance(seal, StateError):
         raise seal
+    if path.name not in seal:
+        raise StateError("the grader's final check did not see this save", flag=True)
     record = marshal.loads(payload)  # signed by the guard: our own marshal output
-    status = seal.get(path.name, "the grader's final check did not see this save")
-    if status != "ok":
-        raise StateError(status, flag=True)
     model = record.get("model")
     if model is not None:
         model["state"] = {name: _tensor(name, *value) for name, value in model["state"].items()}

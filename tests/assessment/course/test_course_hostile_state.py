@@ -20,6 +20,7 @@ from nbgrader.api import Gradebook
 from torch import nn
 
 import ftlab
+import ftlab.cli
 from ftlab.assessment.bank.checks import run
 from ftlab.assessment.course import guard
 from ftlab.assessment.course.adversaries import FIRST, FORGERIES, forgers
@@ -189,6 +190,51 @@ def test_intake_copies_a_submission_within_bounds(tmp_path):
     assert {(f["grade_id"], f["reason"]) for f in flags} == {
         ("a.ipynb", "NotebookUnreadable"), ("b.ipynb", "NotebookUnreadable"), ("pipe", "FileLeftOut"),
         ("zero", "FileLeftOut")}
+
+
+def test_public_bank_text_earns_nothing_in_course_answers_and_is_flagged():
+    from ftlab.assessment.bank import Card, Explain, load_bank
+    from ftlab.assessment.course.overlap import answer_texts
+
+    public = load_bank()
+    grader = GradeCells()
+    for name in ("concepts", "strategy"):
+        for test, spec in graded(BY_NAME[name]).items():
+            item = KEYS.bank.get(spec.item) if spec.kind == "item" else None
+            if not isinstance(item, (Card, Explain)):
+                continue
+            pasted = " ".join(text for other in public.items if isinstance(other, (Card, Explain))
+                              and other.topic in ("batchnorm", "learning-rate", "recipe", "transfer", "freezing")
+                              for text in answer_texts(other)[:2])
+            verdict = grader.item(spec, 3.0, f"{spec.variable} = {pasted!r}", KEYS)
+            assert verdict.score == 0 and verdict.flag == "PublicPaste" and not verdict.confident, test
+            own = grader.item(spec, 3.0, f"{spec.variable} = {item.solution!r}", KEYS)
+            assert own.score == 3.0 and not own.flag, test
+
+
+def test_build_refuses_course_items_the_public_bank_answers(tmp_path):
+    from ftlab.assessment.bank import load_bank
+    from ftlab.assessment.course.overlap import similar_items
+
+    public = load_bank()
+    assert similar_items(KEYS.bank, public) == []  # the committed course bank is its own
+    root = tmp_path / "course"
+    ftlab.cli.main(["course", "init", str(root), "--bank", str(QUIZZES / "bank")])
+    copied = public.get("batchnorm-mc-train-mode")  # the public BatchNorm question, pasted into the course
+    bank = root / "bank" / "concepts.toml"
+    bank.write_text(bank.read_text() + f"""
+[[items]]
+id = "course-mc-copied"
+kind = "choice"
+difficulty = "hard"
+prompt = {copied.prompt!r}
+options = {copied.options!r}
+answer = "{copied.letters[copied.answer]}"
+explanation = "Copied."
+""")
+    with pytest.raises(SystemExit) as refused:
+        ftlab.cli.main(["course", "build", "--root", str(root)])
+    assert refused.value.code == 2
 
 
 def _course_setup(item_id):
