@@ -310,7 +310,7 @@ def _swap(make):
             time.sleep(0.001)
     threading.Thread(target=watch, daemon=True).start()
 """
-FLOOD = "\nimport time\n_end = time.time() + 2\nwhile time.time() < _end:\n    print('x' * (1 << 20))"
+FLOOD = "\nimport time\n_end = time.time() + 1\nwhile time.time() < _end:\n    print('x' * (1 << 20))"
 
 
 def hostile(keys: dict[str, str]) -> list[Student]:
@@ -320,7 +320,7 @@ def hostile(keys: dict[str, str]) -> list[Student]:
                               "e5-frozen-batchnorm": keys["e5-frozen-batchnorm"] +
                               "\nmodel.register_buffer('junk', torch.zeros(1).expand(25000, 25000))"})
     noisy = Student("noisy", {**keys, FIRST: keys[FIRST] + FLOOD})
-    victim = Student("victim", {**keys, FIRST: keys[FIRST] + "\nimport time\ntime.sleep(6)"})
+    victim = Student("victim", {**keys, FIRST: keys[FIRST] + "\nimport time\ntime.sleep(3)"})
     return [*forgers(keys).values(), files, noisy, victim]
 
 
