@@ -33,15 +33,9 @@ def trigger_source(*args: object) -> str:
     return f"(lambda: 0).__code__ = (lambda: {(MARKER, *args)!r}).__code__"
 
 
-def sign(key: bytes, name: str, payload: bytes) -> bytes:
-    """The file's bytes: MAGIC, the HMAC of the file's name and payload, the payload."""
-    import hmac
-
-    return MAGIC + hmac.digest(key, name.encode() + b"\0" + payload, "sha256") + payload
-
-
 def verify(key: bytes, name: str, data: bytes) -> bytes | None:
-    """The payload of signed bytes, or None when they were not signed with `key` for this file name."""
+    """The payload of a file the hook wrote (MAGIC, the HMAC of the file's name and payload, the payload), or None
+    when it was not signed with `key` for this file name."""
     import hmac
 
     mac, payload = data[len(MAGIC):len(MAGIC) + DIGEST], data[len(MAGIC) + DIGEST:]
@@ -58,7 +52,7 @@ def arm(key: bytes) -> None:
     sys.addaudithook(tools(key)[0])
 
 
-def tools(key: bytes) -> tuple:
+def tools(secret: bytes) -> tuple:
     """(audit hook, save(scope, file, names), seal(file)): the hook arm() installs, and the two things it does on
     the grader's triggers, callable directly (tests; a process where no student code runs)."""
     import _hashlib
@@ -74,7 +68,7 @@ def tools(key: bytes) -> tuple:
     import torch
 
     # Everything the hook uses is bound here, while it is pristine, and reached only through this closure: its
-    # code looks up no global name (tests/assessment/course/test_course_guard.py checks that).
+    # code looks up no global name (tests/assessment/course/test_course_hostile_state.py checks that).
     type_, len_, id_, tuple_, list_, str_, bool_, int_, float_, set_ = (
         builtins.type, builtins.len, builtins.id, builtins.tuple, builtins.list, builtins.str, builtins.bool,
         builtins.int, builtins.float, builtins.set)
@@ -219,7 +213,7 @@ def tools(key: bytes) -> tuple:
         fd = os_open(name, creating, 0o644)
         try:
             signed = name.rpartition("/")[2].encode() + b"\0" + payload  # as verify() reads it: the file's name
-            data = magic + hmac_digest(key, signed, "sha256") + payload
+            data = magic + hmac_digest(secret, signed, "sha256") + payload
             while data:
                 data = data[os_write(fd, data):]
         finally:
@@ -297,7 +291,8 @@ def tools(key: bytes) -> tuple:
         except exception as error:  # the file is then missing and its status says why: the grader refuses it
             entry = saved.get(name)
             if entry is not None:
-                entry[2] = "the grader could not save the objects: " + str_(error)[:200]
+                why = str_(error) if type_(error) is value_error else name_of(type_(error))  # no student __str__
+                entry[2] = "the grader could not save the objects: " + why[:200]
 
     def seal_now(name):
         try:

@@ -1,6 +1,5 @@
 """The course folder: notebooks generated from the private bank, keys kept out of the package, answers read
 statically, task state rebuilt outside the kernel, verdicts nbgrader records as they are, and `course init`."""
-import io
 import os
 import pickle
 import re
@@ -24,7 +23,7 @@ from ftlab.assessment.course.build import build, source_path, stale
 from ftlab.assessment.course.grader import GradeCells, Verdict, finetune_structure
 from ftlab.assessment.course.init import TEMPLATE
 from ftlab.assessment.course.keys import KeysError, load_keys
-from ftlab.assessment.course.guard import sign, tools
+from ftlab.assessment.course.guard import tools
 from ftlab.assessment.course.state import StateError, load_record, load_seal, rebuild_model, rebuild_optimizer
 from ftlab.assessment.exercises import FreezeAll
 from ftlab.assessment.selfquiz import Reviser, Store
@@ -196,9 +195,8 @@ def test_a_forged_or_foreign_dump_is_refused(tmp_path, glyphnet):
     assert forged.value.flag
     with pytest.raises(StateError, match="not saved"):
         load_record(tmp_path / "absent.pt", KEY, {})
-    buffer = io.BytesIO()
-    torch.save({"missing": [], "types": {}}, buffer)
-    path.write_bytes(sign(os.urandom(32), "x.pt", buffer.getvalue()))  # signed, but not with this kernel's key
+    path.unlink()
+    tools(os.urandom(32))[1]({"model": glyphnet}, str(path), ("model",))  # signed, but not with this kernel's key
     with pytest.raises(StateError, match="signature"):
         load_record(path, KEY, {"x.pt": "ok"})
     glyphnet.head = nn.Sequential(nn.Linear(192, 7))
