@@ -173,13 +173,15 @@ def test_intake_copies_a_submission_within_bounds(tmp_path):
     text = nbformat.writes(notebook).replace('"DEEP"', "[" * 100000 + "]" * 100000)
     (source / "a.ipynb").write_text(text)
     (source / "b.ipynb").write_text("{not json")
+    (source / "c.ipynb").write_bytes(b"")
+    os.truncate(source / "c.ipynb", 100 << 20)  # 100 MB, sparse: above the size read
     (source / "timestamp.txt").write_text("2026-01-01 00:00:00")
     os.mkfifo(source / "pipe")
     (source / "zero").symlink_to("/dev/zero")
     started = time.perf_counter()
     flags = copy_submission(source, dest)
     assert time.perf_counter() - started < 10
-    assert sorted(p.name for p in dest.iterdir()) == ["a.ipynb", "b.ipynb", "timestamp.txt"]
+    assert sorted(p.name for p in dest.iterdir()) == ["a.ipynb", "b.ipynb", "c.ipynb", "timestamp.txt"]
     kept = nbformat.read(dest / "a.ipynb", as_version=4)
     assert kept.cells[0].source == "x = 1" and kept.cells[0].outputs == []
     depth, value = 0, kept.cells[0].metadata["deep"]
@@ -187,9 +189,10 @@ def test_intake_copies_a_submission_within_bounds(tmp_path):
         depth, value = depth + 1, value[0]
     assert value is None and depth < MAX_DEPTH
     assert json.loads((dest / "b.ipynb").read_text())["cells"] == []  # graded as blank
+    assert json.loads((dest / "c.ipynb").read_text())["cells"] == []
     assert {(f["grade_id"], f["reason"]) for f in flags} == {
-        ("a.ipynb", "NotebookUnreadable"), ("b.ipynb", "NotebookUnreadable"), ("pipe", "FileLeftOut"),
-        ("zero", "FileLeftOut")}
+        ("a.ipynb", "NotebookUnreadable"), ("b.ipynb", "NotebookUnreadable"), ("c.ipynb", "NotebookUnreadable"),
+        ("pipe", "FileLeftOut"), ("zero", "FileLeftOut")}
 
 
 def test_public_bank_text_earns_nothing_in_course_answers_and_is_flagged():
