@@ -7,7 +7,8 @@ segfault, an rlimit), gets an error output, the kernel is killed and restarted, 
 before it are replayed silently to rebuild the state, and execution goes on with the next cell. The notebook
 is flagged in the gradebook (formgrader shows it) and the reasons are kept in its metadata under "ftlab".
 The kernel runs in the jail of jail.py as a fork of its warm zygote (zygote.py), so a restart costs a fork
-and a replay, not a new interpreter importing torch.
+and a replay, not a new interpreter importing torch. Output is kept only up to a budget per cell and per
+notebook, so a cell that prints without end costs the grader bounded memory; the rest is dropped with a note.
 """
 from __future__ import annotations
 
@@ -30,8 +31,6 @@ from ftlab.assessment.course.restore import grade_id
 
 WATCH_PAUSE = 0.3  # seconds the kernel idles before the seal: the guard's watcher samples several times
 GUARD_KEY = "ftlab_guard_key"  # nbgrader resources: the key InsertStateDumps made for this notebook's kernels
-
-
 CAPPED = frozenset({"stream", "display_data", "execute_result", "update_display_data", "error", "comm_open",
                     "comm_msg"})  # iopub messages that carry a cell's output or widget state
 TRUNCATED = "\n[output truncated by the grader: this cell printed more than it may keep]\n"
@@ -92,6 +91,7 @@ class BoundedExecute(Execute):
         self._check_assign_resources(resources)
         self.flags: list[dict] = []
         self.output_kept: dict[int, int] = {}  # bytes of output kept per cell index
+        self.truncated: set[int] = set()  # cells whose later output was dropped
         self.deadline = monotonic() + self.submission_timeout
         started = monotonic()
         with self.setup_kernel():
@@ -140,10 +140,10 @@ class BoundedExecute(Execute):
         if msg["msg_type"] in CAPPED:
             size = _size(msg)
             kept = self.output_kept.get(cell_index, 0)
-            if kept < 0 or kept + size > self.output_cell_kb << 10 or \
-                    sum(max(n, 0) for n in self.output_kept.values()) + size > self.output_notebook_kb << 10:
-                if kept >= 0:
-                    self.output_kept[cell_index] = -1 - kept  # negative: truncated (and how much was kept)
+            if cell_index in self.truncated or kept + size > self.output_cell_kb << 10 \
+                    or sum(self.output_kept.values()) + size > self.output_notebook_kb << 10:
+                if cell_index not in self.truncated:
+                    self.truncated.add(cell_index)
                     cell.outputs.append(NotebookNode(output_type="stream", name="stderr", text=TRUNCATED))
                     self.flags.append({"cell": cell_index, "grade_id": grade_id(cell), "reason": "OutputLimit",
                                        "detail": TRUNCATED.strip()})
@@ -208,7 +208,6 @@ class BoundedExecute(Execute):
                 self.nb.cells[index] = original
 
     _recover = run_sync(_async_recover)
-
 
 
 def flag_notebook(resources: dict) -> None:

@@ -273,7 +273,7 @@ def test_optimizer_checks_ask_what_their_prompts_ask():
         "'lr': 5e-5}, {'params': model.head.parameters(), 'lr': 5e-3}])": "momentum",
         f"ftlab.unfreeze(model, 'stage3', 'stage4', 'head')\noptimizer = torch.optim.SGD([{{'params': {body}, "
         "'lr': 1e-4}, {'params': model.head.parameters(), 'lr': 5e-3}], momentum=0.9)": "asks for 5e-05",
-        f"ftlab.unfreeze(model, 'stage3', 'stage4', 'head')\noptimizer = torch.optim.SGD([{{'params': "
+        "ftlab.unfreeze(model, 'stage3', 'stage4', 'head')\noptimizer = torch.optim.SGD([{'params': "
         "model.stage3.parameters(), 'lr': 5e-5}, {'params': model.stage4.parameters(), 'lr': 5e-5}, "
         "{'params': model.head.parameters(), 'lr': 5e-3}], momentum=0.9)": "asks for two",
     }
