@@ -4,6 +4,7 @@ is its bank item; `run` grades an item's objects with the check the item names."
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from torch import nn
 
 from ftlab.assessment.bank.grading import not_attempted
 from ftlab.assessment.bank.items import Exercise, Grade, Outcome
-from ftlab.runtime.freezing import eval_mode
+from ftlab.runtime.freezing import eval_mode, group_names, group_parameters
 from ftlab.runtime.inspector import optimizer_fit
 from ftlab.runtime.measure import count_parameters
 from ftlab.runtime.models import find_head, last_linear
@@ -122,10 +123,54 @@ def replace_head(model: nn.Module, num_classes: int = 5) -> Finding:
     return passed(f"model.{name} now maps to {num_classes} classes, trains, and the body is frozen.")
 
 
-def trainable_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
-    """Build an optimizer that holds exactly the parameters that train."""
+def _groups(text: str) -> list[str]:
+    """A setting that names layer groups, e.g. "stage3,stage4"."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def task_setup(model: nn.Module, trains: list[str]) -> str | None:
+    """What differs from a model whose layer groups `trains` train fully and whose other groups are frozen."""
+    for group in group_names(model):
+        flags = [p.requires_grad for _, p in group_parameters(model, group)]
+        if group in trains and not all(flags):
+            return f"{group} has frozen tensors; the task trains {', '.join(trains)}."
+        if group not in trains and any(flags):
+            return f"{group} trains; the task trains only {', '.join(trains)} and keeps the rest frozen."
+    return None
+
+
+def optimizer_kind(optimizer: torch.optim.Optimizer, kind: str) -> str | None:
+    """Why the optimizer is not torch.optim.`kind` (its class, not its name), or None."""
+    wanted = getattr(torch.optim, kind, None)
+    if type(optimizer) is wanted:
+        return None
+    return f"The optimizer is {type(optimizer).__name__}; the task asks for torch.optim.{kind}."
+
+
+def as_number(value: Any) -> float | None:
+    """A hyper-parameter as a finite float (torch also takes a one-element tensor), else None."""
+    if torch.is_tensor(value) and value.numel() == 1:
+        value = float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def same_number(value: Any, wanted: float) -> bool:
+    """A hyper-parameter equal to the task's, to one part in a million."""
+    number = as_number(value)
+    return number is not None and math.isclose(number, wanted, rel_tol=1e-6)
+
+
+def trainable_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer, kind: str = "", lr: float = 0.0,
+                        trains: str = "") -> Finding:
+    """Build an optimizer that holds exactly the parameters that train; with settings, of the class `kind`,
+    at learning rate `lr`, on a model whose layer groups `trains` (comma-separated) train and no others."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         return failed(f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    setup = task_setup(model, _groups(trains)) if trains else None
+    if setup:
+        return failed(setup)
     fit = optimizer_fit(model, optimizer)
     if not fit.trainable:
         return failed("The model has no trainable parameters; replace or unfreeze the head first.")
@@ -140,16 +185,30 @@ def trainable_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer) -> F
     if fit.missing:
         return failed(f"{len(fit.missing)} trainable tensors are not in the optimizer (first: "
                       f"{sorted(fit.missing)[0]}), so they would never update.")
-    return passed(f"The optimizer holds exactly the {len(fit.trainable)} trainable tensors.")
+    wrong = optimizer_kind(optimizer, kind) if kind else None
+    if wrong:
+        return failed(wrong)
+    rates = sorted({str(group.get("lr")) for group in optimizer.param_groups if group["params"]})
+    if lr and not all(same_number(group.get("lr"), lr) for group in optimizer.param_groups if group["params"]):
+        return failed(f"The optimizer's learning rate is {', '.join(rates)}; the task asks for {lr:g}.")
+    return passed(f"The optimizer holds exactly the {len(fit.trainable)} trainable tensors"
+                  + (f", as torch.optim.{kind}" if kind else "") + (f" at lr {lr:g}." if lr else "."))
 
 
-def discriminative_lr(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
-    """Give unfrozen body layers a lower learning rate than the head."""
+def discriminative_lr(model: nn.Module, optimizer: torch.optim.Optimizer, kind: str = "", momentum: float = -1.0,
+                      body: str = "", body_lr: float = 0.0, head_lr: float = 0.0) -> Finding:
+    """Give unfrozen body layers a lower learning rate than the head; with settings, exactly two parameter
+    groups of the class `kind`: the layer groups `body` (comma-separated) at `body_lr`, the head at `head_lr`,
+    on a model where only those train."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         return failed(f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
     fit = optimizer_fit(model, optimizer)
     if fit.head is None:
         return failed("The model has no head: no fc/head/classifier module and no Linear layer.")
+    if body:
+        found = _two_groups(model, optimizer, fit, _groups(body), body_lr, head_lr)
+        if found is not None:
+            return found
     if not fit.head_unheld and not fit.head_lrs:
         return failed(f"model.{fit.head} has no parameters, so nothing in it can learn; give it a new nn.Linear.")
     if fit.head_unheld:
@@ -163,8 +222,36 @@ def discriminative_lr(model: nn.Module, optimizer: torch.optim.Optimizer) -> Fin
         return failed(f"Body lr {max(fit.body_lrs):g} is not lower than head lr {min(fit.head_lrs):g}.",
                       diagnosis="Pretrained layers need smaller steps than the new head; a large learning "
                                 "rate overwrites the features they learned.")
+    wrong = optimizer_kind(optimizer, kind) if kind else None
+    if wrong:
+        return failed(wrong)
+    if momentum >= 0 and not all(same_number(g.get("momentum"), momentum) for g in optimizer.param_groups):
+        return failed(f"The optimizer's momentum is {', '.join(sorted({str(g.get('momentum')) for g in optimizer.param_groups}))}; "
+                      f"the task asks for {momentum:g}.")
     return passed(f"Body lr {max(fit.body_lrs):g} < head lr {min(fit.head_lrs):g}: the pretrained "
                   f"layers move gently while the new head learns fast.")
+
+
+def _two_groups(model: nn.Module, optimizer: torch.optim.Optimizer, fit: Any, body: list[str], body_lr: float,
+                head_lr: float) -> Finding | None:
+    """The task's exact layout: `body` and the head train, nothing else; one group of the body's tensors at
+    `body_lr`, one of the head's at `head_lr`. A Finding when it differs, else None."""
+    setup = task_setup(model, [*body, fit.head])
+    if setup:
+        return failed(setup)
+    wanted = [({id(p) for g in body for _, p in group_parameters(model, g)}, " and ".join(body), body_lr),
+              ({id(p) for _, p in group_parameters(model, fit.head)}, fit.head, head_lr)]
+    groups = [group for group in optimizer.param_groups if group["params"]]
+    if len(groups) != len(wanted):
+        return failed(f"The optimizer has {len(groups)} parameter groups; the task asks for two: "
+                      f"{wanted[0][1]} at lr {body_lr:g}, {wanted[1][1]} at lr {head_lr:g}.")
+    for ids, what, lr in wanted:
+        match = [group for group in groups if {id(p) for p in group["params"]} == ids]
+        if not match:
+            return failed(f"No parameter group holds exactly the tensors of {what}.")
+        if not same_number(match[0].get("lr"), lr):
+            return failed(f"The group of {what} has lr {match[0].get('lr')}; the task asks for {lr:g}.")
+    return None
 
 
 def frozen_batchnorm(model: nn.Module) -> Finding:

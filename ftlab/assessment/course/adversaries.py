@@ -79,3 +79,56 @@ def students(keys: dict[str, str], course: Path, assignment: str, port: int) -> 
         "segfault": Student("segfault", {**keys, SECOND: SEGFAULT}),
         "probe": Student("probe", {**keys, FIRST: probes(course, assignment, port) + keys[FIRST]}),
     }
+
+
+# ---- forgeries: make the grader's saved state say "frozen" while the live model trains (each answer is
+# `model.eval()`, which freezes nothing, so each must earn what model.eval() earns: 0 of 2) ------------------
+THAW = ("def _thaw(model):\n    for p in model.parameters():\n        p.requires_grad_(True)\n"
+        "def _freeze(model):\n    for p in model.parameters():\n        p.requires_grad_(False)\n")
+FORGERIES = {
+    "profile": THAW + "import sys, threading\n_m = model\n"
+                      "def _hook(frame, event, arg):\n    _freeze(_m)\n"
+                      "sys.setprofile(_hook)\nthreading.setprofile(_hook)\nmodel.eval()",
+    "runcell": THAW + "_m = model\nget_ipython().events.register('pre_run_cell', lambda *a: _freeze(_m))\n"
+                      "get_ipython().events.register('post_run_cell', lambda *a: _thaw(_m))\n"
+                      "get_ipython().events.register('pre_execute', lambda: _freeze(_m))\n"
+                      "get_ipython().events.register('post_execute', lambda: _thaw(_m))\nmodel.eval()",
+    "liar": "class _Liar(nn.Parameter):\n    requires_grad = property(lambda self: False, lambda self, v: None)\n"
+            "for _mod in model.modules():\n    for _k, _p in list(_mod._parameters.items()):\n"
+            "        if _p is not None:\n            _mod._parameters[_k] = _Liar(_p.data, True)\nmodel.eval()",
+    "classlie": "import copy\n_frozen = copy.deepcopy(model).requires_grad_(False)\n"
+                "class GlyphNet:  # not a Module, but isinstance() believes its __class__\n"
+                "    __class__ = property(lambda self: type(_frozen))\n"
+                "_fake = GlyphNet()\n_fake.__dict__.update(_frozen.__dict__)\n_live, model = model, _fake\n_live.eval()",
+    "torchsave": "_save = torch.save\n"
+                 "def _forge(obj, path, *a, **k):\n    torch.save = _save  # once, for this task's state only\n"
+                 "    if isinstance(obj, dict) and 'model' in obj:\n"
+                 "        obj['model']['requires_grad'] = dict.fromkeys(obj['model']['requires_grad'], False)\n"
+                 "    return _save(obj, path, *a, **k)\ntorch.save = _forge\nmodel.eval()",
+    "bool": "class bool(int):  # shadows the builtin while the grader's next cell runs, then is gone\n"
+            "    def __new__(cls, *a):\n        return False\n"
+            "get_ipython().events.register('post_run_cell', lambda result: globals().pop('bool', None)\n"
+            "                              if 'ftlab' in result.info.raw_cell else None)\nmodel.eval()",
+    "rewrite": THAW + ("import glob, os, threading, time\n"
+                       "def _rewrite():\n    for _ in range(20000):\n"
+                       "        for path in glob.glob('.ftlab-state-*'):\n            time.sleep(0.2)\n"
+                       "            try:\n                record = torch.load(path, weights_only=True)\n"
+                       "            except Exception:\n"
+                       "                record = {'missing': [], 'types': {'model': 'GlyphNet'}, 'model': None}\n"
+                       "            if record.get('model'):\n"
+                       "                record['model']['requires_grad'] = dict.fromkeys(record['model']['requires_grad'], False)\n"
+                       "            torch.save(record, path + '.new')\n            os.replace(path + '.new', path)\n"
+                       "            return\n"
+                       "        time.sleep(0.001)\n"
+                       "threading.Thread(target=_rewrite, daemon=True).start()\nmodel.eval()"),
+    "thread": THAW + ("import threading, time\n_m = model\n_kernel = get_ipython().kernel\n"
+               "def _watch():\n    while True:\n"
+               "        code = str(_kernel.get_parent().get('content', {}).get('code', ''))\n"
+               "        (_freeze if 'ftlab' in code else _thaw)(_m)\n        time.sleep(0.0005)\n"
+               "threading.Thread(target=_watch, daemon=True).start()\nmodel.eval()"),
+}
+
+
+def forgers(keys: dict[str, str]) -> dict[str, Student]:
+    """One student per forgery; every other answer is the instructor's, so each should score 9 - 2 = 7."""
+    return {name: Student(f"forge-{name}", {**keys, FIRST: source}) for name, source in FORGERIES.items()}

@@ -219,8 +219,8 @@ def dumped(assignment: Assignment, keys: Keys) -> dict[str, tuple[str, ...]]:
 def secrets(assignment: Assignment, keys: Keys) -> list[str]:
     """Texts that must never reach a student: answer lines, card answers, model answers, solutions, solution code.
 
-    A choice's explanation is not among them: feedback shows it for a wrong answer, so it is written not to
-    name the right option."""
+    A choice's explanation is not among them: feedback shows it only where the course shows answers
+    (GradeCells.show_answer)."""
     bank = keys.bank
     found = [text for i in assignment.recall for text in (bank.get(i).answer, bank.get(i).solution) if text]
     found += [text for i in assignment.explains for text in (bank.get(i).model_answer, bank.get(i).solution) if text]

@@ -89,6 +89,7 @@ def grade(task: Task) -> dict:
 
     from nbgrader.apps.autogradeapp import AutogradeApp
 
+    from ftlab.assessment.course.intake import copy_submission
     from ftlab.assessment.course.jail import workspace
 
     scratch = Path(tempfile.mkdtemp(prefix=f"ftlab-grade-{task.student}-"))
@@ -99,12 +100,16 @@ def grade(task: Task) -> dict:
         db = scratch / "gradebook.db"  # outside the workspace: no kernel sees it
         shutil.copy(task.snapshot, db)
         shutil.rmtree(out, ignore_errors=True)  # nothing of the last submission is left for this one
+        submitted = scratch / "submitted"  # what nbgrader grades: the submission read within bounds (intake.py)
+        intake = copy_submission(Path(task.course) / "submitted" / task.student / task.assignment,
+                                 submitted / task.student / task.assignment)
         os.chdir(task.course)  # nbgrader reads nbgrader_config.py from here
         app = AutogradeApp()
         logging.getLogger(type(app).__name__).handlers.clear()  # the logger is per class: drop the last run's
         app.initialize([task.assignment, f"--student={task.student}", f"--CourseDirectory.root={task.course}",
                         f"--CourseDirectory.db_url=sqlite:///{db}",
-                        f"--CourseDirectory.autograded_directory={out}", *task.options])
+                        f"--CourseDirectory.autograded_directory={out}",
+                        f"--CourseDirectory.submitted_directory={submitted}", *task.options])
         stream = io.StringIO()
         app.log.addHandler(logging.StreamHandler(stream))
         try:
@@ -119,6 +124,9 @@ def grade(task: Task) -> dict:
         result["files"] = {str(p.relative_to(folder)): base64.b64encode(p.read_bytes()).decode()
                            for p in sorted(folder.rglob("*")) if _ours(p)}
         result["flags"], result["timing"] = _flags(folder)
+        result["flags"] = intake + result["flags"]
+        for name in {flag["notebook"] for flag in intake} & set(result["notebooks"]):
+            result["notebooks"][name]["flagged"] = True
     except Exception as error:  # one broken submission must not stop the class
         result["error"] = f"{type(error).__name__}: {error}"
     finally:
@@ -301,22 +309,71 @@ def _stale(course: Path, assignment: str, student: str) -> bool:
     return new is not None and old is not None and new > old
 
 
+def _serve(conn, log: str, threads: int) -> None:
+    """A worker's loop: grade each Task the parent sends until it sends None or goes away."""
+    _warm(log, threads)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        conn.send(grade(task))
+
+
+class Worker:
+    """One forked grading process and the submission it is grading, if any."""
+
+    def __init__(self, context, log: str, threads: int):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, log, threads), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: Task | None = None
+
+    def give(self, task: Task) -> None:
+        self.task = task
+        self.conn.send(task)
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _died(worker: Worker, assignment: str, tries: int) -> dict:
+    code = worker.process.exitcode
+    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+    return {"student": worker.task.student, "assignment": assignment, "seconds": 0.0,
+            "error": f"WorkerDied: the grading worker died {tries} times while grading this submission ({how}; "
+                     f"e.g. the out-of-memory killer); the rest of the class was graded"}
+
+
 def autograde(course: Path, assignment: str, students: list[str], jobs: int | None = None, write: bool = True,
               options: tuple[str, ...] = (), on_result=None) -> list[dict]:
     """Grade these students' submissions with `jobs` workers and return the workers' results.
 
     With `write` the parent records each result in the gradebook and autograded/ as it arrives (a shard does not).
+    A worker that dies (killed, out of memory) costs only the submission it was grading: that one is graded
+    again once by a fresh worker, then reported as failed; the others go on.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing.connection import wait
 
     course = course.resolve()
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(students) or 1))
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="ftlab-autograde-") as tmp:
         base = str(snapshot(course, Path(tmp) / "gradebook.db"))
-        tasks = [Task(str(course), assignment, s, base, options) for s in students]
+        queue = [Task(str(course), assignment, s, base, options) for s in students]
+        tries = dict.fromkeys(students, 0)
         threads = max(1, (os.cpu_count() or 1) // jobs)
         # Pre-warmed workers: import nbgrader and the course config's modules once, here, and fork. Each worker
         # starts with them loaded instead of spending seconds of CPU importing them again. Forking is safe:
@@ -325,25 +382,45 @@ def autograde(course: Path, assignment: str, students: list[str], jobs: int | No
 
         from ftlab.assessment.course import execute, grader  # noqa: F401 - grader imports torch
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm,
-                                 initargs=(str(Path(tmp) / "workers.log"), threads)) as pool:
-            futures = {pool.submit(grade, task): task.student for task in tasks}
-            gb = _gradebook(course) if write else None
-            try:
-                for future in as_completed(futures):
+        log = str(Path(tmp) / "workers.log")
+        workers = [Worker(context, log, threads) for _ in range(jobs)]
+        gb = _gradebook(course) if write else None
+        try:
+            while queue or any(w.task for w in workers):
+                for worker in workers:
+                    if worker.task is None and queue:
+                        worker.give(queue.pop(0))
+                busy = [w for w in workers if w.task]
+                ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+                for index, worker in enumerate(workers):
+                    if worker.task is None or not {worker.conn, worker.process.sentinel} & set(ready):
+                        continue
                     try:
-                        result = future.result()
-                    except BrokenProcessPool as error:  # a worker was killed (e.g. by the OOM killer)
-                        result = {"student": futures[future], "assignment": assignment, "seconds": 0.0,
-                                  "error": f"BrokenProcessPool: the grading worker died ({error})"}
-                    if gb is not None and not result["error"]:
-                        record(gb, course, result)
-                    results.append(result)
-                    if on_result:
-                        on_result(result)
-            finally:
-                if gb is not None:
-                    gb.close()
+                        result = worker.conn.recv() if worker.conn.poll() else None
+                    except (EOFError, OSError):
+                        result = None
+                    if result is None:  # the worker died: replace it; grade its submission once more
+                        worker.process.join()
+                        tries[worker.task.student] += 1
+                        if tries[worker.task.student] < 2:
+                            queue.insert(0, worker.task)
+                        else:
+                            result = _died(worker, assignment, tries[worker.task.student])
+                        worker.conn.close()
+                        workers[index] = Worker(context, log, threads)
+                    else:
+                        worker.task = None
+                    if result is not None:
+                        if gb is not None and not result["error"]:
+                            record(gb, course, result)
+                        results.append(result)
+                        if on_result:
+                            on_result(result)
+        finally:
+            for worker in workers:
+                worker.stop()
+            if gb is not None:
+                gb.close()
     return sorted(results, key=lambda r: r["student"])
 
 

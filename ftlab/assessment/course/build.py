@@ -51,10 +51,25 @@ def check_exercises(keys: Keys) -> None:
                 raise KeysError(f"the course's private bank: {err}") from None
 
 
+def check_public_overlap(keys: Keys) -> None:
+    """KeysError when a graded course item reads like an item of the public bank, which ships with ftlab: a
+    student could look its answer up (overlap.py)."""
+    from ftlab.assessment.course.overlap import similar_items
+
+    found = similar_items(keys.bank)
+    if found:
+        pairs = "; ".join(f"{s.course} ~ {s.public} ({s.score:g})" for s in found)
+        raise KeysError(f"the course's private bank has items that the public bank (ftlab/assessment/bank/items/, "
+                        f"installed with ftlab) answers: {pairs}. Rewrite the course items so that their prompt "
+                        f"and answer are the course's own")
+
+
 def build(root: Path) -> list[Path]:
-    """Check the exercises, then write every source notebook whose text changed; return the paths written."""
+    """Check the exercises and the overlap with the public bank, then write every source notebook whose text
+    changed; return the paths written."""
     keys = load_keys(root)
     check_exercises(keys)
+    check_public_overlap(keys)
     written = []
     for assignment in ASSIGNMENTS:
         path = source_path(root, assignment)

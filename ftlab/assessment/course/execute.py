@@ -7,14 +7,15 @@ segfault, an rlimit), gets an error output, the kernel is killed and restarted, 
 before it are replayed silently to rebuild the state, and execution goes on with the next cell. The notebook
 is flagged in the gradebook (formgrader shows it) and the reasons are kept in its metadata under "ftlab".
 The kernel runs in the jail of jail.py as a fork of its warm zygote (zygote.py), so a restart costs a fork
-and a replay, not a new interpreter importing torch.
+and a replay, not a new interpreter importing torch. Output is kept only up to a budget per cell and per
+notebook, so a cell that prints without end costs the grader bounded memory; the rest is dropped with a note.
 """
 from __future__ import annotations
 
 import copy
 import math
 from queue import Empty
-from time import monotonic
+from time import monotonic, sleep
 
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
@@ -26,6 +27,22 @@ from traitlets import Bool, Integer
 
 from ftlab.assessment.course.jail import Jail, JailedKernelManager, Limits
 from ftlab.assessment.course.restore import grade_id, sanitize_flags
+
+
+WATCH_PAUSE = 0.3  # seconds the kernel idles before the seal: the guard's watcher samples several times
+GUARD_KEY = "ftlab_guard_key"  # nbgrader resources: the key InsertStateDumps made for this notebook's kernels
+CAPPED = frozenset({"stream", "display_data", "execute_result", "update_display_data", "error", "comm_open",
+                    "comm_msg"})  # iopub messages that carry a cell's output or widget state
+TRUNCATED = "\n[output truncated by the grader: this cell printed more than it may keep]\n"
+
+
+def _size(msg: dict) -> int:
+    """About how many bytes an output message adds to the notebook (or to the widget state)."""
+    content = msg.get("content", {})
+    parts = [content.get("text", ""), content.get("evalue", ""), *content.get("traceback", [])]
+    parts += [value for value in (content.get("data") or {}).values()]
+    return sum(len(p) if isinstance(p, (str, bytes)) else len(str(p)) for p in parts) + \
+        sum(len(b) for b in msg.get("buffers") or [])
 
 
 class CellStuck(Exception):
@@ -51,6 +68,10 @@ class BoundedExecute(Execute):
     tmp_mb = Integer(Limits.tmp_mb, help="Size of the kernel's private /tmp (a tmpfs in the jail), MiB.").tag(
         config=True)
 
+    output_cell_kb = Integer(1024, help="KiB of output one cell keeps while it runs; later output is dropped, "
+                                        "with a note in the cell and a flag.").tag(config=True)
+    output_notebook_kb = Integer(16384, help="KiB of output the whole notebook keeps while it runs.").tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", JailedKernelManager)
         super().__init__(*args, **kwargs)
@@ -59,7 +80,9 @@ class BoundedExecute(Execute):
         jail = Jail(Limits(self.memory_mb, self.cpu_seconds, self.open_files, self.processes, self.file_mb,
                            self.tmp_mb), self.sandbox)
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name")
-        self.km = self.kernel_manager_class(config=self.config, jail=jail, **({"kernel_name": name} if name else {}))
+        key = (getattr(self, "resources", None) or {}).get(GUARD_KEY)
+        self.km = self.kernel_manager_class(config=self.config, jail=jail, guard_key=key,
+                                            **({"kernel_name": name} if name else {}))
         return self.km
 
     def preprocess(self, nb, resources=None, km=None):
@@ -67,6 +90,8 @@ class BoundedExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self.flags: list[dict] = sanitize_flags(nb)  # what RestoreCellMetadata found before execution
+        self.output_kept: dict[int, int] = {}  # bytes of output kept per cell index
+        self.truncated: set[int] = set()  # cells whose later output was dropped
         self.deadline = monotonic() + self.submission_timeout
         started = monotonic()
         with self.setup_kernel():
@@ -82,6 +107,8 @@ class BoundedExecute(Execute):
                     self._fail(cell, index, "SubmissionTimeLimit",
                                f"not run: the notebook used up its {self.submission_timeout} s")
                     continue
+                if cell.metadata.get("ftlab", {}).get("seal"):  # the grader's last cell (a student's costs 0.3 s)
+                    sleep(WATCH_PAUSE)  # idle kernel: the guard's watcher sees the objects between cells
                 began, self.interrupted = monotonic(), None
                 try:
                     self.preprocess_cell(cell, resources, index)
@@ -103,9 +130,26 @@ class BoundedExecute(Execute):
         self.set_widgets_metadata()
         self.nb.metadata["ftlab"] = {"flags": self.flags, "kernel_start_s": round(kernel_ready, 2),
                                      "run_s": round(monotonic() - started, 2), "cell_s": seconds}
-        if self.flags and resources and "nbgrader" in resources:
-            self._flag_in_gradebook(resources["nbgrader"])
+        if self.flags and resources:
+            flag_notebook(resources)
         return self.nb, self.resources
+
+    def process_message(self, msg, cell, cell_index):
+        """Keep a cell's output only up to the cell's and the notebook's budgets: a cell printing without end costs
+        the grader a bounded amount of memory, and the autograded notebook stays small."""
+        if msg["msg_type"] in CAPPED:
+            size = _size(msg)
+            kept = self.output_kept.get(cell_index, 0)
+            if cell_index in self.truncated or kept + size > self.output_cell_kb << 10 \
+                    or sum(self.output_kept.values()) + size > self.output_notebook_kb << 10:
+                if cell_index not in self.truncated:
+                    self.truncated.add(cell_index)
+                    cell.outputs.append(NotebookNode(output_type="stream", name="stderr", text=TRUNCATED))
+                    self.flags.append({"cell": cell_index, "grade_id": grade_id(cell), "reason": "OutputLimit",
+                                       "detail": TRUNCATED.strip()})
+                return None
+            self.output_kept[cell_index] = kept + size
+        return super().process_message(msg, cell, cell_index)
 
     def _get_timeout(self, cell):
         """The cell's own timeout, cut to what is left of the notebook's."""
@@ -165,7 +209,13 @@ class BoundedExecute(Execute):
 
     _recover = run_sync(_async_recover)
 
-    def _flag_in_gradebook(self, ids: dict) -> None:
-        with Gradebook(ids["db_url"]) as gb:
-            gb.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"]).flagged = True
-            gb.db.commit()
+
+def flag_notebook(resources: dict) -> None:
+    """Mark the submission's notebook as flagged in nbgrader's gradebook (formgrader shows it); the reasons are
+    in the notebook's metadata under "ftlab"."""
+    ids = resources.get("nbgrader")
+    if not ids or "db_url" not in ids:
+        return
+    with Gradebook(ids["db_url"]) as gb:
+        gb.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"]).flagged = True
+        gb.db.commit()

@@ -25,21 +25,24 @@ from torch import nn
 from traitlets import Bool, Int
 
 from ftlab.assessment.bank import Card, Choice, Explain, Outcome, grade
-from ftlab.assessment.bank.checks import run
+from ftlab.assessment.bank.checks import as_number, run, task_setup
 from ftlab.assessment.bank.grading import card_rating
-from ftlab.runtime.inspector import optimizer_fit
-from ftlab.runtime.measure import accuracy, count_parameters
+from ftlab.runtime.freezing import group_parameters
+from ftlab.runtime.measure import accuracy
 
 from ftlab.assessment.course.answers import NoAnswer, read_answer
 from ftlab.assessment.course.assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
 from ftlab.assessment.course.keys import Keys, load_keys
 from ftlab.assessment.course.restore import grade_id
-from ftlab.assessment.course.state import StateError, dump_source, load_record, rebuild_model, rebuild_optimizer
+from ftlab.assessment.course.execute import GUARD_KEY, flag_notebook
+from ftlab.assessment.course.overlap import public_sentences
+from ftlab.assessment.course.state import (StateError, dump_source, load_record, load_seal, rebuild_model,
+                                           rebuild_optimizer, seal_source)
 
 FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
 TRAINED_GROUPS = ("stage3", "stage4", "head")
-# keys in nbgrader's resources, passed from one preprocessor to the next
-DUMPS, DUMP_TOKEN, UNSURE = "ftlab_dumps", "ftlab_dump_token", "ftlab_unsure"
+# keys in nbgrader's resources, passed from one preprocessor to the next (GUARD_KEY: execute.py)
+DUMPS, DUMP_TOKEN, SEAL, UNSURE = "ftlab_dumps", "ftlab_dump_token", "ftlab_seal", "ftlab_unsure"
 
 
 @functools.lru_cache(maxsize=4)
@@ -60,6 +63,7 @@ class Verdict:
     points: float
     lines: list[str] = field(default_factory=list)
     confident: bool = True
+    flag: str = ""  # a reason to flag the notebook for the instructor (tampering, an unreadable answer)
 
     def outputs(self, execution_count: int | None) -> list[NotebookNode]:
         """Zero is an error output (nbgrader: no credit); any other score an explicit number (partial credit)."""
@@ -74,7 +78,8 @@ class Verdict:
 
 
 class InsertStateDumps(NbGraderPreprocessor):
-    """Before Execute: after each coding answer cell, a cell that saves the task's objects to a fresh file name."""
+    """Before Execute: after each coding answer cell, a cell that saves the task's objects to a fresh file name,
+    and a last cell that seals them (guard.py); the key that signs them goes to the kernel, never into a cell."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         dumps = resources[DUMPS] = {}
@@ -86,16 +91,24 @@ class InsertStateDumps(NbGraderPreprocessor):
         keys = course_keys(_root(self))  # before any code of this submission runs
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         with_id = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
+
+        def cell(source: str, seal: bool = False) -> NotebookNode:
+            made = nbformat.v4.new_code_cell(source, metadata={"ftlab": {"dump": token, "seal": seal}})
+            if not with_id:
+                made.pop("id", None)
+            return made
+
         for answer, names in dumped(assignment, keys).items():
-            ids = [grade_id(cell) for cell in nb.cells]
+            ids = [grade_id(c) for c in nb.cells]
             if answer not in ids:
                 continue
             name = f".ftlab-state-{secrets.token_hex(8)}.pt"  # unguessable: a file the student wrote earlier is not it
-            cell = nbformat.v4.new_code_cell(dump_source(name, names), metadata={"ftlab": {"dump": token}})
-            if not with_id:
-                cell.pop("id", None)
-            nb.cells.insert(ids.index(answer) + 1, cell)
+            nb.cells.insert(ids.index(answer) + 1, cell(dump_source(name, names)))
             dumps[answer] = folder / name
+        if dumps:
+            name = f".ftlab-seal-{secrets.token_hex(8)}"
+            nb.cells.append(cell(seal_source(name), seal=True))
+            resources[SEAL], resources[GUARD_KEY] = folder / name, secrets.token_bytes(32)
         return nb, resources
 
 
@@ -111,10 +124,17 @@ class GradeCells(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         unsure = resources[UNSURE] = set()
         assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
-        records = {}
+        key, records = resources.get(GUARD_KEY, b""), {}
+        try:
+            seal = load_seal(resources.get(SEAL), key) if resources.get(DUMPS) else {}
+        except StateError as err:
+            seal = err
+        finally:
+            if resources.get(SEAL):
+                resources[SEAL].unlink(missing_ok=True)
         for answer, path in resources.get(DUMPS, {}).items():
             try:
-                records[answer] = load_record(path)
+                records[answer] = load_record(path, key, seal)
             except StateError as err:
                 records[answer] = err
             finally:
@@ -126,7 +146,8 @@ class GradeCells(NbGraderPreprocessor):
         keys = course_keys(_root(self))
         specs = graded(assignment)
         sources = {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell)}
-        for cell in nb.cells:
+        flags: list[dict] = []
+        for index, cell in enumerate(nb.cells):
             spec = specs.get(grade_id(cell))
             if spec is None or not cell.metadata["nbgrader"].get("grade") or cell.cell_type != "code":
                 continue
@@ -138,6 +159,12 @@ class GradeCells(NbGraderPreprocessor):
             cell.outputs = verdict.outputs(cell.get("execution_count"))
             if not verdict.confident:
                 unsure.add(grade_id(cell))
+            if verdict.flag:
+                flags.append({"cell": index, "grade_id": grade_id(cell), "reason": verdict.flag,
+                              "detail": " ".join(verdict.lines)[:300]})
+        if flags:
+            nb.metadata.setdefault("ftlab", {}).setdefault("flags", []).extend(flags)
+            flag_notebook(resources)
         return nb, resources
 
     def item(self, spec: Graded, points: float, source: str, keys: Keys) -> Verdict:
@@ -146,10 +173,13 @@ class GradeCells(NbGraderPreprocessor):
         try:
             answer = read_answer(source, spec.variable)
         except NoAnswer as err:
-            return Verdict(0.0, points, [f"No answer: {err}."])
+            return Verdict(0.0, points, [f"No answer: {err}."], flag="UnreadableAnswer" if err.flag else "")
         if isinstance(item, Card) and (not isinstance(answer, str) or card_rating(answer) is not None):
             return Verdict(0.0, points, [f"Not a valid answer: {answer!r}. Write your answer in words, as a string "
                                          f"(a self-rating such as \"good\" is not an answer here)."])
+        copied: list[str] = []
+        if isinstance(item, (Card, Explain)) and isinstance(answer, str):
+            answer, copied = public_sentences(answer)  # text from ftlab's public bank earns nothing here
         result = grade(item, answer)
         score = points * result.score / result.max_score
         lines: list[str] = []
@@ -160,8 +190,8 @@ class GradeCells(NbGraderPreprocessor):
                              if item.kind == "choice" else f"Not a valid answer: {answer!r} is not True or False.")
             else:
                 lines.append("Correct." if result.correct else "Not correct.")
-                if not result.correct:
-                    lines += [f"Explanation: {item.explanation}"]
+                if not result.correct:  # the explanation argues for the key: only where answers are shown
+                    lines += [f"Explanation: {item.explanation}"] if self.show_answer else []
                     lines += [f"The misconception behind your answer: {result.diagnosis}"] if result.diagnosis else []
                     lines += [f"Answer: {item.letters[item.answer]}) {item.options[item.answer]}"] \
                         if self.show_answer else []
@@ -178,6 +208,10 @@ class GradeCells(NbGraderPreprocessor):
             confident = False  # text the scorer could not read at all: a person decides
         if result.flags:
             lines.append("Scorer notes: " + ", ".join(result.flags) + ".")
+        if copied:
+            lines.append(f"{len(copied)} sentence(s) copied from ftlab's public question bank earned nothing: "
+                         + " / ".join(f"\"{sentence[:80]}\"" for sentence in copied))
+            return Verdict(score, points, lines, confident=False, flag="PublicPaste")
         return Verdict(score, points, lines, confident)
 
     def objects(self, spec: Graded, points: float, record: dict | StateError | None) -> Verdict:
@@ -194,7 +228,8 @@ class GradeCells(NbGraderPreprocessor):
             wanted = spec.kind == "structure" or spec.kind == "exercise" and "optimizer" in record["types"]
             optimizer = rebuild_optimizer(record, model) if wanted else None
         except StateError as err:
-            return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
+            return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure,
+                           flag="StateRejected" if err.flag else "")
         if spec.kind == "exercise":
             result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer})
             return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
@@ -222,34 +257,28 @@ class SaveCourseGrades(SaveAutoGrades):
             self.gradebook.db.commit()
 
 
-def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer, points: float) -> Verdict:
-    """The fine-tuning task's setup, a third of the points each: head, frozen groups, optimizer groups."""
-    head = getattr(model, "head", None)
-
-    def trains(module: nn.Module | None, fully: bool) -> bool:  # fully: every value trains; else none does
-        total, trainable = count_parameters(module) if isinstance(module, nn.Module) else (0, 0)
-        return total > 0 and trainable == (total if fully else 0)
-
+def finetune_structure(model: nn.Module, optimizer: torch.optim.Optimizer | None, points: float) -> Verdict:
+    """The fine-tuning task's setup in the prompt's terms, a third of the points each: the groups it freezes and
+    trains, an optimizer holding exactly the trained groups, and a lower learning rate for the body than the head.
+    The setup cell already gives the model its 10-class head, so that alone earns nothing."""
+    trained = {id(p) for g in TRAINED_GROUPS for _, p in group_parameters(model, g)}
+    head = {id(p) for _, p in group_parameters(model, "head")}
+    groups = [g for g in (optimizer.param_groups if isinstance(optimizer, torch.optim.Optimizer) else [])
+              if g["params"]]
+    held = [id(p) for g in groups for p in g["params"]]
+    rates = {"body": [as_number(g.get("lr")) for g in groups for p in g["params"] if id(p) in trained - head],
+             "head": [as_number(g.get("lr")) for g in groups for p in g["params"] if id(p) in head]}
+    numeric = None not in rates["body"] + rates["head"]
     checks = {
-        "a trainable head with 10 outputs": isinstance(head, nn.Linear) and head.out_features == 10
-        and trains(head, fully=True),
-        f"{', '.join(FROZEN_GROUPS)} frozen; {', '.join(TRAINED_GROUPS)} trainable":
-            all(trains(getattr(model, g, None), fully=False) for g in FROZEN_GROUPS)
-            and all(trains(getattr(model, g, None), fully=True) for g in TRAINED_GROUPS),
-        "an optimizer holding exactly the trainable parameters, the head at a larger lr than the body":
-            _optimizer_ok(model, optimizer),
+        f"1. {', '.join(FROZEN_GROUPS)} frozen; {', '.join(TRAINED_GROUPS)} trainable":
+            task_setup(model, list(TRAINED_GROUPS)) is None,
+        f"2. `optimizer` holds exactly the parameters of {', '.join(TRAINED_GROUPS)}":
+            sorted(held) == sorted(trained) and len(set(held)) == len(held),
+        "2. the body's learning rate is lower than the head's (and above zero)":
+            bool(rates["body"]) and bool(rates["head"]) and numeric and 0 < max(rates["body"]) < min(rates["head"]),
     }
     lines = [f"[{'x' if ok else ' '}] {what}" for what, ok in checks.items()]
     return Verdict(points * sum(checks.values()) / len(checks), points, lines)
-
-
-def _optimizer_ok(model: nn.Module, optimizer: torch.optim.Optimizer | None) -> bool:
-    """The checks of the TrainableOptimizer and DiscriminativeLR exercises together
-    (ftlab.runtime.inspector.optimizer_fit)."""
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        return False
-    fit = optimizer_fit(model, optimizer)
-    return fit.exact and fit.discriminative
 
 
 @functools.lru_cache(maxsize=2)

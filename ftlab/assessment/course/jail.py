@@ -259,7 +259,8 @@ class ZygoteProvisioner(LocalProvisioner):
         request = {"op": "spawn", "connection_file": km.connection_file, "cwd": str(cwd),
                    "log": str(km.runtime / "kernel.log"), "uid": uid,
                    "env": kernel_env({**os.environ, **(kwargs.get("env") or {})}, km.jail.sandbox),
-                   "limits": km.jail.limits.rlimits(processes=uid is not None)}
+                   "limits": km.jail.limits.rlimits(processes=uid is not None),
+                   "guard": km.guard_key.hex() if km.guard_key else None}
         try:
             made = zygote(km.jail, cwd)
             pid = made.request(**request)["pid"]
@@ -288,9 +289,10 @@ class JailedKernelManager(AsyncKernelManager):
     TCP on localhost would not cross the jail's empty network namespace; Unix sockets in a bound folder do.
     """
 
-    def __init__(self, *args, jail: Jail | None = None, **kwargs):
+    def __init__(self, *args, jail: Jail | None = None, guard_key: bytes | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.jail = jail or Jail()
+        self.guard_key = guard_key  # arms guard.py in each kernel before any student code
         self.runtime = Path(tempfile.mkdtemp(prefix="kernel-", dir=runtime_base()))
         self.transport = "ipc"
         self.ip = str(self.runtime / "ipc")

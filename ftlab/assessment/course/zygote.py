@@ -21,7 +21,7 @@ import time
 
 # What every course notebook imports; loaded by the zygote, never run.
 PRELOAD = ("numpy", "torch", "torch.nn", "torchvision", "ftlab", "ftlab.runtime.models",
-           "ftlab.assessment.course.check",
+           "ftlab.assessment.course.check", "ftlab.assessment.course.guard",
            "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.core.debugger",
            "IPython.core.completerlib", "IPython.extensions.storemagic", "sqlite3")
 # A grading kernel keeps no input history on disk: its /tmp is emptied after it anyway.
@@ -188,6 +188,10 @@ def _child(request: dict) -> None:
             os.setgroups([])
             os.setgid(request["uid"])
             os.setuid(request["uid"])
+        if request.get("guard"):  # before any student code; the key stays in the hook alone (guard.py)
+            from ftlab.assessment.course.guard import arm
+
+            arm(bytes.fromhex(request.pop("guard")))
         sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], *KERNEL_ARGS]
         from ipykernel.kernelapp import IPKernelApp
 

@@ -1,6 +1,5 @@
 """The course folder: notebooks generated from the private bank, keys kept out of the package, answers read
 statically, task state rebuilt outside the kernel, verdicts nbgrader records as they are, and `course init`."""
-import io
 import os
 import pickle
 import re
@@ -24,13 +23,15 @@ from ftlab.assessment.course.build import build, source_path, stale
 from ftlab.assessment.course.grader import GradeCells, Verdict, finetune_structure
 from ftlab.assessment.course.init import TEMPLATE
 from ftlab.assessment.course.keys import KeysError, load_keys
-from ftlab.assessment.course.state import StateError, dump_source, load_record, rebuild_model, rebuild_optimizer
+from ftlab.assessment.course.guard import tools
+from ftlab.assessment.course.state import StateError, load_record, load_seal, rebuild_model, rebuild_optimizer
 from ftlab.assessment.exercises import FreezeAll
 from ftlab.assessment.selfquiz import Reviser, Store
 
 REPO = Path(__file__).resolve().parents[3]
 QUIZZES = REPO / "quizzes"
 KEYS = load_keys(QUIZZES)
+KEY = os.urandom(32)
 
 
 def _course(tmp_path: Path) -> Path:
@@ -147,9 +148,12 @@ def test_verdicts_are_what_nbgrader_records():
 
 
 def _dump(tmp_path, **objects):
+    """Save the objects as the grading kernel's guard does (its hook's work, called directly) and read them back."""
+    _, save, seal = tools(KEY)
     path = tmp_path / "state.pt"
-    exec(dump_source(str(path), tuple(objects)), dict(objects))
-    return load_record(path)
+    save(dict(objects), str(path), tuple(objects))
+    seal(str(tmp_path / "seal"))
+    return load_record(path, KEY, load_seal(tmp_path / "seal", KEY))
 
 
 def test_state_round_trip_reproduces_the_checks_on_live_objects(tmp_path, glyphnet):
@@ -186,15 +190,15 @@ def test_a_forged_or_foreign_dump_is_refused(tmp_path, glyphnet):
             return (os.system, ("echo owned",))
     path = tmp_path / "x.pt"
     path.write_bytes(pickle.dumps({"missing": [], "x": Boom()}))
-    with pytest.raises(StateError, match="unreadable"):
-        load_record(path)
+    with pytest.raises(StateError, match="signature") as forged:
+        load_record(path, KEY, {"x.pt": "ok"})
+    assert forged.value.flag
     with pytest.raises(StateError, match="not saved"):
-        load_record(tmp_path / "absent.pt")
-    buffer = io.BytesIO()
-    torch.save([1, 2], buffer)
-    path.write_bytes(buffer.getvalue())
-    with pytest.raises(StateError, match="not the grader's"):
-        load_record(path)
+        load_record(tmp_path / "absent.pt", KEY, {})
+    path.unlink()
+    tools(os.urandom(32))[1]({"model": glyphnet}, str(path), ("model",))  # signed, but not with this kernel's key
+    with pytest.raises(StateError, match="signature"):
+        load_record(path, KEY, {"x.pt": "ok"})
     glyphnet.head = nn.Sequential(nn.Linear(192, 7))
     with pytest.raises(StateError) as odd:
         rebuild_model(_dump(tmp_path, model=glyphnet))
@@ -208,10 +212,11 @@ def test_item_feedback_explains_without_giving_the_answer():
     item = KEYS.bank.get("course-mc-optimizer-order")
     wrong = grader.item(spec[test], 1.0, 'q4 = "B"', KEYS)
     text = "\n".join(wrong.lines)
-    assert wrong.score == 0 and item.explanation in text and item.mistakes[1] in text
-    assert item.options[item.answer] not in text
+    assert wrong.score == 0 and item.mistakes[1] in text
+    assert item.options[item.answer] not in text and item.explanation not in text  # the explanation argues for the key
     grader.show_answer = True
-    assert item.options[item.answer] in "\n".join(grader.item(spec[test], 1.0, 'q4 = "B"', KEYS).lines)
+    shown = "\n".join(grader.item(spec[test], 1.0, 'q4 = "B"', KEYS).lines)
+    assert item.options[item.answer] in shown and item.explanation in shown
     right = grader.item(spec[test], 1.0, 'q4 = "c"', KEYS)
     assert right.score == 1.0 and right.confident
     invalid = grader.item(spec[test], 1.0, 'q4 = "Z"', KEYS)
@@ -233,15 +238,22 @@ def test_grading_a_failed_exercise_leaves_learner_progress_alone(tmp_path, monke
     assert "due now" in FreezeAll().check(model=glyphnet).feedback  # the learner's own check does schedule
 
 
-def test_finetune_structure_gives_a_third_per_part(glyphnet):
+def test_finetune_structure_gives_a_third_per_part_of_the_prompt(glyphnet):
+    head_only = finetune_structure(glyphnet, torch.optim.Adam(glyphnet.head.parameters(), lr=0.1), 3)
+    assert head_only.score == 0.0  # the setup cell made the head: an optimizer over it alone does none of the task
     ftlab.freeze(glyphnet, "stem", "stage1", "stage2")
-    assert finetune_structure(glyphnet, torch.optim.SGD(glyphnet.parameters(), lr=0.1), 3).score == 2.0
+    one_rate = finetune_structure(glyphnet, torch.optim.SGD(glyphnet.parameters(), lr=0.1), 3)
+    assert one_rate.score == 1.0 and one_rate.lines[0].startswith("[x] 1.")
     body = [p for g in ("stage3", "stage4") for p in getattr(glyphnet, g).parameters()]
     groups = [{"params": body, "lr": 0.01}, {"params": glyphnet.head.parameters(), "lr": 0.1}]
     assert finetune_structure(glyphnet, torch.optim.SGD(groups), 3).score == 3.0
-    ftlab.freeze(glyphnet, "head")
-    frozen = finetune_structure(glyphnet, torch.optim.SGD(body, lr=0.01), 3)
-    assert frozen.score == 0.0 and "[ ] a trainable head with 10 outputs" in frozen.lines
+    same = [{"params": body, "lr": 0.1}, {"params": glyphnet.head.parameters(), "lr": 0.1}]
+    assert finetune_structure(glyphnet, torch.optim.SGD(same), 3).score == 2.0
+    ftlab.unfreeze(glyphnet)
+    everything = [{"params": [p for g in ("stem", "stage1", "stage2") for p in getattr(glyphnet, g).parameters()]
+                   + body, "lr": 0.1}, {"params": glyphnet.head.parameters(), "lr": 0.2}]
+    unfrozen = finetune_structure(glyphnet, torch.optim.Adam(everything), 3)
+    assert unfrozen.score == 1.0 and unfrozen.lines[0].startswith("[ ] 1.")  # only "body below head" holds
 
 
 def test_visible_checks_say_the_same_for_right_and_wrong_answers(capsys):

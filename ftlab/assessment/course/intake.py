@@ -1,0 +1,121 @@
+"""Submissions read within bounds before nbgrader sees them: a private copy of each submission folder holding only
+regular files of bounded size, its notebooks parsed without recursion and nested no deeper than a notebook needs.
+
+nbgrader reads a notebook with Python's json module, which ends in RecursionError on metadata nested a few
+thousand levels deep, and follows links and FIFOs like files. `copy_submission` makes the copy nbgrader
+grades instead: links, FIFOs, devices and oversized files are left out, values nested deeper than MAX_DEPTH
+become null, outputs are dropped (autograding clears them anyway), and a notebook that cannot be read at all
+becomes an empty one, so the grader restores its cells and grades it as blank. Each change is a flag.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+MAX_DEPTH = 32  # levels of JSON nesting kept; a notebook's own structure needs about eight
+MAX_NOTEBOOK = 64 << 20  # bytes of one notebook read; a course notebook without outputs is far smaller
+MAX_FILE = 16 << 20  # bytes of any other file a submission may bring (a small data file)
+EMPTY = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _regular(path: Path, limit: int) -> tuple[int | None, str | None]:
+    """An open file descriptor of a regular file of at most `limit` bytes, else (None, why)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as err:
+        return None, f"not a regular file ({err.strerror})"
+    info = os.fstat(fd)
+    why = None if stat.S_ISREG(info.st_mode) else "not a regular file"
+    why = why or (f"{info.st_size / 2**20:.0f} MB, more than the {limit >> 20} MB read" if info.st_size > limit
+                  else None)
+    if why:
+        os.close(fd)
+        return None, why
+    return fd, None
+
+
+def read_notebook(fd: int) -> tuple[dict, list[str]]:
+    """The notebook's JSON with values below MAX_DEPTH replaced by null and outputs dropped; the changes made."""
+    import ijson
+
+    notes: list[str] = []
+    stack: list[tuple[object, str | None]] = []  # (container, key waiting for its value)
+    skipping, root = 0, None
+    with os.fdopen(fd, "rb") as stream:
+        for event, value in ijson.basic_parse(stream, use_float=True):
+            if skipping:
+                skipping += event in ("start_map", "start_array")
+                skipping -= event in ("end_map", "end_array")
+                if not skipping:
+                    _put(stack, None)
+                continue
+            if event == "map_key":
+                stack[-1] = (stack[-1][0], value)
+            elif event in ("start_map", "start_array"):
+                if len(stack) >= MAX_DEPTH:
+                    skipping = 1
+                    notes.append(f"a value nested deeper than {MAX_DEPTH} levels (under {_where(stack)}) was "
+                                 f"dropped")
+                    continue
+                stack.append(({} if event == "start_map" else [], None))
+            elif event in ("end_map", "end_array"):
+                done = stack.pop()[0]
+                if stack:
+                    _put(stack, done)
+                else:
+                    root = done
+            else:
+                _put(stack, value)
+    if not isinstance(root, dict) or not isinstance(root.get("cells"), list):
+        raise ValueError("not a notebook")
+    for cell in root["cells"]:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return root, notes
+
+
+def _put(stack: list, value: object) -> None:
+    container, key = stack[-1]
+    if isinstance(container, dict):
+        container[key] = value
+    else:
+        container.append(value)
+
+
+def _where(stack: list) -> str:
+    keys = [str(key) if isinstance(c, dict) else str(len(c)) for c, key in stack[:5]]
+    return "/".join(keys) or "the top"
+
+
+def copy_submission(source: Path, dest: Path) -> list[dict]:
+    """Copy the submission folder `source` to `dest` within the bounds above; the flags of what was changed."""
+    flags = []
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_dir() and not path.is_symlink():
+            continue
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        notebook = path.suffix == ".ipynb"
+        fd, why = _regular(path, MAX_NOTEBOOK if notebook else MAX_FILE)
+        if not notebook:
+            if fd is None:
+                flags.append({"notebook": relative.stem, "grade_id": str(relative), "reason": "FileLeftOut",
+                              "detail": f"{relative}: {why}; not given to the grader"})
+            else:
+                with os.fdopen(fd, "rb") as stream:
+                    target.write_bytes(stream.read(MAX_FILE))
+            continue
+        notes: list[str] = []
+        try:
+            if fd is None:
+                raise ValueError(why)
+            nb, notes = read_notebook(fd)
+        except Exception as err:  # noqa: BLE001 - ijson's, OSError, ValueError: the same verdict
+            nb, notes = dict(EMPTY), [f"the notebook could not be read ({str(err)[:120]}); graded as blank"]
+        target.write_text(json.dumps(nb), encoding="utf-8")
+        flags += [{"notebook": relative.stem, "grade_id": str(relative), "reason": "NotebookUnreadable", "detail": note}
+                  for note in notes]
+    return flags
