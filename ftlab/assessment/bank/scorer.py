@@ -208,6 +208,8 @@ class Clause:
     scratch: bool = False
     lemmas: frozenset[tuple[str, str]] = frozenset()  # (lemma, stem) per content word, for echo detection
     counterfactual: bool = False  # speaks of the opposite of the question's premise ("small steps" for a high LR)
+    span: str = ""  # the answer's own words for this clause (its comma-delimited part), quoted as evidence
+    states: bool = True  # its sentence has a predicate (see `states`); a clause that does not decides nothing
 
 
 @lru_cache(maxsize=8192)
@@ -266,13 +268,77 @@ def _words(fragment: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9_.\-]+|(?<![0-9])\.|\.(?![0-9])|-(?![0-9])", fragment) if w]
 
 
+def sentences(text: str) -> list[tuple[str, list[str]]]:
+    """The answer's sentences in its own words (for evidence), each with its comma-delimited parts as written."""
+    text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
+    return [(s.strip(), [p.strip() for p in re.split(r"[,/|]", s) if p.strip()]) for s in _sentences(text)]
+
+
+# A small grammar for "a claim needs a predicate" (see `states`).
+FINITE = {"is", "are", "am", "was", "were", "be", "been", "can", "could", "will", "would", "shall", "should", "may",
+          "might", "must", "does", "do", "did", "has", "have", "had", "cannot", "get", "gets", "got", "become",
+          "becomes", "became", "need", "needs", "means", "keeps", "let", "lets"}
+SUBJECTS = {"it", "they", "you", "we", "i", "he", "she", "this", "that", "these", "those", "which", "who", "one",
+            "everything", "nothing", "something"}
+FUNCTION = FINITE | SUBJECTS | NEGATIONS | {
+    "the", "a", "an", "its", "their", "your", "our", "his", "her", "each", "every", "any", "some", "all", "both",
+    "of", "to", "in", "on", "for", "with", "from", "by", "at", "into", "than", "as", "over", "about", "through",
+    "and", "or", "but", "so", "because", "since", "while", "when", "if", "whereas", "although", "then", "there",
+    "what", "how", "why", "where", "them", "us", "me", "too", "very", "only", "just", "also", "even"}
+
+
+def _verb_lemma(word: str) -> str | None:
+    found = getAllLemmas(word)
+    return found["VERB"][0] if "VERB" in found else None
+
+
+def _imperative(words: list[str]) -> bool:
+    """A base verb opening the part with something after it that is not another bare verb: "freeze the layers"."""
+    if len(words) < 2 or _verb_lemma(words[0]) != words[0] or words[0] in FUNCTION \
+            or "ADJ" in getAllLemmas(words[0]):
+        return False
+    after = words[1]
+    return after in FUNCTION or _verb_lemma(after) is None or "NOUN" in getAllLemmas(after) or after.isdigit()
+
+
+def states(sentence: list[str]) -> bool:
+    """Whether a sentence's words have the structure of a statement rather than a run of keywords.
+
+    Up to three content words are a short answer ("overfitting", "only the head"). A longer sentence states
+    something only when it is held together by grammar: function words (articles, pronouns, prepositions,
+    conjunctions, auxiliaries, negations) making up at least an eighth of it, and a word that can be a verb. A run
+    of nouns, adjectives and bare verbs has none of that glue, in any order or punctuation. Imperative parts
+    ("freeze the early layers") and terse clauses ("val loss rises") are checked per part (`_imperative`,
+    `_terse`).
+    """
+    glue = sum(w in FUNCTION or w in STOPWORDS for w in sentence)
+    if len(sentence) - glue <= 3:
+        return True
+    return glue >= max(1.0, len(sentence) / 8) and any(w in FINITE or _verb_lemma(w) for w in sentence)
+
+
+def _terse(words: list[str]) -> bool:
+    """A short part ending in an inflected verb after its subject noun: "val loss rises", "features overwritten"."""
+    if not 2 <= len(words) <= 5 or words[-1].endswith("ing"):
+        return False
+    lemma, before = _verb_lemma(words[-1]), getAllLemmas(words[-2])
+    return lemma is not None and lemma != words[-1] and "NOUN" in before and "ADJ" not in before \
+        and words[-2] not in FUNCTION
+
+
 def clauses(text: str) -> list[Clause]:
-    """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one."""
+    """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one; each clause
+    keeps the part of the answer it came from and whether its sentence states anything."""
     out: list[Clause] = []
     previous: Clause | None = None
-    for sentence in _sentences(normalize(text)):
-        for part in re.split(r"[,/|]", sentence):
+    for _, parts in sentences(text):
+        normal = [normalize(part) for part in parts]
+        said = states([w for n in normal for w in _words(n)])
+        commands = [_imperative(_words(part)) for part in normal]
+        listed = sum(commands) >= max(2, len(parts) / 2)  # a list of steps: its verbless items are steps too
+        for span, part, command in zip(parts, normal, commands):
             raw = _words(part)
+            part_states = said or command or listed or _terse(raw)
             pieces: list[tuple[list[str], bool]] = []  # (words, negation carried from an "or" before it)
             current: list[str] = []
             carry = False
@@ -291,6 +357,7 @@ def clauses(text: str) -> list[Clause]:
             for piece, carried in pieces:
                 clause = _clause(piece, carried, previous)
                 if clause.words:
+                    clause.span, clause.states = span, part_states
                     out.append(clause)
                     previous = clause
     return out
@@ -410,38 +477,58 @@ def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
 
 @dataclass
 class Decision:
-    """The verdict on one concept, and the misconception that contradicted it, if any."""
+    """The verdict on one concept, the answer's words that decided it, and the misconception it states, if any."""
 
     concept: Concept
     verdict: Verdict = Verdict.ABSENT
     misconception: str | None = None  # the wrong belief the answer states, when the bank names one
     both: bool = False  # asserted in one clause and contradicted in another
+    evidence: str = ""  # the part of the answer that decided it; empty exactly when the verdict is ABSENT
+    fragment: str = ""  # a part without a predicate that would have decided it: a person should look
+    opposite_only: bool = False  # contradicted only by an opposite word, not by a negation or a named misconception
 
 
 def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
     """Assert, contradict or leave out one concept; a claim and its opposite in one answer count as neither.
 
     A misconception or a negated phrasing contradicts outright; an opposite word alone ("small steps ...") only
-    when nothing else in the answer asserts the concept.
+    when nothing else in the answer asserts the concept. Only clauses that state something decide; a keyword
+    fragment that would have decided is kept as `fragment`.
     """
-    asserted = contradicted = opposed = False
+    asserted = contradicted = opposed = ""
     named: str | None = None
+    fragment = ""
     for clause in answer_clauses:
         verdicts = {match(phrasing, clause) for phrasing in concept.phrasings}
+        found = ""
         if Verdict.ASSERTED in verdicts:  # one clause makes one claim: a phrasing it asserts outweighs a near miss
-            asserted = True
+            found = "asserted"
         elif Verdict.CONTRADICTED in verdicts:
-            if any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings):
-                contradicted = True
-            else:
-                opposed = True
-        for mistake in concept.misconceptions:
-            if any(match(p, clause) is Verdict.ASSERTED for p in mistake.phrasings):
-                contradicted, named = True, named or mistake.name
+            strict = any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings)
+            found = "contradicted" if strict else "opposed"
+        mistake = next((m.name for m in concept.misconceptions
+                        if any(match(p, clause) is Verdict.ASSERTED for p in m.phrasings)), None)
+        if mistake:
+            found = "contradicted"
+        if not found:
+            continue
+        if not clause.states:
+            fragment = fragment or clause.span
+            continue
+        if found == "asserted":
+            asserted = asserted or clause.span
+        elif found == "contradicted":
+            contradicted = contradicted or clause.span
+            named = named or mistake
+        else:
+            opposed = opposed or clause.span
     if contradicted or (opposed and not asserted):  # unnamed: the concept's first misconception, if it has one
         named = named or next((m.name for m in concept.misconceptions), None)
-        return Decision(concept, Verdict.CONTRADICTED, named, both=asserted)
-    return Decision(concept, Verdict.ASSERTED if asserted else Verdict.ABSENT)
+        return Decision(concept, Verdict.CONTRADICTED, named, both=bool(asserted), evidence=contradicted or opposed,
+                        fragment=fragment, opposite_only=not contradicted)
+    if asserted:
+        return Decision(concept, Verdict.ASSERTED, evidence=asserted, fragment=fragment)
+    return Decision(concept, fragment=fragment)
 
 
 @dataclass
@@ -489,31 +576,35 @@ def _copied_names(sentences: list[str], names: list[str]) -> list[str]:
 
 
 def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tuple[str, ...] = (),
-          model_answer: str = "") -> Scored:
-    """Decide every concept for an answer, after setting aside keyword lists, echoes and pasted text."""
+          shown: tuple[str, ...] = ()) -> Scored:
+    """Decide every concept for an answer, after setting aside keyword lists, echoes and text pasted from `shown`
+    (what was on screen while answering: a model answer shown earlier in the same attempt, public text)."""
     flags: list[str] = []
     kept: list[Clause] = []
     prompt_lemmas = {lemma for lemma, _ in lemmas(_words(normalize(prompt)))}
     given = prompt_lemmas | {lemma for h in hints for lemma, _ in lemmas(_words(normalize(h)))}
     rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
     premise = {w.stem for c in clauses(prompt) for w in c.words if not w.negated}
-    model = normalize(model_answer)
-    sentences = _sentences(normalize(answer))
-    names = _copied_names(sentences, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3])
-    pasted_whole = bool(model) and len(answer) >= 80 and fuzz.partial_ratio(normalize(answer), model) >= 90
-    listed = is_keyword_list(";".join(sentences), separators=r"[;,/|+&]|\band\b|\bor\b")
-    for sentence in sentences:
-        if listed or is_keyword_list(sentence):
+    visible = [normalize(text) for text in shown if text and text.strip()]
+    written = [sentence for sentence, _ in sentences(answer)]
+    normal = [normalize(sentence) for sentence in written]
+    names = _copied_names(normal, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3])
+    whole = normalize(answer)
+    pasted_whole = len(answer) >= 80 and any(fuzz.partial_ratio(whole, text) >= 90 for text in visible)
+    listed = is_keyword_list(";".join(normal), separators=r"[;,/|+&]|\band\b|\bor\b")
+    for sentence, norm in zip(written, normal):
+        if listed or is_keyword_list(norm):
             flags.append("keyword-list")
-        elif pasted_whole or (model and len(sentence) >= 40 and fuzz.partial_ratio(sentence.strip(), model) >= 90):
+        elif pasted_whole or (len(norm) >= 40 and any(fuzz.partial_ratio(norm.strip(), text) >= 90
+                                                      for text in visible)):
             flags.append("pasted-model-answer")
-        elif sentence in names:
+        elif norm in names:
             flags.append("pasted-concept-names")
         else:
             sentence_clauses = clauses(sentence)
-            whole = frozenset().union(*(c.lemmas for c in sentence_clauses))
+            said_all = frozenset().union(*(c.lemmas for c in sentence_clauses))
             for clause in sentence_clauses:
-                said = whole if _echoes(whole, given, rubric) else clause.lemmas
+                said = said_all if _echoes(said_all, given, rubric) else clause.lemmas
                 if not _echoes(said, given, rubric):
                     clause.counterfactual = any(not w.negated and QUANTITIES[w.stem] & premise
                                                 and w.stem not in premise for w in clause.words if w.stem in QUANTITIES)
@@ -522,9 +613,27 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
     decisions = [decide(c, kept) for c in concepts]
+    if any(d.fragment for d in decisions) and not any(c.states for c in kept):
+        flags.append("no-statement")  # keywords in any order or punctuation: nothing is asserted
+        decisions = [Decision(d.concept) for d in decisions]
+    elif any(d.fragment and d.verdict is not Verdict.ASSERTED for d in decisions):
+        flags.append("fragment")  # a keyword fragment next to real statements: a person decides what it meant
     if any(d.both for d in decisions):
         flags.append("self-contradiction")
+    return Scored(decisions, tuple(dict.fromkeys(flags)), confident(decisions, kept, flags))
+
+
+ZEROING = {"keyword-list", "no-statement", "prompt-echo", "hint-echo", "pasted-model-answer", "pasted-concept-names"}
+
+
+def confident(decisions: list[Decision], kept: list[Clause], flags: list[str]) -> bool:
+    """Sure only of decisions of the kinds that agreed with a person on held-out answers (see ftlab.bench.scorer):
+    guards that zeroed an answer which credits nothing else, and decisions each backed by a clear statement."""
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
-    barely = sum(len(c.words) for c in kept) >= 14 and credited < len(concepts) / 2 \
+    if flags:
+        return credited == 0 and set(flags) <= ZEROING
+    if any(d.opposite_only for d in decisions):
+        return False
+    barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \
         and not any(d.verdict is Verdict.CONTRADICTED for d in decisions)  # a long answer it may not understand
-    return Scored(decisions, tuple(dict.fromkeys(flags)), not flags and not barely)
+    return not barely

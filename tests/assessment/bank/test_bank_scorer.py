@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from lemminflect import getAllLemmas
 
-from ftlab.assessment.bank import BankError, Concept, grade, load_bank
+from ftlab.assessment.bank import BankError, Concept, Context, grade, load_bank
 from ftlab.assessment.bank.items import Misconception
 from ftlab.assessment.bank.scorer import (
     _CANON, DOMAIN_WORDS, STOPWORDS, Verdict, canon, clauses, compile_phrasing, normalize, score,
@@ -20,7 +20,7 @@ RECIPE = BANK.get("recipe-explain-steps")
 
 def verdicts(item, answer: str) -> list[str]:
     """One letter per concept: A asserted, C contradicted, - absent."""
-    result = score(answer, item.concepts, prompt=item.prompt, hints=(item.hint,), model_answer=item.model_answer)
+    result = score(answer, item.concepts, prompt=item.prompt, hints=(item.hint,), shown=(item.model_answer,))
     return "".join({Verdict.ASSERTED: "A", Verdict.CONTRADICTED: "C", Verdict.ABSENT: "-"}[d.verdict]
                    for d in result.decisions)
 
@@ -110,7 +110,8 @@ def test_misconceptions_are_named_and_unnamed_opposites_say_so():
                                                     Concept("x", ["imagenet"])])
     assert bare.decisions[0].verdict is Verdict.CONTRADICTED and bare.decisions[0].misconception is None
     item = BANK.get("lr-explain-high")
-    assert "Contradicted: training becomes unstable (you said: a high learning rate makes training stable" in \
+    assert "Contradicted: training becomes unstable (you wrote: 'training stays stable and just gets faster'; that " \
+           "is the misconception: a high learning rate makes training stable" in \
         grade(item, "A high learning rate is fine: training stays stable and just gets faster.").feedback
 
 
@@ -124,14 +125,15 @@ def test_misconceptions_are_named_and_unnamed_opposites_say_so():
      "pasted-concept-names"),
 ])
 def test_stuffing_echo_and_pastes_earn_nothing_and_are_flagged(answer, flag):
-    result = grade(SCRATCH, answer)
-    assert result.score == 0 and flag in result.flags and not result.confident
+    result = score(answer, SCRATCH.concepts, prompt=SCRATCH.prompt, hints=(SCRATCH.hint,),
+                   shown=(SCRATCH.model_answer,))  # the model answer was on screen while answering
+    assert result.credited == 0 and flag in result.flags and result.confident  # sure: nothing else is claimed
 
 
 def test_echoing_the_prompt_earns_nothing_and_is_flagged_when_it_would_have_scored():
     item = BANK.get("basics-explain-adjust")
     echo = grade(item, "Fine-tuning improves a pretrained model on a specific task compared with using it unchanged.")
-    assert echo.score == 0 and "prompt-echo" in echo.flags and not echo.confident
+    assert echo.score == 0 and "prompt-echo" in echo.flags and echo.confident
     idle = grade(SCRATCH, "Describe why fine-tuning is useful compared with training a model from scratch.")
     assert idle.score == 0
 
@@ -179,9 +181,11 @@ def test_bank_references_state_every_concept():
 
 @pytest.mark.parametrize("item", BANK.select(kind="explain"), ids=lambda item: item.id)
 def test_every_explain_solution_earns_full_credit_while_the_model_answer_pasted_earns_none(item):
-    solution, pasted = grade(item, item.solution), grade(item, item.model_answer)
+    solution, pasted = grade(item, item.solution), grade(item, item.model_answer, Context(shown=(item.model_answer,)))
     assert solution.correct and solution.confident and not solution.flags, solution.feedback
     assert pasted.score == 0 and "pasted-model-answer" in pasted.flags
+    recalled = grade(item, item.model_answer)  # recalled in revision, not on screen: what revision is for
+    assert recalled.correct and "pasted-model-answer" not in recalled.flags
 
 
 def measure(name: str) -> tuple[float, float, dict[str, float]]:
@@ -190,7 +194,8 @@ def measure(name: str) -> tuple[float, float, dict[str, float]]:
     dishonest: dict[str, list[float]] = {}
     for sample in tomllib.loads((SAMPLES / name).read_text(encoding="utf-8"))["samples"]:
         item = BANK.get(sample["item"])
-        result = grade(item, sample["answer"])
+        shown = (getattr(item, "model_answer", "") or item.answer,) if sample.get("kind") == "pasted-model" else ()
+        result = grade(item, sample["answer"], Context(shown=shown))
         hits = [c.name not in result.missing for c in item.concepts]
         covers = set(sample["covers"])
         if sample.get("kind", "partial") in ("paraphrase", "partial"):
