@@ -67,7 +67,8 @@ SYNONYMS = {
     "large": "big", "big": "big", "huge": "big", "bigger": "big", "larger": "big", "massive": "big", "more": "big",
     "many": "big", "much": "big", "tons": "big", "plenty": "big", "thousands": "big", "millions": "big",
     "vast": "big", "enormous": "big", "greater": "big", "high": "high", "higher": "high", "bunch": "big",
-    "fast": "fast", "faster": "fast", "quick": "fast", "quicker": "fast", "quickly": "fast", "speed": "fast",
+    "fast": "fast", "faster": "fast", "shorter": "fast", "short": "fast", "quick": "fast", "quicker": "fast",
+    "quickly": "fast", "speed": "fast",
     "sooner": "fast", "slow": "slow", "slower": "slow", "slowly": "slow", "longer": "slow",
     "time": "time", "compute": "time", "resources": "time", "epochs": "time", "epoch": "time",
     "gpu": "time", "hours": "time", "cost": "time", "computation": "time", "computational": "time",
@@ -301,10 +302,12 @@ def _imperative(words: list[str]) -> bool:
     return after in FUNCTION or _verb_lemma(after) is None or "NOUN" in getAllLemmas(after) or after.isdigit()
 
 
-def states(sentence: list[str]) -> bool:
+def states(sentence: list[str], alone: bool = True) -> bool:
     """Whether a sentence's words have the structure of a statement rather than a run of keywords.
 
-    Up to three content words are a short answer ("overfitting", "only the head"). A longer sentence states
+    Up to three content words are a short answer ("much less", "only the head"), if held together by a function
+    word or if they are the whole answer ("overfitting"); "Unstable, diverge." among other fragments is not. A
+    longer sentence states
     something only when it is held together by grammar: function words (articles, pronouns, prepositions,
     conjunctions, auxiliaries, negations) making up at least an eighth of it, and a word that can be a verb. A run
     of nouns, adjectives and bare verbs has none of that glue, in any order or punctuation. Imperative parts
@@ -313,7 +316,7 @@ def states(sentence: list[str]) -> bool:
     """
     glue = sum(w in FUNCTION or w in STOPWORDS for w in sentence)
     if len(sentence) - glue <= 3:
-        return True
+        return glue > 0 or alone
     return glue >= max(1.0, len(sentence) / 8) and any(w in FINITE or _verb_lemma(w) for w in sentence)
 
 
@@ -326,14 +329,16 @@ def _terse(words: list[str]) -> bool:
         and words[-2] not in FUNCTION
 
 
-def clauses(text: str) -> list[Clause]:
+def clauses(text: str, alone: bool | None = None) -> list[Clause]:
     """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one; each clause
-    keeps the part of the answer it came from and whether its sentence states anything."""
+    keeps the part of the answer it came from and whether its sentence states anything (`alone`: the sentence is the
+    whole answer)."""
     out: list[Clause] = []
     previous: Clause | None = None
-    for _, parts in sentences(text):
+    written = sentences(text)
+    for _, parts in written:
         normal = [normalize(part) for part in parts]
-        said = states([w for n in normal for w in _words(n)])
+        said = states([w for n in normal for w in _words(n)], alone=len(written) == 1 if alone is None else alone)
         commands = [_imperative(_words(part)) for part in normal]
         listed = sum(commands) >= max(2, len(parts) / 2)  # a list of steps: its verbless items are steps too
         for span, part, command in zip(parts, normal, commands):
@@ -601,7 +606,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
         elif norm in names:
             flags.append("pasted-concept-names")
         else:
-            sentence_clauses = clauses(sentence)
+            sentence_clauses = clauses(sentence, alone=len(written) == 1)
             said_all = frozenset().union(*(c.lemmas for c in sentence_clauses))
             for clause in sentence_clauses:
                 said = said_all if _echoes(said_all, given, rubric) else clause.lemmas
@@ -634,6 +639,8 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str]) -
         return credited == 0 and set(flags) <= ZEROING
     if any(d.opposite_only for d in decisions):
         return False
+    if credited and any(d.verdict is Verdict.CONTRADICTED for d in decisions):
+        return False  # right and wrong claims mixed: how they weigh against each other is a person's call
     barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \
         and not any(d.verdict is Verdict.CONTRADICTED for d in decisions)  # a long answer it may not understand
     return not barely
