@@ -275,6 +275,17 @@ def sentences(text: str) -> list[tuple[str, list[str]]]:
     return [(s.strip(), [p.strip() for p in re.split(r"[,/|]", s) if p.strip()]) for s in _sentences(text)]
 
 
+def units(text: str) -> list[str]:
+    """Full sentences, ended by . ! ? or a new line: a colon or semicolon joins what the predicate test reads."""
+    text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
+    return [u for u in re.split(r"[.!?\n]+(?:\s|$)|[!?\n]", text) if u.strip()]
+
+
+def unit_states(unit: str, alone: bool) -> bool:
+    """Whether one full sentence of an answer states something (see `states`)."""
+    return states([w for _, parts in sentences(unit) for part in parts for w in _words(normalize(part))], alone)
+
+
 # A small grammar for "a claim needs a predicate" (see `states`).
 FINITE = {"is", "are", "am", "was", "were", "be", "been", "can", "could", "will", "would", "shall", "should", "may",
           "might", "must", "does", "do", "did", "has", "have", "had", "cannot", "get", "gets", "got", "become",
@@ -309,7 +320,8 @@ def states(sentence: list[str], alone: bool = True) -> bool:
     word or if they are the whole answer ("overfitting"); "Unstable, diverge." among other fragments is not. A
     longer sentence states
     something only when it is held together by grammar: function words (articles, pronouns, prepositions,
-    conjunctions, auxiliaries, negations) making up at least an eighth of it, and a word that can be a verb. A run
+    conjunctions, auxiliaries, negations) making up at least an eighth of it ("too many weights for a tiny
+    dataset: it overfits" is read as one sentence, see `units`). A run
     of nouns, adjectives and bare verbs has none of that glue, in any order or punctuation. Imperative parts
     ("freeze the early layers") and terse clauses ("val loss rises") are checked per part (`_imperative`,
     `_terse`).
@@ -317,7 +329,7 @@ def states(sentence: list[str], alone: bool = True) -> bool:
     glue = sum(w in FUNCTION or w in STOPWORDS for w in sentence)
     if len(sentence) - glue <= 3:
         return glue > 0 or alone
-    return glue >= max(1.0, len(sentence) / 8) and any(w in FINITE or _verb_lemma(w) for w in sentence)
+    return glue >= max(1.0, len(sentence) / 8)
 
 
 def _terse(words: list[str]) -> bool:
@@ -329,21 +341,22 @@ def _terse(words: list[str]) -> bool:
         and words[-2] not in FUNCTION
 
 
-def clauses(text: str, alone: bool | None = None) -> list[Clause]:
+def clauses(text: str, said: bool | None = None) -> list[Clause]:
     """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one; each clause
-    keeps the part of the answer it came from and whether its sentence states anything (`alone`: the sentence is the
-    whole answer)."""
+    keeps the part of the answer it came from and whether its sentence states anything (`said`: decided by the
+    caller for a sentence cut from a longer answer)."""
     out: list[Clause] = []
     previous: Clause | None = None
-    written = sentences(text)
-    for _, parts in written:
+    full = units(text)
+    written = [(sentence, unit_states(unit, len(full) == 1) if said is None else said)
+               for unit in full for sentence in sentences(unit)]
+    for (_, parts), stated in written:
         normal = [normalize(part) for part in parts]
-        said = states([w for n in normal for w in _words(n)], alone=len(written) == 1 if alone is None else alone)
         commands = [_imperative(_words(part)) for part in normal]
         listed = sum(commands) >= max(2, len(parts) / 2)  # a list of steps: its verbless items are steps too
         for span, part, command in zip(parts, normal, commands):
             raw = _words(part)
-            part_states = said or command or listed or _terse(raw)
+            part_states = stated or command or listed or _terse(raw)
             pieces: list[tuple[list[str], bool]] = []  # (words, negation carried from an "or" before it)
             current: list[str] = []
             carry = False
@@ -591,22 +604,28 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
     premise = {w.stem for c in clauses(prompt) for w in c.words if not w.negated}
     visible = [normalize(text) for text in shown if text and text.strip()]
-    written = [sentence for sentence, _ in sentences(answer)]
+    full = units(answer)
+    stating = [(sentence, unit_states(unit, len(full) == 1)) for unit in full for sentence, _ in sentences(unit)]
+    written = [sentence for sentence, _ in stating]
     normal = [normalize(sentence) for sentence in written]
     names = _copied_names(normal, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3])
     whole = normalize(answer)
     pasted_whole = len(answer) >= 80 and any(fuzz.partial_ratio(whole, text) >= 90 for text in visible)
     listed = is_keyword_list(";".join(normal), separators=r"[;,/|+&]|\band\b|\bor\b")
-    for sentence, norm in zip(written, normal):
-        if listed or is_keyword_list(norm):
-            flags.append("keyword-list")
+    listing = False
+    for (sentence, stated), norm in zip(stating, normal):
+        if (listed and not stated) or is_keyword_list(norm):  # its fragments decide nothing, but tell a person
+            listing = True
+            for clause in clauses(sentence, said=False):
+                clause.states = False
+                kept.append(clause)
         elif pasted_whole or (len(norm) >= 40 and any(fuzz.partial_ratio(norm.strip(), text) >= 90
                                                       for text in visible)):
             flags.append("pasted-model-answer")
         elif norm in names:
             flags.append("pasted-concept-names")
         else:
-            sentence_clauses = clauses(sentence, alone=len(written) == 1)
+            sentence_clauses = clauses(sentence, said=stated)
             said_all = frozenset().union(*(c.lemmas for c in sentence_clauses))
             for clause in sentence_clauses:
                 said = said_all if _echoes(said_all, given, rubric) else clause.lemmas
@@ -619,7 +638,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                                  else "hint-echo")
     decisions = [decide(c, kept) for c in concepts]
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
-        flags.append("no-statement")  # keywords in any order or punctuation: nothing is asserted
+        flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
         decisions = [Decision(d.concept) for d in decisions]
     elif any(d.fragment and d.verdict is not Verdict.ASSERTED for d in decisions):
         flags.append("fragment")  # a keyword fragment next to real statements: a person decides what it meant

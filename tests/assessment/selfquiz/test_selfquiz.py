@@ -146,22 +146,16 @@ def test_hint_ladder_climbs_and_lowers_the_rating(tmp_path):
         assert store.answers()[1].rating == "hard"
 
 
-def test_an_unsure_score_asks_the_learner_to_rate(tmp_path, monkeypatch):
-    """The #12 scorer marks unsure grades with confident=False; until it does, one is made from a real grade."""
-    from dataclasses import replace
-
-    import ftlab.assessment.selfquiz.session as session_module
-
-    real_grade = session_module.grade
-    monkeypatch.setattr(session_module, "grade",
-                        lambda item, answer: replace(real_grade(item, answer), confident=False, rating=None))
+def test_an_unsure_score_asks_the_learner_to_rate(tmp_path):
+    """Keyword fragments next to a real statement leave the scorer unsure: the learner rates, seeing the evidence."""
     item = BANK.get("overfit-explain-many-layers")
     with Store(tmp_path / "u.sqlite3") as store:
         session = QuizSession([item], Reviser(BANK, store))
         box = render(session).children[0]
-        find(box, w.Textarea)[0].value = "It overfits: too many trainable parameters for so few images."
+        find(box, w.Textarea)[0].value = "It overfits. Too many weights, tiny dataset, val loss up."
         find(box, w.Button, "Check")[0].click()
         assert "not sure" in html_of(box) and store.answers() == [] and item.id in session.pending
+        assert "you wrote: &#x27;It overfits&#x27;" in html_of(box) and "a person to confirm" not in html_of(box)
         find(box, w.Button, "good")[0].click()
         assert "Recorded your rating: <b>good</b>" in html_of(box)
         assert [(a.rating, a.attempt) for a in store.answers()] == [("good", "review")]
