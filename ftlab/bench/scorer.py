@@ -3,8 +3,8 @@ honest-full credit, paraphrase spread, per-concept agreement and ms/answer, with
 
 Run: python -m ftlab.bench scorer [--set PATH ...] [--confusions]. A set is a TOML file of [[answers]] with item,
 kind (honest-full, honest-partial, wrong, misconception, keyword-list, echo, padded, ...), group (paraphrases of one
-answer share it), text, labels (concept name -> "stated" / "missing" / "contradicted") and score (the labeller's
-points). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
+answer share it), text, labels (concept name -> "stated" / "missing" / "contradicted") and optionally score (the
+labeller's points; without it, the concepts labelled stated). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
 bank (quizzes/bank), or --bank folders.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftlab.assessment.bank import Context, grade, load_bank
-from ftlab.assessment.bank.items import Item
+from ftlab.assessment.bank.items import Item, Outcome
 from ftlab.assessment.bank.scorer import Verdict, canon, compile_phrasing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,9 +52,20 @@ class Scored:
         return not self.kind.startswith(DISHONEST)
 
     @property
+    def label(self) -> float:
+        """The labeller's points: `score` if given, else the share of concepts labelled stated, scaled to max."""
+        if "score" in self.answer:
+            return float(self.answer["score"])
+        if not self.item.concepts or "labels" not in self.answer:  # labelled as a whole: full, partial or none
+            return self.max_points * {"full": 1.0, "partial": 0.5}.get(self.answer.get("overall", ""), 0.0)
+        labels = self.answer.get("labels", {})
+        stated = sum(labels.get(c.name) == "stated" for c in self.item.concepts)
+        return self.max_points * stated / len(self.item.concepts)
+
+    @property
     def off(self) -> float:
-        """Points between the scorer's suggestion and the labeller's score."""
-        return abs(self.points - float(self.answer["score"]))
+        """Points between the scorer's suggestion and the labeller's."""
+        return abs(self.points - self.label)
 
 
 @dataclass
@@ -102,11 +113,12 @@ def measure(path: Path, items: dict[str, Item]) -> Figures:
         if answer["item"] not in items:
             raise SystemExit(f"{path}: no item {answer['item']!r} in the banks read ({len(items)} items)")
         item = items[answer["item"]]
-        result = grade(item, answer["text"], Context())
-        names = [c.name for c in item.concepts]
+        result = grade(item, answer["text"], Context())  # a card without concepts asks for a self-rating: unsure
+        names = [c.name for c in getattr(item, "concepts", [])]
         decided = {name: verdict for name, verdict, _ in result.evidence}
         verdicts = [Verdict(decided.get(n, "absent")) for n in names]
-        row = Scored(answer, item, result.score, result.max_score, result.confident, verdicts,
+        sure = result.confident and result.outcome is not Outcome.NOT_ATTEMPTED
+        row = Scored(answer, item, result.score, result.max_score, sure, verdicts,
                      {n: e for n, _, e in result.evidence}, result.flags)
         figures.rows.append(row)
         for name, verdict in zip(names, verdicts):
@@ -139,7 +151,7 @@ def report(name: str, figures: Figures, confusions: bool) -> None:
     for kind in sorted({r.kind for r in rows}):
         mine = [r for r in rows if r.kind == kind]
         print(f"    {kind:22s} {len(mine):4d}  {statistics.fmean(r.points / r.max_points for r in mine):6.1%}  "
-              f"{statistics.fmean(float(r.answer['score']) / r.max_points for r in mine):6.1%}  "
+              f"{statistics.fmean(r.label / r.max_points for r in mine):6.1%}  "
               f"{sum(r.confident for r in mine):4d}  {sum(r.confident and r.off >= 1 for r in mine):3d}")
     wrong = [r for r in rows if r.confident and r.off >= 1]
     print(f"  confident and wrong ({len(wrong)}):")
@@ -160,7 +172,7 @@ def quote(r: Scored) -> None:
     diffs = [f"{c.name!r}: label {labels.get(c.name, '?')}, scorer {v.value}"
              + (f" from '{r.evidence[c.name]}'" if c.name in r.evidence else "")
              for c, v in zip(r.item.concepts, r.verdicts) if LABEL.get(labels.get(c.name)) not in (None, v)]
-    print(f"    [{r.kind}] {r.item.id} scorer {r.points:g} label {r.answer['score']} "
+    print(f"    [{r.kind}] {r.item.id} scorer {r.points:g} label {r.label:g} "
           f"{'confident' if r.confident else 'unsure'} flags={list(r.flags)}\n      {r.answer['text'][:300]!r}")
     for d in diffs:
         print(f"      {d}")

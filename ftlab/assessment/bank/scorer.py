@@ -540,6 +540,8 @@ def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
             named = named or mistake
         else:
             opposed = opposed or clause.span
+    if asserted and not named:  # a claim and a stray opposite: on held-out answers the claim was meant far more often
+        return Decision(concept, Verdict.ASSERTED, evidence=asserted, fragment=fragment, both=bool(contradicted))
     if contradicted or (opposed and not asserted):  # unnamed: the concept's first misconception, if it has one
         named = named or next((m.name for m in concept.misconceptions), None)
         return Decision(concept, Verdict.CONTRADICTED, named, both=bool(asserted), evidence=contradicted or opposed,
@@ -642,7 +644,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
         decisions = [Decision(d.concept) for d in decisions]
     elif any(d.fragment and d.verdict is not Verdict.ASSERTED for d in decisions):
         flags.append("fragment")  # a keyword fragment next to real statements: a person decides what it meant
-    if any(d.both for d in decisions):
+    if any(d.both and d.verdict is Verdict.CONTRADICTED for d in decisions):
         flags.append("self-contradiction")
     return Scored(decisions, tuple(dict.fromkeys(flags)), confident(decisions, kept, flags))
 
