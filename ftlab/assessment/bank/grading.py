@@ -96,7 +96,8 @@ def concept_grade(item: Explain | Card, answer: str, max_score: float, context: 
     and the scorer's confidence."""
     hints = getattr(item, "hints", None) or getattr(item, "hint", "")  # one hint, or a ladder of them
     hints = (hints,) if isinstance(hints, str) else tuple(hints)
-    result = score(answer, item.concepts, prompt=item.prompt, hints=hints, shown=context.shown)
+    result = score(answer, item.concepts, prompt=item.prompt, hints=hints, shown=context.shown,
+                   max_score=max_score)
     k, n = result.credited, len(item.concepts)
     return Grade(item.id, max_score * k / n, max_score, k == n, concept_feedback(result, context.for_instructor),
                  missing=[d.concept.name for d in result.decisions if d.verdict is not Verdict.ASSERTED],

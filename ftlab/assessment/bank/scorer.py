@@ -337,8 +337,9 @@ def _terse(words: list[str]) -> bool:
     if not 2 <= len(words) <= 5 or words[-1].endswith("ing"):
         return False
     lemma, before = _verb_lemma(words[-1]), getAllLemmas(words[-2])
-    return lemma is not None and lemma != words[-1] and "NOUN" in before and "ADJ" not in before \
-        and words[-2] not in FUNCTION
+    if lemma is None or lemma == words[-1] or "NOUN" not in before or words[-2] in FUNCTION:
+        return False
+    return "ADJ" not in before or "NOUN" not in getAllLemmas(words[-1])  # "bottom frozen", not "big updates"
 
 
 def clauses(text: str, said: bool | None = None) -> list[Clause]:
@@ -504,6 +505,7 @@ class Decision:
     evidence: str = ""  # the part of the answer that decided it; empty exactly when the verdict is ABSENT
     fragment: str = ""  # a part without a predicate that would have decided it: a person should look
     opposite_only: bool = False  # contradicted only by an opposite word, not by a negation or a named misconception
+    strength: int = 0  # words in the longest phrasing that asserted it: one word is weak evidence
 
 
 def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
@@ -516,12 +518,13 @@ def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
     asserted = contradicted = opposed = ""
     named: str | None = None
     fragment = ""
+    strength = 0
     for clause in answer_clauses:
-        verdicts = {match(phrasing, clause) for phrasing in concept.phrasings}
+        verdicts = {phrasing: match(phrasing, clause) for phrasing in concept.phrasings}
         found = ""
-        if Verdict.ASSERTED in verdicts:  # one clause makes one claim: a phrasing it asserts outweighs a near miss
+        if Verdict.ASSERTED in verdicts.values():  # one clause makes one claim: an asserted phrasing outweighs a miss
             found = "asserted"
-        elif Verdict.CONTRADICTED in verdicts:
+        elif Verdict.CONTRADICTED in verdicts.values():
             strict = any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings)
             found = "contradicted" if strict else "opposed"
         mistake = next((m.name for m in concept.misconceptions
@@ -535,19 +538,19 @@ def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
             continue
         if found == "asserted":
             asserted = asserted or clause.span
+            strength = max([strength] + [len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED])
         elif found == "contradicted":
             contradicted = contradicted or clause.span
             named = named or mistake
         else:
             opposed = opposed or clause.span
     if asserted and not named:  # a claim and a stray opposite: on held-out answers the claim was meant far more often
-        return Decision(concept, Verdict.ASSERTED, evidence=asserted, fragment=fragment, both=bool(contradicted))
+        return Decision(concept, Verdict.ASSERTED, evidence=asserted, fragment=fragment, both=bool(contradicted),
+                        strength=strength)
     if contradicted or (opposed and not asserted):  # unnamed: the concept's first misconception, if it has one
         named = named or next((m.name for m in concept.misconceptions), None)
         return Decision(concept, Verdict.CONTRADICTED, named, both=bool(asserted), evidence=contradicted or opposed,
                         fragment=fragment, opposite_only=not contradicted)
-    if asserted:
-        return Decision(concept, Verdict.ASSERTED, evidence=asserted, fragment=fragment)
     return Decision(concept, fragment=fragment)
 
 
@@ -596,9 +599,10 @@ def _copied_names(sentences: list[str], names: list[str]) -> list[str]:
 
 
 def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tuple[str, ...] = (),
-          shown: tuple[str, ...] = ()) -> Scored:
+          shown: tuple[str, ...] = (), max_score: float | None = None) -> Scored:
     """Decide every concept for an answer, after setting aside keyword lists, echoes and text pasted from `shown`
-    (what was on screen while answering: a model answer shown earlier in the same attempt, public text)."""
+    (what was on screen while answering: a model answer shown earlier in the same attempt, public text). Confidence
+    is judged on the points at stake: `max_score` (default one point per concept)."""
     flags: list[str] = []
     kept: list[Clause] = []
     prompt_lemmas = {lemma for lemma, _ in lemmas(_words(normalize(prompt)))}
@@ -616,7 +620,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     listed = is_keyword_list(";".join(normal), separators=r"[;,/|+&]|\band\b|\bor\b")
     listing = False
     for (sentence, stated), norm in zip(stating, normal):
-        if (listed and not stated) or is_keyword_list(norm):  # its fragments decide nothing, but tell a person
+        if not stated and (listed or is_keyword_list(norm)):  # its fragments decide nothing, but tell a person
             listing = True
             for clause in clauses(sentence, said=False):
                 clause.states = False
@@ -646,22 +650,28 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
         flags.append("fragment")  # a keyword fragment next to real statements: a person decides what it meant
     if any(d.both and d.verdict is Verdict.CONTRADICTED for d in decisions):
         flags.append("self-contradiction")
-    return Scored(decisions, tuple(dict.fromkeys(flags)), confident(decisions, kept, flags))
+    per_concept = (len(concepts) if max_score is None else max_score) / max(len(concepts), 1)
+    return Scored(decisions, tuple(dict.fromkeys(flags)), confident(decisions, kept, flags, per_concept))
 
 
 ZEROING = {"keyword-list", "no-statement", "prompt-echo", "hint-echo", "pasted-model-answer", "pasted-concept-names"}
 
 
-def confident(decisions: list[Decision], kept: list[Clause], flags: list[str]) -> bool:
-    """Sure only of decisions of the kinds that agreed with a person on held-out answers (see ftlab.bench.scorer):
-    guards that zeroed an answer which credits nothing else, and decisions each backed by a clear statement."""
+def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], per_concept: float = 1.0) -> bool:
+    """Sure when the decisions that held-out answers showed to be doubtful cannot move the score by a point.
+
+    Measured on the tune half of the blind set (ftlab.bench.scorer): guards that zero an answer crediting nothing
+    else agreed with the labeller; one-word matches agreed on about 60% of decisions (two words or more: 86-94%);
+    contradictions by an opposite word alone, and claims standing next to their opposite, were mostly wrong; and
+    when right and wrong claims are mixed, how they weigh is a person's call.
+    """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
     if flags:
         return credited == 0 and set(flags) <= ZEROING
-    if any(d.opposite_only for d in decisions):
-        return False
-    if credited and any(d.verdict is Verdict.CONTRADICTED for d in decisions):
-        return False  # right and wrong claims mixed: how they weigh against each other is a person's call
+    contradicted = sum(d.verdict is Verdict.CONTRADICTED for d in decisions)
+    doubtful = sum(d.opposite_only or d.both or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
+    if credited and contradicted:
+        doubtful += min(credited, contradicted)
     barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \
-        and not any(d.verdict is Verdict.CONTRADICTED for d in decisions)  # a long answer it may not understand
-    return not barely
+        and not contradicted  # a long answer it may not understand
+    return not barely and doubtful * per_concept < 1
