@@ -269,9 +269,14 @@ def _words(fragment: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9_.\-]+|(?<![0-9])\.|\.(?![0-9])|-(?![0-9])", fragment) if w]
 
 
+_HEADING = re.compile(r"(^|[.;!?\n]\s*)((?:[\w'-]+[ /]+){0,2}[\w'-]+)\s*:\s+")
+
+
 def sentences(text: str) -> list[tuple[str, list[str]]]:
-    """The answer's sentences in its own words (for evidence), each with its comma-delimited parts as written."""
+    """The answer's sentences in its own words (for evidence), each with its comma-delimited parts as written; a
+    short heading before a colon ("Small and similar: freeze most layers") stays with what it introduces."""
     text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
+    text = _HEADING.sub(r"\1\2 ", text)
     return [(s.strip(), [p.strip() for p in re.split(r"[,/|]", s) if p.strip()]) for s in _sentences(text)]
 
 
@@ -505,10 +510,15 @@ class Decision:
     evidence: str = ""  # the part of the answer that decided it; empty exactly when the verdict is ABSENT
     fragment: str = ""  # a part without a predicate that would have decided it: a person should look
     opposite_only: bool = False  # contradicted only by an opposite word, not by a negation or a named misconception
-    strength: int = 0  # words in the longest phrasing that asserted it: one word is weak evidence
+    strength: int = 0  # words in the longest phrasing that asserted it, one more if it starts with a rare word
 
 
-def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
+# Stems any answer about fine-tuning uses: a phrasing of one of them alone is weak evidence (see `confident`).
+COMMON = {"pretrain", "perform", "weight", "layer", "data", "featur", "train", "tun", "model", "requires_grad", "eval",
+          "trainable", "unfreez", "freez", "head", "rate"}
+
+
+def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str] = frozenset(COMMON)) -> Decision:
     """Assert, contradict or leave out one concept; a claim and its opposite in one answer count as neither.
 
     A misconception or a negated phrasing contradicts outright; an opposite word alone ("small steps ...") only
@@ -538,7 +548,8 @@ def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
             continue
         if found == "asserted":
             asserted = asserted or clause.span
-            strength = max([strength] + [len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED])
+            strength = max([strength] + [len(compile_phrasing(p)) + (compile_phrasing(p)[0].stem not in common)
+                                         for p, v in verdicts.items() if v is Verdict.ASSERTED])
         elif found == "contradicted":
             contradicted = contradicted or clause.span
             named = named or mistake
@@ -576,6 +587,12 @@ def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b") 
     stated = sum(_states(f) for f in fragments)
     short = sum(len(_words(f)) <= 4 for f in fragments) / len(fragments)
     return short >= 0.75 and (stated == 0 or (len(fragments) >= 4 and stated < len(fragments) / 2))
+
+
+def _loose(sentence: str) -> bool:
+    """Most of its comma-separated fragments have no function word: a list of keywords despite a stray "on" or "no"."""
+    fragments = [_words(f) for f in re.split(r"[,/|+&]|\band\b|\bor\b", sentence) if _words(f)]
+    return sum(any(w in FUNCTION for w in f) for f in fragments) < len(fragments) / 2
 
 
 def _states(fragment: str) -> bool:
@@ -620,7 +637,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     listed = is_keyword_list(";".join(normal), separators=r"[;,/|+&]|\band\b|\bor\b")
     listing = False
     for (sentence, stated), norm in zip(stating, normal):
-        if not stated and (listed or is_keyword_list(norm)):  # its fragments decide nothing, but tell a person
+        if (not stated and listed) or (is_keyword_list(norm) and (not stated or _loose(norm))):  # tell a person
             listing = True
             for clause in clauses(sentence, said=False):
                 clause.states = False
@@ -642,7 +659,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                 elif any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
-    decisions = [decide(c, kept) for c in concepts]
+    common = frozenset(COMMON | premise)
+    decisions = [decide(c, kept, common) for c in concepts]
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
         decisions = [Decision(d.concept) for d in decisions]

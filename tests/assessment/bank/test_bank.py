@@ -166,8 +166,9 @@ def test_wrong_choice_gets_the_misconception():
 def test_card_self_ratings():
     card = BANK.get("freezing-card-pytorch")
     assert [grade(card, r).score for r in ("again", "hard", "good", "EASY", 3)] == [0, 0.5, 1, 1, 1]
-    for bad in ("perfect", 0, 5, None, True):
+    for bad in (0, 5, None, True):
         assert grade(card, bad).outcome is Outcome.NOT_ATTEMPTED
+    assert grade(card, "perfect").score == 0  # not a rating: typed text, scored on the card's concepts
 
 
 def test_explain_scores_k_of_n_and_lists_missing():
