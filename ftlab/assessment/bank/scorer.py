@@ -680,15 +680,16 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     """Sure when the decisions that held-out answers showed to be doubtful cannot move the score by a point.
 
     Measured on the tune half of the blind set (ftlab.bench.scorer): guards that zero an answer crediting nothing
-    else agreed with the labeller; one-word matches agreed on about 60% of decisions (two words or more: 86-94%);
-    contradictions by an opposite word alone, and claims standing next to their opposite, were mostly wrong; and
-    when right and wrong claims are mixed, how they weigh is a person's call.
+    else agreed with the labeller; one-word matches of a word every answer uses (or the question's) agreed on about
+    60% of decisions, longer phrasings on 86-94%; contradictions by an opposite word alone were mostly wrong; and
+    when right and wrong claims are mixed, how they weigh is a person's call. A claim next to a stray opposite
+    counts as the claim (it was meant in 12 of 17 held-out cases) and is not doubted.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
     if flags:
         return credited == 0 and set(flags) <= ZEROING
     contradicted = sum(d.verdict is Verdict.CONTRADICTED for d in decisions)
-    doubtful = sum(d.opposite_only or d.both or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
+    doubtful = sum(d.opposite_only or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
     if credited and contradicted:
         doubtful += min(credited, contradicted)
     barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \

@@ -123,7 +123,6 @@ def test_misconceptions_are_named_and_unnamed_opposites_say_so():
 @pytest.mark.parametrize("answer,flag", [
     ("pretrained model, less data, faster, better accuracy, prior knowledge", "keyword-list"),
     ("less data / less time / better accuracy / transfer learning", "keyword-list"),
-    ("Consider the benefits of transfer learning.", "hint-echo"),
     ("A pretrained model already knows general visual features, so fine-tuning converges faster, needs much less "
      "data, and on small datasets reaches higher accuracy while overfitting less.", "pasted-model-answer"),
     ("reuses knowledge from pretraining; less training time or compute; less labelled data needed",
@@ -141,6 +140,7 @@ def test_echoing_the_prompt_earns_nothing_and_is_flagged_when_it_would_have_scor
     assert echo.score == 0 and "prompt-echo" in echo.flags and echo.confident
     idle = grade(SCRATCH, "Describe why fine-tuning is useful compared with training a model from scratch.")
     assert idle.score == 0
+    assert grade(SCRATCH, "Consider the benefits of transfer learning.").score == 0  # the hint, repeated
 
 
 def test_a_self_contradicting_answer_loses_the_concept_and_is_unsure():
