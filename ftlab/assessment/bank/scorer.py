@@ -248,7 +248,9 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
                   "rises", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|moves?|heads?|comes?|ticks?) down\b", "drops", text)
-    text = re.sub(r"\bhow (?:much|many|big|large|small|fast|high|low)\b", "how", text)  # a question, not a claim
+    text = re.sub(r"\bhow (?:much|many)\b", "amount of", text)  # a quantity named, not claimed large or small
+    text = re.sub(r"\bhow (?:big|large|small)\b", "size of", text)
+    text = re.sub(r"\bhow (?:fast|high|low)\b", "how", text)
     text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b([^.,;:]{0,60}?)"
                   r"\bfrom (?:being |getting )?", r"\1\2 not ", text)  # "keeps X from being overwritten"
     text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
@@ -329,13 +331,27 @@ def states(sentence: list[str], alone: bool = True) -> bool:
     conjunctions, auxiliaries, negations) making up at least an eighth of it ("too many weights for a tiny
     dataset: it overfits" is read as one sentence, see `units`). A run
     of nouns, adjectives and bare verbs has none of that glue, in any order or punctuation. Imperative parts
-    ("freeze the early layers") and terse clauses ("val loss rises") are checked per part (`_imperative`,
-    `_terse`).
+    ("freeze the early layers"), terse clauses ("val loss rises") and short subject-verb-object clauses are
+    checked per part (`_imperative`, `_terse`, `_clause_shape`).
     """
     glue = sum(w in FUNCTION or w in STOPWORDS for w in sentence)
     if len(sentence) - glue <= 3:
         return glue > 0 or alone
     return glue >= max(1.0, len(sentence) / 8)
+
+
+def _clause_shape(words: list[str]) -> bool:
+    """A short subject-verb-object clause without function words: "small batches give noisy statistics"."""
+    if not 3 <= len(words) <= 8:
+        return False
+    kinds = [getAllLemmas(w) for w in words]
+    for i in range(1, min(4, len(words) - 1)):
+        subject, rest = kinds[:i], kinds[i + 1:]
+        if "VERB" in kinds[i] and "NOUN" in kinds[i - 1] \
+                and all(k.keys() & {"NOUN", "ADJ"} for k in subject) \
+                and all(k.keys() & {"NOUN", "ADJ", "ADV"} for k in rest):  # one verb: not a run of bare verbs
+            return True
+    return False
 
 
 def _terse(words: list[str]) -> bool:
@@ -363,7 +379,7 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
         listed = sum(commands) >= max(2, len(parts) / 2)  # a list of steps: its verbless items are steps too
         for span, part, command in zip(parts, normal, commands):
             raw = _words(part)
-            part_states = stated or command or listed or _terse(raw)
+            part_states = stated or command or listed or _terse(raw) or _clause_shape(raw)
             pieces: list[tuple[list[str], bool]] = []  # (words, negation carried from an "or" before it)
             current: list[str] = []
             carry = False
@@ -538,9 +554,11 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
         elif Verdict.CONTRADICTED in verdicts.values():
             strict = any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings)
             found = "contradicted" if strict else "opposed"
-        mistake = next((m.name for m in concept.misconceptions
-                        if any(match(p, clause) is Verdict.ASSERTED for p in m.phrasings)), None)
-        if mistake:
+        wrong = [(len(compile_phrasing(p)), m.name) for m in concept.misconceptions for p in m.phrasings
+                 if match(p, clause) is Verdict.ASSERTED]
+        mistake = max(wrong)[1] if wrong else None
+        right = max((len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED), default=0)
+        if mistake and max(wrong)[0] >= right:  # the misconception, unless the concept matched with more words
             found = "contradicted"
         if not found:
             continue
