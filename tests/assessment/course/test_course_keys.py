@@ -151,7 +151,7 @@ def test_the_grader_scores_recall_cells_and_sends_unsure_ones_to_a_person():
     for text in (WRONG["course-card-frozen-tensor"]["keywords"], frozen.answer):  # sure zeros: keywords, a paste
         assert _recall(2, text).score == 0 and _recall(2, text).confident
     unsure = _recall(2, "The optimizer never changes it. requires_grad False")  # a keyword fragment: a person reads it
-    assert unsure.score == 0.5 and not unsure.confident and "Provisional" in unsure.outputs(1)[0].evalue
+    assert unsure.score == 0.5 and not unsure.confident and "Provisional" in unsure.outputs(1)[0].text
     blank = _recall(1, "")
     assert blank.score == 0 and blank.confident
 
