@@ -2,9 +2,10 @@
 honest-full credit, paraphrase spread, per-concept agreement and ms/answer, with the confusions quoted.
 
 Run: python -m ftlab.bench scorer [--set PATH ...] [--confusions]. A set is a TOML file of [[answers]] with item,
-kind (honest-full, honest-partial, wrong, misconception, keyword-list, echo, padded, ...), group (paraphrases of one
-answer share it), text, labels (concept name -> "stated" / "missing" / "contradicted") and optionally score (the
-labeller's points; without it, the concepts labelled stated). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
+kind (honest-full, honest-partial, half-right, wrong, misconception, keyword-list, echo, padded, ...), group
+(paraphrases of one answer share it), text, labels (concept name -> "stated" / "missing" / "contradicted") and
+optionally score (the labeller's points; without it, the concepts labelled stated, or `overall`: full / partial /
+none). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
 bank (quizzes/bank), or --bank folders.
 """
 from __future__ import annotations

@@ -37,7 +37,8 @@ _INTENSIFIER = re.compile(r"\b(?:much|far|way|a lot|lots|significantly|considera
                           r"slower|worse|greater)\b)")
 # Depth words before a layer noun mean position in the network, not size or speed.
 _DEPTH = re.compile(r"\b(?:(lower|low|bottom|shallow|shallower|low[ -]level|first|initial|earlier|early)|"
-                    r"(higher|high|upper|top|deeper|high[ -]level|last|final|later|late))[ -]((?:few |\d+ |two |three )?"
+                    r"(higher|high|upper|top|deeper|high[ -]level|last|final|later|late))[ -]"
+                    r"((?:few |\d+ |two |three )?"
                     r"(?:layers?|blocks?|stages?|convolutions?|filters?|ones|levels?|features?|conv))\b")
 STOPWORDS = {
     "a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "be", "been", "being", "was", "were", "it", "its",
@@ -242,7 +243,8 @@ def normalize(text: str) -> str:
             .replace("un-freez", "unfreez")
             .replace("over-fit", "overfit").replace("task-specific", "task specific").replace("batch-norm", "batchnorm")
             .replace("transfer learning", "transfer_learning").replace("deep learning", "deep_learning")
-            .replace("machine learning", "machine_learning").replace("learning rate", "rate").replace("learning-rate", "rate").replace("running mean", "running_mean"))
+            .replace("machine learning", "machine_learning").replace("learning rate", "rate")
+            .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
                   r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
