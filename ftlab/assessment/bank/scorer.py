@@ -256,6 +256,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b([^.,;:]{0,60}?)"
                   r"\bfrom (?:being |getting )?", r"\1\2 not ", text)  # "keeps X from being overwritten"
     text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
+    text = re.sub(r"\beven (?:when|if|though)\b", "although", text)  # a concession is its own clause
     text = _DENIAL.sub(" not ", text)
     text = _INTENSIFIER.sub("", text)
     text = _DEPTH.sub(lambda m: f"{'early' if m.group(1) else 'late'} {m.group(3)}", text)
@@ -706,8 +707,9 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     counts as the claim (it was meant in 12 of 17 held-out cases) and is not doubted.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
-    if flags:
-        return credited == 0 and set(flags) <= ZEROING
+    if flags:  # an echo beside other statements may be an honest answer using the question's words: a person looks
+        echoed = {"prompt-echo", "hint-echo"} & set(flags)
+        return credited == 0 and set(flags) <= ZEROING and not (echoed and any(c.states for c in kept))
     contradicted = sum(d.verdict is Verdict.CONTRADICTED for d in decisions)
     doubtful = sum(d.opposite_only or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
     if credited and contradicted:
