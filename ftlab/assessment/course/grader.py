@@ -150,7 +150,8 @@ class GradeCells(NbGraderPreprocessor):
         result = grade(item, answer, Context(shown=(shown,), for_instructor=True))  # feedback may show it
         score = points * result.score / result.max_score
         lines: list[str] = []
-        confident = result.confident  # the free-text scorer's doubt goes to a person
+        # the free-text scorer's doubt goes to a person, and so does a paste: a zero, but a matter of conduct
+        confident = result.confident and "pasted-model-answer" not in result.flags
         if isinstance(item, Choice):
             if result.outcome is Outcome.NOT_ATTEMPTED:
                 lines.append(f"Not a valid answer: {answer!r} is not one of {', '.join(item.letters)}."

@@ -207,9 +207,8 @@ def test_every_submission_gets_exactly_its_honest_score(course):
 def test_unsure_scores_and_only_those_wait_for_a_person(course):
     _, auto, _, _ = course
     flagged = {(a, s, g) for (a, s), grades in auto.items() for g, (_, manual) in grades.items() if manual}
-    assert flagged == {("concepts", "wrongcards", CARD_TESTS[1]), ("strategy", "mallory", EXPLAIN_TESTS[0]),
-                       ("strategy", "mallory", EXPLAIN_TESTS[2]), ("strategy", "nina", EXPLAIN_TESTS[2]),
-                       ("freezing", "odd", "e2-replace-head-test")}
+    # keyword lists and echoes are zeros the scorer is sure of; a pasted model answer waits for a person
+    assert flagged == {("strategy", "mallory", EXPLAIN_TESTS[0]), ("freezing", "odd", "e2-replace-head-test")}
 
 
 def _text(path: Path) -> str:
