@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 from pkgutil import resolve_name
@@ -63,6 +64,7 @@ def parser_for(chosen: str | None) -> argparse.ArgumentParser:
         child = sub.add_parser(name, help=command.help, description=command.help)
         if name == chosen:
             declare(child, command)
+            parser.set_defaults(chosen_parser=child)
     return parser
 
 
@@ -79,9 +81,17 @@ def declare(parser: argparse.ArgumentParser, command: Command) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
-    args = parser_for(chosen).parse_args(argv)
+    parser = parser_for(chosen)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # a misspelt flag: the subcommand's usage, which lists its flags, not the top-level one
+        getattr(args, "chosen_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     command = COMMANDS[args.command]
-    status = resolve_name((command.actions[args.action] if command.actions else command).run)(args)
+    try:
+        status = resolve_name((command.actions[args.action] if command.actions else command).run)(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`ftlab revise --summary | head -2`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     if status:
         sys.exit(status)
 

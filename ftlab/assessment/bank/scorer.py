@@ -534,8 +534,7 @@ class Decision:
 
 
 # Stems any answer about fine-tuning uses: a phrasing of one of them alone is weak evidence (see `confident`).
-COMMON = {"pretrain", "perform", "weight", "layer", "data", "featur", "train", "tun", "model", "requires_grad", "eval",
-          "trainable", "unfreez", "freez", "head", "rate"}
+COMMON = {"pretrain", "perform", "weight", "layer", "data", "featur", "train", "tun", "model"}
 
 
 def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str] = frozenset(COMMON)) -> Decision:

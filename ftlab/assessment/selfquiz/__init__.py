@@ -1,6 +1,8 @@
 """Self-study over the question bank: notebook quizzes, spaced revision and mastery, saved per learner."""
 from __future__ import annotations
 
+import sys
+
 from ftlab.assessment.bank import load_bank
 from ftlab.assessment.selfquiz.exercise_link import exercise_checked
 from ftlab.assessment.selfquiz.report import Mastery, Report, report
@@ -12,9 +14,33 @@ __all__ = ["Mastery", "QuizSession", "Report", "Reviser", "ReviseConfig", "Store
            "mastery", "open_reviser", "pick", "quiz", "revise", "show"]
 
 
+def _show_sessions_in_notebooks() -> None:
+    """In IPython, a QuizSession displays as its widgets (ftlab.assessment.selfquiz.widgets renders it; the
+    session module knows nothing of its view)."""
+    if "IPython" not in sys.modules:
+        return
+    shell = sys.modules["IPython"].get_ipython()
+    if shell is None:
+        return
+
+    def show(session: QuizSession) -> None:
+        from IPython.display import display
+
+        from ftlab.assessment.selfquiz.widgets import render
+
+        display(render(session))
+
+    shell.display_formatter.ipython_display_formatter.for_type(QuizSession, show)
+
+
+_show_sessions_in_notebooks()
+
+
 def quiz(topic: str | None = None, difficulty: str | None = None, n: int = 10, seed: int | None = None,
          kinds: tuple[str, ...] | None = None, learner: str | None = None, save: bool = True) -> QuizSession:
-    """A quiz by topic, difficulty, or (neither) a mixed practice test; it displays itself as the cell's output."""
+    """Practice by topic, difficulty, or (neither) a mixed test; it displays itself as the cell's output. Its answers
+    are saved as practice and never move the revision schedule."""
+    _show_sessions_in_notebooks()
     bank = load_bank()
     items = pick(bank, topic, difficulty, n, kinds=kinds, seed=seed)
     reviser, notice = open_reviser(learner, bank) if save else (None, None)
@@ -29,6 +55,7 @@ def revise(n: int = 20, topic: str | None = None, learner: str | None = None) ->
     """A session of what is due now (reviews, then new items within today's limit); answers update the schedule."""
     if n < 1:
         raise ValueError(f"n must be a positive number of items, got {n}")
+    _show_sessions_in_notebooks()
     reviser, notice = open_reviser(learner)
     if reviser is None:
         raise StoreError(notice)

@@ -5,12 +5,13 @@ import os
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fsrs import Card, Rating, Scheduler
 
 from ftlab.assessment.bank import DIFFICULTIES, KINDS, RATINGS, Bank, Grade, Item, Outcome, grade, load_bank
+from ftlab.assessment.selfquiz.figures import due_later_today, due_today, study_day, with_hints
 from ftlab.assessment.selfquiz.store import Store, StoreError
 
 # The kinds with a terminal view are revised outside a notebook (exercises need live objects).
@@ -19,7 +20,7 @@ REVISABLE = tuple(name for name, kind in KINDS.items() if kind.terminal)
 SYLLABUS = ("basics", "transfer", "freezing", "layers", "learning-rate", "optimizer", "recipe", "overfitting",
             "similarity", "batchnorm")
 KIND_ORDER = ("card", "truefalse", "choice", "explain", "exercise")  # within a topic: learn the fact, then apply it
-DAY_STARTS = timedelta(hours=4)  # as in Anki, a late-night session still counts for the day before
+CLOCK_FORMAT = "an ISO 8601 time such as 2026-03-02T09:00+00:00 (no offset: UTC)"
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class ReviseConfig:
     """Scheduler and daily-limit settings for a course that runs over weeks (Anki-like defaults).
 
     One short learning step: a new item answered right goes straight to a days-long interval; a miss comes back
-    within the same day. fsrs's default parameters are used (fitting them needs ~1,000 reviews).
+    within the same day. fsrs's default parameters are used, as its optimizer would below 512 reviews.
     """
 
     desired_retention: float = 0.9
@@ -50,25 +51,14 @@ def utcnow() -> datetime:
     try:
         when = datetime.fromisoformat(override)
     except ValueError:
-        raise ValueError(f"FTLAB_NOW={override!r} is not an ISO 8601 time such as 2026-03-02T09:00+00:00") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
-def study_day(when: datetime) -> date:
-    """The learner's study day of a time (local time, rolling over at 04:00)."""
-    return (when.astimezone() - DAY_STARTS).date()
+        raise ValueError(f"FTLAB_NOW={override!r} is not a time: set it to {CLOCK_FORMAT}, or unset it to use "
+                         f"the clock") from None
+    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def card_id(item_id: str) -> int:
     """A stable integer fsrs card id derived from the bank item id."""
     return zlib.crc32(item_id.encode())
-
-
-def with_hints(rating: str, hints: int) -> str:
-    """The rating after help: one hint makes a right answer at best 'hard', the second (strong) one 'again'."""
-    if hints >= 2:
-        return "again"
-    return "hard" if hints == 1 and rating in ("good", "easy") else rating
 
 
 def introduction_order(items: list[Item], topics_per_round: int = 2) -> list[Item]:
@@ -98,7 +88,8 @@ class Queue:
     new: list[Item] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # item id -> why it was pulled forward
     reviews_held: int = 0  # due reviews over today's review limit
-    new_left: int = 0  # new items still allowed today
+    new_left: int = 0  # new items that may still start today: within the daily limit and not yet seen
+    later: list[tuple[Item, datetime]] = field(default_factory=list)  # in a learning step that ends later today
 
     @property
     def items(self) -> list[Item]:
@@ -114,6 +105,9 @@ class Queue:
         held = len(self.items) - len(asked) + self.reviews_held
         if held:
             line += f" {held} more wait (session size or daily review limit)."
+        if self.later:
+            first = min(due for _, due in self.later).astimezone()
+            line += f" Later today: {len(self.later)} item(s) in a learning step come back from {first:%H:%M}."
         return line + f" After it, {self.new_left - counts['new']} new item(s) may still start today."
 
 
@@ -157,18 +151,20 @@ class Reviser:
         pool = self.pool(topic, now)
         cards, pulls = self.store.cards(), self.store.pulled()
         reviews_done, new_done = self.done_today(now)
-        due = sorted((i for i in pool if i.id in cards and cards[i.id].due <= now and i.id not in pulls),
+        due = sorted((i for i in pool if i.id in cards and due_today(cards[i.id], now) and i.id not in pulls),
                      key=lambda i: cards[i.id].due)
+        later = sorted(((i, cards[i.id].due) for i in pool if i.id in cards and due_later_today(cards[i.id], now)
+                        and i.id not in pulls), key=lambda pair: pair[1])
         review_room = max(0, self.config.reviews_per_day - reviews_done)
-        new_left = max(0, self.config.new_per_day - new_done)
-        fresh = [i for i in introduction_order(pool, self.config.topics_per_round)
-                 if i.id not in cards and i.id not in pulls][:new_left]
+        unseen = [i for i in introduction_order(pool, self.config.topics_per_round)
+                  if i.id not in cards and i.id not in pulls]
+        new_left = min(len(unseen), max(0, self.config.new_per_day - new_done))
         pulled = [i for i in pool if i.id in pulls]
-        return Queue(pulled, due[:review_room], fresh, {i.id: pulls[i.id] for i in pulled},
-                     max(0, len(due) - review_room), new_left)
+        return Queue(pulled, due[:review_room], unseen[:new_left], {i.id: pulls[i.id] for i in pulled},
+                     max(0, len(due) - review_room), new_left, later)
 
     def due(self, now: datetime | None = None, topic: str | None = None) -> list[Item]:
-        """The items of today's queue, in the order to ask them."""
+        """The items of today's queue, in the order to ask them (figures.due_today says what is due)."""
         return self.queue(now, topic).items
 
     def record(self, item: Item, answer: Any, result: Grade, now: datetime | None = None, source: str = "revise",
@@ -189,7 +185,7 @@ class Reviser:
         before = self.store.cards().get(item.id)
         card = before or Card(card_id=card_id(item.id), due=now)
         card, log = self.scheduler.review_card(card, Rating[rating.capitalize()], now, duration_ms)
-        if result.diagnosis and not result.correct:
+        if rating == "again" and result.diagnosis and not result.correct:
             card.due = min(card.due, now + self.config.misconception_delay)
         self.store.record(result, answer, now, source, card=card, log=log, attempt=attempt, rating=rating,
                           hints=hints, card_before=before)

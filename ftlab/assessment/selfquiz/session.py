@@ -1,7 +1,8 @@
 """A quiz session: which items to ask, and the answers and grades kept as plain Python values in the kernel.
 
-The first attempt at an item in a session is its review (scored, scheduled); later attempts are practice, saved
-and shown as such but never counted in the score or the schedule.
+In a revision session (source "revise") the first attempt at an item is its review (scored, scheduled); later
+attempts are practice. A quiz (source "quiz") is practice throughout: its first attempts make its score, but it
+never touches the schedule, the first-try figures or retention.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from ftlab.assessment.bank import (DIFFICULTIES, RATINGS, Bank, Choice, Context, Exercise, Explain, Grade, Item,
                                    Outcome, grade)
 from ftlab.assessment.selfquiz.exercise_link import exercise_checked
+from ftlab.assessment.selfquiz.figures import bounded, credited, session_score
 from ftlab.assessment.selfquiz.revise import Reviser
 
 
@@ -63,6 +65,7 @@ class QuizSession:
     hints_used: dict[str, int] = field(default_factory=dict)
     ratings: dict[str, str] = field(default_factory=dict)  # the review rating recorded for each first attempt
     pending: dict[str, Any] = field(default_factory=dict)  # unsure first attempts waiting for the learner's rating
+    set_aside: set[str] = field(default_factory=set)  # items suspended or buried during the session
     _done: list[tuple[str, str]] = field(default_factory=list)  # (item id, "review" | "practice"), for undo
 
     def item(self, item_id: str) -> Item:
@@ -82,8 +85,14 @@ class QuizSession:
             self.hints_used[item_id] = min(len(ladder), self.hints_used.get(item_id, 0) + 1)
         return ladder[max(self.hints_used.get(item_id, 1), 1) - 1]
 
-    def submit(self, item_id: str, answer: Any, now: datetime | None = None) -> Grade:
-        """Grade an answer; the first of the session is the review (saved and scheduled), later ones practice."""
+    @property
+    def schedules(self) -> bool:
+        """Whether first attempts are reviews that move the schedule (revision), not practice (a quiz)."""
+        return self.source == "revise"
+
+    def submit(self, item_id: str, answer: Any, now: datetime | None = None, typed: str | None = None) -> Grade:
+        """Grade an answer; the first of the session counts (after hints, figures.credited) and, in revision, is
+        the review; later ones are practice. `typed`: what the learner wrote before revealing a card, saved too."""
         item = self.item(item_id)
         model = item.model_answer if isinstance(item, Explain) else getattr(item, "answer", "")
         # the model answer is on screen only after a first attempt of this session: pasting it then earns nothing
@@ -93,33 +102,37 @@ class QuizSession:
         if result.outcome is Outcome.NOT_ATTEMPTED:
             return result
         self.answers[item_id] = answer
+        saved = answer if typed is None else {"rating": answer, "typed": typed}
         if item_id in self.grades:
             self.practice.setdefault(item_id, []).append(result)
             if self.reviser is not None:
-                self.reviser.record(item, answer, result, now, self.source, attempt="practice")
+                self.reviser.record(item, saved, result, now, self.source, attempt="practice")
             self._done.append((item_id, "practice"))
             return result
+        result = credited(result, self.hints_used.get(item_id, 0))
         self.grades[item_id] = result
         if result.rating is None:  # the scorer is unsure: the learner rates, see rate()
-            self.pending[item_id] = answer
+            self.pending[item_id] = saved
             return result
-        self._save_review(item, answer, result, result.rating, now)
+        self._save_review(item, saved, result, result.rating, now)
         return result
 
     def rate(self, item_id: str, rating: str | int, now: datetime | None = None) -> str:
-        """The learner's own rating of a first attempt the scorer was unsure about; returns the rating recorded."""
+        """The learner's own rating of a first attempt the scorer was unsure about, bounded by the scorer's verdict
+        (figures.bounded); returns the rating recorded."""
         if item_id not in self.pending:
             raise ValueError(f"{item_id!r} has no answer waiting for your rating")
         word = RATINGS[rating - 1] if isinstance(rating, int) and 1 <= rating <= 4 else str(rating).strip().lower()
         if word not in RATINGS:
             raise ValueError(f"rate with one of {', '.join(RATINGS)} (or 1-4), got {rating!r}")
         answer = self.pending.pop(item_id)
-        return self._save_review(self.item(item_id), answer, self.grades[item_id], word, now)
+        result = self.grades[item_id]
+        return self._save_review(self.item(item_id), answer, result, bounded(word, result), now)
 
     def _save_review(self, item: Item, answer: Any, result: Grade, rating: str, now: datetime | None) -> str:
         if self.reviser is not None:
             rating = self.reviser.record(item, answer, result, now, self.source, hints=self.hints_used.get(item.id, 0),
-                                         rating=rating)
+                                         rating=rating, attempt="review" if self.schedules else "practice")
         self.ratings[item.id] = rating
         self._done.append((item.id, "review"))
         return rating
@@ -144,26 +157,23 @@ class QuizSession:
 
     @property
     def score(self) -> tuple[float, float]:
-        """(points scored, points possible) over the first attempts of every item of the session."""
-        possible = sum(item.max_score for item in self.items)
-        return sum(g.score for g in self.grades.values()), possible
+        """(points scored, points possible) over the first attempts answered so far (figures.session_score)."""
+        return session_score(self.grades)
 
     def summary(self) -> str:
-        """One line: first attempts answered, score, partial ones, and practice retries (not counted)."""
+        """One line: first attempts answered, their score, partial ones, what is left, and practice retries."""
         got, possible = self.score
         partial = sum(g.outcome is Outcome.PARTIAL for g in self.grades.values())
         retries = sum(len(g) for g in self.practice.values())
-        text = f"First attempts: {len(self.grades)} of {len(self.items)} answered; score {got:g} / {possible:g}"
+        asked = len(self.items) - len(self.set_aside - set(self.grades))
+        text = f"First attempts: {len(self.grades)} of {asked} answered; score {got:g} / {possible:g}"
         text += f" ({partial} partial)." if partial else "."
+        if left := asked - len(self.grades):
+            text += f" {left} not answered" + (" (they stay due)." if self.schedules else ".")
+        if self.set_aside:
+            text += f" Set aside (suspended or buried): {len(self.set_aside)}."
         if retries:
             text += f" Practice retries: {retries} (not counted)."
         if self.pending:
             text += f" {len(self.pending)} answer(s) wait for your own rating."
         return text
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        from ftlab.assessment.selfquiz.widgets import render
-
-        display(render(self))

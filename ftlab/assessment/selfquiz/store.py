@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from fsrs import Card, ReviewLog
+from fsrs import Card, ReviewLog, State
 
 from ftlab.assessment.bank import Grade
 
@@ -70,6 +70,7 @@ class AnswerRecord:
     attempt: str = "review"  # "review": the first attempt in a session, scheduled; "practice": a retry, not scheduled
     rating: str | None = None
     hints: int = 0
+    state_before: State | None = None  # the item's fsrs state before this review; None for a new item or practice
 
 
 class Store:
@@ -189,14 +190,14 @@ class Store:
     def answers(self, item_id: str | None = None, limit_last: int | None = None) -> list[AnswerRecord]:
         """Every stored answer (optionally for one item, or only the latest few), oldest first."""
         sql = ("SELECT item_id, answered_at, source, answer, score, max_score, correct, diagnosis, attempt, rating, "
-               "hints FROM answers" + (" WHERE item_id = ?" if item_id else ""))
+               "hints, card_before FROM answers" + (" WHERE item_id = ?" if item_id else ""))
         params: tuple = (item_id,) if item_id else ()
         if limit_last is not None:
             rows = self._read(sql + " ORDER BY id DESC LIMIT ?", (*params, limit_last))[::-1]
         else:
             rows = self._read(sql + " ORDER BY id", params)
         return [AnswerRecord(r[0], datetime.fromisoformat(r[1]), r[2], json.loads(r[3]), r[4], r[5], bool(r[6]), r[7],
-                             r[8], r[9], r[10]) for r in rows]
+                             r[8], r[9], r[10], Card.from_json(r[11]).state if r[11] else None) for r in rows]
 
     def cards(self) -> dict[str, Card]:
         """The current fsrs card of every item reviewed so far."""

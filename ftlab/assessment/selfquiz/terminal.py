@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+import select
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ftlab.assessment.bank import DIFFICULTIES, RATINGS, Bank, Card, Choice, Explain, Item, Outcome, load_bank
+from ftlab.assessment.bank import DIFFICULTIES, RATINGS, Bank, Card, Choice, Explain, Item, Outcome, grade, load_bank
 from ftlab.assessment.bank.grading import choice_index
 from ftlab.assessment.bank.kinds import view
 from ftlab.assessment.selfquiz.report import export_csv, history, report
@@ -16,8 +20,30 @@ from ftlab.assessment.selfquiz.store import default_learner
 
 SKIP, UNDO, SUSPEND, BURY, QUIT = (object() for _ in range(5))
 COMMANDS = {":undo": UNDO, ":suspend": SUSPEND, ":bury": BURY, ":quit": QUIT}
-KEYS = ("Keys: ? a hint (again for a stronger one), Enter skips, :undo takes back the last answer, "
+KEYS = ("Keys: ? a hint (again for a stronger one; cards have none), Enter skips, :undo takes back the last answer, "
         ":suspend / :bury this item, :quit stops (Ctrl-C too); progress is saved after every answer.")
+
+
+@dataclass(frozen=True)
+class CardReply:
+    """A card's answer: the learner's rating of their recall and what they typed before revealing, if anything."""
+
+    rating: str
+    typed: str | None = None
+
+
+def pasted_lines() -> int:
+    """Lines already waiting on a terminal's input right after a reply: the rest of a paste, read and dropped so
+    they cannot answer the next question. 0 when reading from a pipe or file (a script's lines are answers)."""
+    if not sys.stdin.isatty():
+        return 0
+    fd, extra = sys.stdin.fileno(), b""
+    while select.select([fd], [], [], 0.05)[0]:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        extra += chunk
+    return len(extra.splitlines())
 
 
 def rating_word(reply: str) -> str | None:
@@ -46,31 +72,48 @@ def ask(session: QuizSession, item: Item, read: Callable[[str], str], write: Cal
 
 
 def reply(session: QuizSession, item: Item, read: Callable[[str], str], write: Callable[[str], None],
-          prompt: str = "Your answer: ", hints: bool = True) -> Any:
-    """One non-empty reply that is not a command (SKIP or the command otherwise); '?' shows the next hint."""
+          prompt: str = "Your answer: ", hints: bool = True, one_line: bool = True, empty: Any = SKIP) -> Any:
+    """One reply that is not a command (`empty` for an empty one, the command otherwise); '?' shows the next hint,
+    an unknown ':command' or a multi-line paste where one line is expected is refused and asked again."""
     while True:
         text = read(prompt).strip()
+        if one_line and (extra := pasted_lines()):
+            write(f"Your paste had {extra + 1} lines; this question takes one line, so none of it was used.")
+            continue
         if not text:
-            return SKIP
+            return empty
         if text.lower() in COMMANDS:
             return COMMANDS[text.lower()]
-        if text == "?" and hints:
-            write(f"Hint: {session.hint(item.id)}")
+        if text.startswith(":"):
+            write(f"Unknown command {text!r}; the commands are {', '.join(COMMANDS)}.")
+            continue
+        if text == "?":
+            write(f"Hint: {session.hint(item.id)}" if hints else "Cards have no hints: recall what you can, then "
+                  "press Enter to see the answer.")
             continue
         return text
 
 
 def ask_card(session: QuizSession, item: Card, read: Callable[[str], str], write: Callable[[str], None]) -> Any:
-    """Reveal the card's answer, then read the learner's rating of their recall."""
-    read("(press Enter to reveal the answer) ")
-    write(item.answer)
+    """Let the learner write what they recall (optional, saved with the rating), reveal the answer, then read the
+    rating of their recall; commands work at both prompts."""
+    typed = reply(session, item, read, write, "Recall it (type it if you like; an empty line shows the answer): ",
+                  hints=False, one_line=False, empty=None)
+    if typed is not None and not isinstance(typed, str):
+        return typed
+    if typed:
+        typed = read_text(read, typed)
+        write(f"You wrote: {typed}")
+        if item.concepts:  # the scorer's reading helps the learner rate; the rating stays theirs
+            write(f"The scorer's reading of it: {grade(item, typed).feedback}")
+    write(f"Answer: {item.answer}")
     while True:
         text = reply(session, item, read, write, "How well did you recall it? again/hard/good/easy or 1-4: ",
                      hints=False)
         if not isinstance(text, str):
             return text
         if rating_word(text) is not None:
-            return rating_word(text)
+            return CardReply(rating_word(text), typed or None)
         write("Please type again, hard, good or easy (or 1-4).")
 
 
@@ -88,7 +131,7 @@ def ask_choice(session: QuizSession, item: Choice, read: Callable[[str], str], w
 def ask_explain(session: QuizSession, item: Explain, read: Callable[[str], str], write: Callable[[str], None]) -> Any:
     """Read a free-text answer over several lines."""
     write("Type your answer; it may span several lines. An empty line ends it.")
-    text = reply(session, item, read, write)
+    text = reply(session, item, read, write, one_line=False)
     return read_text(read, text) if isinstance(text, str) else text
 
 
@@ -107,7 +150,9 @@ def show_result(session: QuizSession, item: Item, result, read, write, practice:
         while (word := rating_word(read("The scorer is unsure. Rate your answer: again/hard/good/easy or 1-4: ")))\
                 is None:
             write("Please type again, hard, good or easy (or 1-4).")
-        write(f"Recorded your rating: {session.rate(item.id, word)}.")
+        recorded = session.rate(item.id, word)
+        bound = "" if recorded == word else " (the scorer found a mistake or too little, so it counts no better)"
+        write(f"Recorded your rating: {recorded}{bound}.")
 
 
 def run(session: QuizSession, read: Callable[[str], str] = input, write: Callable[[str], None] = print) -> None:
@@ -144,7 +189,8 @@ def _ask_all(session: QuizSession, items: list[Item], read, write, practice: boo
         if reply is SKIP:
             write("Skipped.")
             continue
-        result = session.submit(item.id, reply)
+        result = (session.submit(item.id, reply.rating, typed=reply.typed) if isinstance(reply, CardReply)
+                  else session.submit(item.id, reply))
         if result.outcome is Outcome.NOT_ATTEMPTED:
             write(result.feedback)
             queue.insert(0, item)
@@ -156,6 +202,7 @@ def flag(session: QuizSession, item: Item, what: object) -> str:
     """Suspend an item (until unsuspended) or bury it until tomorrow."""
     if session.reviser is None:
         return "Nothing is saved in this quiz, so there is nothing to suspend or bury."
+    session.set_aside.add(item.id)
     if what is SUSPEND:
         session.reviser.store.set_flag(item.id, suspended=True)
         return f"Suspended {item.id}; `ftlab revise --unsuspend {item.id}` brings it back."
@@ -176,8 +223,18 @@ def _reviser(args: argparse.Namespace, write: Callable[[str], None], bank: Bank)
     return reviser
 
 
+def check_clock() -> None:
+    """Refuse a bad $FTLAB_NOW before anything is asked or saved."""
+    try:
+        utcnow()
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+
+
 def quiz_command(args: argparse.Namespace, read=input, write=print) -> None:
-    """A practice quiz by topic and/or difficulty (mixed across topics when neither is given)."""
+    """Practice by topic and/or difficulty (mixed across topics when neither is given): answers are saved as
+    practice and never move the revision schedule."""
+    check_clock()
     bank = load_bank()
     try:
         items = pick(bank, args.topic, args.difficulty, args.n, kinds=REVISABLE, seed=args.seed)
@@ -185,13 +242,14 @@ def quiz_command(args: argparse.Namespace, read=input, write=print) -> None:
         raise SystemExit(str(err)) from None
     session = utcnow().isoformat() if args.seed is None else str(args.seed)
     items = shuffle_options(items, args.learner or default_learner(), session)
-    if args.no_save:
-        write("Practice only: nothing from this quiz is saved (--no-save).")
+    write("Practice only: nothing from this quiz is saved (--no-save)." if args.no_save else
+          "Practice: answers are saved as practice and never change your revision schedule (ftlab revise).")
     run(QuizSession(items, _reviser(args, write, bank)), read, write)
 
 
 def revise_command(args: argparse.Namespace, read=input, write=print) -> None:
     """Ask what is due (reviews and new items counted apart), or manage and report progress."""
+    check_clock()
     if args.no_save:
         raise SystemExit("ftlab revise schedules from your saved progress, so it cannot run with --no-save. "
                          "To practise without saving anything, run: ftlab quiz --no-save")

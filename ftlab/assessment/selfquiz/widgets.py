@@ -4,16 +4,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from html import escape
-from typing import TYPE_CHECKING
-
 import ipywidgets as w
 
 from ftlab.assessment.bank import RATINGS, Card, Choice, Exercise, Explain, Grade, Item
 from ftlab.assessment.bank.kinds import view
 from ftlab.assessment.selfquiz.revise import utcnow
-
-if TYPE_CHECKING:  # annotations only: the session imports this module when it displays itself
-    from ftlab.assessment.selfquiz.session import QuizSession
+from ftlab.assessment.selfquiz.session import QuizSession
 
 UNSURE = "The scorer is not sure about this answer. Compare it with the model answer and rate yourself:"
 
@@ -58,7 +54,8 @@ def bind_q(session: QuizSession) -> bool:
 def verdict(session: QuizSession, item: Item, result: Grade) -> str:
     """Feedback HTML saying whether this attempt counted (first) or was practice; a card's answer is not repeated."""
     practice = bool(session.practice.get(item.id)) and session.practice[item.id][-1] is result
-    label = "Practice retry (not counted): " if practice else "First attempt (counts): "
+    label = ("Practice retry (not counted): " if practice else "First attempt (counts): " if session.schedules
+             else "First attempt (scored here; practice, so your revision schedule is unchanged): ")
     if isinstance(item, Card):
         return f"<small>{label}</small><b>{result.outcome.value}</b>: you rated {result.rating}."
     return f"<small>{label}</small>" + result._repr_html_()
@@ -90,10 +87,12 @@ def set_aside(session: QuizSession, item: Item) -> w.HBox:
 
     def on_suspend(_) -> None:
         session.reviser.store.set_flag(item.id, suspended=True)
+        session.set_aside.add(item.id)
         note.value = f"<small>Suspended; <code>ftlab revise --unsuspend {item.id}</code> brings it back.</small>"
 
     def on_bury(_) -> None:
         session.reviser.store.set_flag(item.id, buried_until=utcnow() + timedelta(days=1))
+        session.set_aside.add(item.id)
         note.value = "<small>Buried until tomorrow.</small>"
 
     suspend.on_click(on_suspend)

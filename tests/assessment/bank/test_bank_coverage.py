@@ -51,10 +51,11 @@ COVERAGE = [(f, text, ids) for f in ("000", "001") for text, ids in SHARED] + [
     ("002", "describe why fine-tuning is useful compared to training a model from scratch",
      ["basics-explain-vs-scratch"]),
     # 003: five facts and three review questions.
-    ("003", "fine-tuning typically involves unfreezing some of the layers", ["layers-card-partial"]),
+    ("003", "fine-tuning typically involves unfreezing some of the layers", ["layers-card-strategy", "recipe-card-strategy"]),
     ("003", "the process usually requires less data than training a model from scratch",
      ["basics-card-less-data", "basics-tf-less-data"]),
-    ("003", "fine-tuning can significantly improve model performance", ["basics-tf-limited-labels"]),
+    ("003", "fine-tuning can significantly improve model performance",
+     ["basics-mc-main-benefit", "basics-card-generalization"]),
     ("003", "this approach allows for better generalization", ["basics-card-generalization"]),
     ("003", "careful selection of layers to fine-tune is crucial",
      ["overfit-card-too-many-layers", "overfit-mc-too-many-layers", "overfit-explain-many-layers"]),
@@ -63,9 +64,9 @@ COVERAGE = [(f, text, ids) for f in ("000", "001") for text, ids in SHARED] + [
      ["similarity-explain-which-layers", "similarity-card-rule"]),
     ("003", "evaluate how fine-tuning techniques might change", ["transfer-explain-future"]),  # retired, see below
     # 004: the fill-in question, its worked steps, and the similar true/false and choice questions.
-    ("004", "in transfer learning, layers are typically fine-tuned", ["layers-mc-fill-blank"]),
+    ("004", "in transfer learning, layers are typically fine-tuned", ["layers-mc-which", "layers-card-strategy"]),
     ("004", "in transfer learning, the last few layers of the model are typically fine-tuned",
-     ["layers-mc-fill-blank", "recipe-card-transfer-steps", "layers-tf-early-generic"]),
+     ["layers-mc-which", "recipe-card-strategy", "layers-tf-early-generic"]),
     ("004", "in transfer learning, all layers of the pre-trained model are always frozen", ["transfer-tf-all-frozen"]),
     ("004", "in transfer learning, the target dataset is smaller", ["similarity-tf-smaller-means-different"]),
     ("004", "why does transfer learning work?", ["transfer-mc-why-works"]),

@@ -148,8 +148,9 @@ def test_the_grader_scores_recall_cells_and_sends_unsure_ones_to_a_person():
     wrong = _recall(1, WRONG["course-card-transfer"]["misconception"])
     assert wrong.score == 0 and wrong.confident
     assert any(m.name in line for line in wrong.lines for c in transfer.concepts for m in c.misconceptions)
-    for text in (WRONG["course-card-frozen-tensor"]["keywords"], frozen.answer):  # sure zeros: keywords, a paste
-        assert _recall(2, text).score == 0 and _recall(2, text).confident
+    assert _recall(2, WRONG["course-card-frozen-tensor"]["keywords"]).confident  # keywords: a sure zero
+    pasted = _recall(2, frozen.answer)
+    assert pasted.score == 0 and not pasted.confident  # a paste: zero, and a person sees it
     unsure = _recall(2, "The optimizer never changes it. requires_grad False")  # a keyword fragment: a person reads it
     assert unsure.score == 0.5 and not unsure.confident and "Provisional" in unsure.outputs(1)[0].text
     blank = _recall(1, "")

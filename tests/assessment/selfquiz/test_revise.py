@@ -12,7 +12,8 @@ from ftlab.offline.glyphnet import GlyphNet
 from ftlab.assessment.selfquiz import QuizSession, exercise_checked, report
 from ftlab.assessment.selfquiz.anki import export_deck
 from ftlab.assessment.selfquiz.report import export_csv, history
-from ftlab.assessment.selfquiz.revise import SYLLABUS, Reviser, ReviseConfig, card_id, introduction_order, utcnow, with_hints
+from ftlab.assessment.selfquiz.figures import with_hints
+from ftlab.assessment.selfquiz.revise import SYLLABUS, Reviser, ReviseConfig, card_id, introduction_order, utcnow
 from ftlab.assessment.selfquiz.store import Store
 
 DAY0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
@@ -165,7 +166,7 @@ def test_review_logs_feed_fsrs_refitting(reviser):
 
 def test_report_counts_first_attempts_only_and_shows_retention_only_with_data(reviser):
     choices = [i for i in BANK.select(topic="freezing") if i.kind == "choice"]
-    session = QuizSession(choices, reviser)
+    session = QuizSession(choices, reviser, source="revise")
     for item in choices:  # all wrong, then all right: the retries are practice
         session.submit(item.id, wrong(item), now=DAY0)
         session.submit(item.id, right(item), now=DAY0)
@@ -180,7 +181,9 @@ def test_report_counts_first_attempts_only_and_shows_retention_only_with_data(re
     for item in choices:
         reviser.answer(item, right(item), now=day2)
     freezing = {m.topic: m for m in report(reviser, day2)}["freezing"]
-    assert freezing.retention == 1.0 and freezing.weak == [] and freezing.first_tries == 2 * len(choices)
+    assert freezing.weak == [] and freezing.first_tries == 2 * len(choices)
+    # items failed the day before are being relearned: their return measures no retention
+    assert freezing.retention is None and freezing.returns == 0
     stored = reviser.store.answers()
     assert [a.attempt for a in stored].count("practice") == len(choices)
 
@@ -278,6 +281,8 @@ def test_clock_override(monkeypatch):
     assert utcnow() == datetime(2026, 3, 3, 9, 30, tzinfo=timezone.utc)
     monkeypatch.setenv("FTLAB_NOW", "2026-03-03T09:30")
     assert utcnow().tzinfo is not None
+    monkeypatch.setenv("FTLAB_NOW", "2026-03-03T10:30:00+01:00")  # a local time: fsrs gets it in UTC
+    assert utcnow() == datetime(2026, 3, 3, 9, 30, tzinfo=timezone.utc) and utcnow().tzinfo is timezone.utc
     monkeypatch.setenv("FTLAB_NOW", "tomorrow")
-    with pytest.raises(ValueError, match="FTLAB_NOW='tomorrow' is not an ISO 8601"):
+    with pytest.raises(ValueError, match="FTLAB_NOW='tomorrow' is not a time: set it to an ISO 8601"):
         utcnow()

@@ -63,7 +63,7 @@ def session(tmp_path):
     items = [BANK.get(i) for i in ("freezing-mc-snippet", "overfit-explain-many-layers", "lr-card-small",
                                    "ex-freeze-all", "freezing-tf-eval-freezes")]
     with Store(tmp_path / "s.sqlite3") as store:
-        yield QuizSession(items, Reviser(BANK, store))
+        yield QuizSession(items, Reviser(BANK, store), source="revise")
 
 
 def html_of(box):
@@ -108,7 +108,7 @@ def test_retries_are_practice_and_never_inflate_the_score(tmp_path):
 
     items = [i for i in BANK.select(topic="freezing") if i.kind == "choice"]
     with Store(tmp_path / "r.sqlite3") as store:
-        session = QuizSession(items, Reviser(BANK, store))
+        session = QuizSession(items, Reviser(BANK, store), source="revise")
         view = render(session)
         for item, box in zip(items, view.children):
             radio, check = find(box, w.RadioButtons)[0], find(box, w.Button, "Check")[0]
@@ -128,7 +128,7 @@ def test_retries_are_practice_and_never_inflate_the_score(tmp_path):
 def test_hint_ladder_climbs_and_lowers_the_rating(tmp_path):
     item = BANK.get("recipe-mc-five-classes")
     with Store(tmp_path / "h.sqlite3") as store:
-        session = QuizSession([item, BANK.get("lr-mc-large")], Reviser(BANK, store))
+        session = QuizSession([item, BANK.get("lr-mc-large")], Reviser(BANK, store), source="revise")
         view = render(session)
         box = view.children[0]
         hint = find(box, w.Button, "Hint")[0]
@@ -138,27 +138,30 @@ def test_hint_ladder_climbs_and_lowers_the_rating(tmp_path):
         assert "Hint 2/2" in html_of(box) and "It is not" in html_of(box)
         find(box, w.RadioButtons)[0].value = item.answer
         find(box, w.Button, "Check")[0].click()
-        assert session.grades[item.id].correct and store.answers()[0].rating == "again"
+        hinted = session.grades[item.id]  # right after two hints: no points, not "Correct", rated again
+        assert not hinted.correct and hinted.score == 0 and hinted.outcome.value == "Incorrect"
+        assert store.answers()[0].rating == "again" and store.answers()[0].score == 0
         assert store.answers()[0].hints == 2
         other = BANK.get("lr-mc-large")
         session.hint(other.id)
         session.submit(other.id, other.answer)
-        assert store.answers()[1].rating == "hard"
+        assert store.answers()[1].rating == "hard" and session.grades[other.id].score == other.max_score / 2
+        assert session.grades[other.id].outcome.value == "Partial" and session.score == (other.max_score / 2, 2)
 
 
 def test_an_unsure_score_asks_the_learner_to_rate(tmp_path):
     """Keyword fragments next to a real statement leave the scorer unsure: the learner rates, seeing the evidence."""
     item = BANK.get("overfit-explain-many-layers")
     with Store(tmp_path / "u.sqlite3") as store:
-        session = QuizSession([item], Reviser(BANK, store))
+        session = QuizSession([item], Reviser(BANK, store), source="revise")
         box = render(session).children[0]
         find(box, w.Textarea)[0].value = "It overfits. Too many weights, tiny dataset, val loss up."
         find(box, w.Button, "Check")[0].click()
         assert "not sure" in html_of(box) and store.answers() == [] and item.id in session.pending
         assert "you wrote: &#x27;It overfits&#x27;" in html_of(box) and "a person to confirm" not in html_of(box)
-        find(box, w.Button, "good")[0].click()
-        assert "Recorded your rating: <b>good</b>" in html_of(box)
-        assert [(a.rating, a.attempt) for a in store.answers()] == [("good", "review")]
+        find(box, w.Button, "hard")[0].click()
+        assert "Recorded your rating: <b>hard</b>" in html_of(box)
+        assert [(a.rating, a.attempt) for a in store.answers()] == [("hard", "review")]
         assert all(b.disabled for b in find(box, w.Button, "easy"))
 
 
@@ -218,22 +221,24 @@ def test_the_exercise_note_binds_q():
     shell.user_ns.pop("q")
 
 
-def test_session_and_widgets_do_not_import_each_other():
+def test_the_session_knows_nothing_of_its_view_yet_shows_as_widgets_in_a_notebook():
     import ast
     from pathlib import Path
 
-    root = Path(selfquiz.__file__).parent
+    from IPython.core.interactiveshell import InteractiveShell
 
-    def top_level_imports(name):
-        tree = ast.parse((root / name).read_text())
-        found = set()
-        for node in tree.body:  # imports under `if TYPE_CHECKING:` are annotations only
-            if isinstance(node, ast.ImportFrom):
-                found.add(node.module)
-        return found
-
-    assert "ftlab.assessment.selfquiz.widgets" not in top_level_imports("session.py")
-    assert "ftlab.assessment.selfquiz.session" not in top_level_imports("widgets.py")
+    tree = ast.parse((Path(selfquiz.__file__).parent / "session.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}  # TYPE_CHECKING too
+    assert not any("widgets" in name or "IPython" in name for name in imported), imported
+    shell = InteractiveShell.instance()
+    selfquiz._show_sessions_in_notebooks()
+    shown = []
+    shell.display_pub.publish = lambda data, **kw: shown.append(data)
+    try:
+        assert shell.display_formatter.ipython_display_formatter(QuizSession([BANK.get("lr-mc-large")])) is True
+    finally:
+        del shell.display_pub.publish
+    assert any("application/vnd.jupyter.widget-view+json" in data for data in shown)
 
 
 def test_check_without_choosing_asks_for_a_choice(session):
@@ -257,3 +262,14 @@ def test_suspend_and_bury_buttons(session):
     assert "--unsuspend freezing-mc-snippet" in html_of(view.children[0])
     queue = {i.id for i in session.reviser.queue().items}
     assert "freezing-mc-snippet" not in queue and "lr-card-small" not in queue
+
+
+def test_a_notebook_quiz_is_practice_and_says_so(tmp_path):
+    item = BANK.get("lr-mc-large")
+    with Store(tmp_path / "p.sqlite3") as store:
+        session = QuizSession([item], Reviser(BANK, store))
+        box = render(session).children[0]
+        find(box, w.RadioButtons)[0].value = item.answer
+        find(box, w.Button, "Check")[0].click()
+        assert "practice, so your revision schedule is unchanged" in html_of(box)
+        assert [a.attempt for a in store.answers()] == ["practice"] and store.cards() == {}

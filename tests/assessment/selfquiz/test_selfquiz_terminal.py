@@ -40,6 +40,11 @@ def ftlab(capsys, monkeypatch, *args, stdin=""):
     return out.out, out.err, status
 
 
+def store_cards(env):
+    with Store(env / "progress" / "term.sqlite3") as store:
+        return store.cards()
+
+
 def replies(item, correct):
     """The keystrokes a learner types for one item: a hint request, an invalid try, then the answer."""
     if isinstance(item, Card):
@@ -66,7 +71,9 @@ def test_quiz_through_its_prompts(env, capsys, monkeypatch):
     with Store(env / "progress" / "term.sqlite3") as store:
         answers = store.answers()
     assert [a.item_id for a in answers] == [i.id for i in items]
-    assert [a.correct for a in answers] == [True, False, True, False]
+    # a hint before the answer (choice, explain) makes it not fully right; a quiz is practice, never a review
+    assert [a.correct for a in answers] == [n % 2 == 0 and i.kind == "card" for n, i in enumerate(items)]
+    assert {a.attempt for a in answers} == {"practice"} and store_cards(env) == {}
     assert [a.hints for a in answers if BANK.get(a.item_id).kind != "card"] == [1] * sum(
         i.kind != "card" for i in items)
 
@@ -77,10 +84,10 @@ def test_multi_line_explain_answers_and_card_ratings_by_number(env, capsys, monk
     from ftlab.assessment.selfquiz.terminal import run
 
     written = []
-    keys = iter(["Too many trainable weights for 300 images,", "so the model memorises the training set and",
-                 "overfits: validation accuracy drops.", "", "", "4"])
+    keys = iter(["The dataset is small and there are too many trainable weights,",
+                 "so the model memorises the training set and", "overfits: validation accuracy drops.", "", "", "4"])
     with Store(env / "m.sqlite3") as store:
-        session = QuizSession([explain, card], Reviser(BANK, store))
+        session = QuizSession([explain, card], Reviser(BANK, store), source="revise")
         run(session, lambda prompt: next(keys), written.append)
         first = store.answers()[0]
     assert first.answer.count("\n") == 2 and "overfits" in first.answer  # all three lines, one answer
@@ -140,7 +147,7 @@ def test_day_one_and_day_two(env, capsys, monkeypatch):
             keys.append("")
     out, _, status = ftlab(capsys, monkeypatch, "revise", "-n", "6", stdin="\n".join(keys + ["n"]) + "\n")
     assert status == 0 and "This session: 0 review(s) due, 6 new item(s)" in out
-    assert "Mastery by topic (first attempts only" in out and "Streak: 1 day(s)" in out
+    assert "Mastery by topic (from reviews only" in out and "Streak: 1 day(s)" in out
     missed = {i.id for n, i in enumerate(day1_items) if n % 3 == 0}
     monkeypatch.setenv("FTLAB_NOW", "2026-03-03T10:00:00+00:00")
     out, _, _ = ftlab(capsys, monkeypatch, "revise", "--summary")
@@ -210,3 +217,73 @@ def test_ctrl_c_stops_without_a_traceback_and_prints_the_summary(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert "Traceback" not in err and "Stopped early; every answer so far is saved." in out, err
     assert "First attempts: 1 of 3 answered" in out and "Mastery by topic" in out
+
+
+def test_a_bad_clock_and_a_misspelt_flag_get_clear_errors(env, capsys, monkeypatch):
+    monkeypatch.setenv("FTLAB_NOW", "tomorrow")
+    for command in ("revise", "quiz"):
+        _, err, status = ftlab(capsys, monkeypatch, command, "--no-save" if command == "quiz" else "--summary")
+        assert status == 1 and "FTLAB_NOW='tomorrow' is not a time: set it to an ISO 8601 time such as" in err
+    assert not (env / "progress").exists()  # nothing was opened or saved
+    monkeypatch.setenv("FTLAB_NOW", "2026-03-02T10:00:00+00:00")
+    _, err, status = ftlab(capsys, monkeypatch, "revise", "--sumary")
+    assert status == 2 and err.startswith("usage: ftlab revise") and "unrecognized arguments: --sumary" in err
+
+
+def spawn(env, *args):
+    import pexpect
+
+    return pexpect.spawn(sys.executable, ["-m", "ftlab.cli", *args], env=env, encoding="utf-8", timeout=60)
+
+
+@pytest.mark.slow
+def test_commands_typos_and_pastes_at_a_real_terminal(env, tmp_path):
+    """A person at a terminal (a pty): commands work on a card's first prompt, what they type on a card is saved,
+    and a pasted second line never answers the next question."""
+    from ftlab.assessment.selfquiz import Reviser
+
+    with Store(env / "progress" / "term.sqlite3") as store:
+        items = Reviser(BANK, store).queue().items
+    assert [i.kind for i in items[:3]] == ["card", "truefalse", "card"]
+    child = spawn({**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"}, "revise", "-n", "5")
+    child.expect("Recall it")
+    child.sendline(":supend")
+    child.expect("Unknown command ':supend'; the commands are :undo, :suspend, :bury, :quit.")
+    child.sendline("?")
+    child.expect("Cards have no hints")
+    child.sendline(":bury")
+    child.expect(f"Buried {items[0].id} until tomorrow.")
+    child.expect("Your answer: ")
+    wrong = items[1].letters[1 - items[1].answer]
+    child.send(f"{wrong}\n{items[1].letters[items[1].answer]}\n")  # one paste of two lines
+    child.expect("Your paste had 2 lines; this question takes one line, so none of it was used.")
+    child.sendline(items[1].letters[items[1].answer])
+    child.expect("Correct")
+    child.expect("Recall it")
+    child.sendline("it reuses features learned on a big dataset")
+    child.sendline("")
+    child.expect("You wrote: it reuses features learned on a big dataset")
+    child.expect("How well did you recall it")
+    child.sendline("good")
+    child.expect(r"\[")  # the next item
+    child.sendline(":quit")
+    child.expect("First attempts: 2 of 4 answered; score 2 / 2. 2 not answered \\(they stay due\\). "
+                  "Set aside \\(suspended or buried\\): 1.")
+    child.expect(pexpect_eof())
+    with Store(env / "progress" / "term.sqlite3") as store:
+        answers = store.answers()
+    assert [a.item_id for a in answers] == [items[1].id, items[2].id]
+    assert answers[1].answer == {"rating": "good", "typed": "it reuses features learned on a big dataset"}
+
+
+def pexpect_eof():
+    import pexpect
+
+    return pexpect.EOF
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_ends_quietly(env):
+    done = subprocess.run(f"'{sys.executable}' -m ftlab.cli revise --summary | head -n 0", shell=True, text=True,
+                          capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
