@@ -27,6 +27,8 @@ COURSE = {
     "autograde": Command("autograde a whole class: parallel, sandboxed, shardable",
                          "ftlab.assessment.course.autograde:run",
                          "ftlab.assessment.course.autograde:add_arguments"),
+    "report": Command("what the class got wrong: per question, option, concept and check; what to reteach",
+                      "ftlab.assessment.course.report_view:run", "ftlab.assessment.course.report_view:add_arguments"),
     "merge": Command("import `course autograde --shard` result files into the gradebook",
                      "ftlab.assessment.course.autograde:run_merge",
                      "ftlab.assessment.course.autograde:merge_arguments"),
@@ -51,7 +53,7 @@ COMMANDS = {
                     "ftlab.assessment.selfquiz.terminal:quiz_arguments"),
     "revise": Command("spaced-repetition revision of what is due", "ftlab.assessment.selfquiz.terminal:revise_command",
                       "ftlab.assessment.selfquiz.terminal:revise_arguments"),
-    "course": Command("the nbgrader course: init, build, autograde, merge", actions=COURSE),
+    "course": Command("the nbgrader course: init, build, autograde, merge, report", actions=COURSE),
     "bank": Command("the question bank: try an item's free-text scoring", actions=BANK),
 }
 

@@ -16,6 +16,7 @@ TOOLS = {  # name -> (module with main(argv), what it measures)
     "scorer": ("ftlab.bench.scorer", "the free-text scorer's precision, recall and credit to dishonest answers"),
     "autograde-time": ("ftlab.bench.autograde_time", "nbgrader seconds per notebook for each course assignment"),
     "autograde-class": ("ftlab.bench.autograde_class", "a class autograded by serial nbgrader vs ftlab workers"),
+    "report-time": ("ftlab.bench.report_time", "`ftlab course report` on a class of 300 graded in shards"),
 }
 
 

@@ -7,6 +7,7 @@ first k of a fixed per-class order, so the k=5 training set is inside the k=10 o
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,12 +106,12 @@ def load_target(name: str = "glyph-digits", labels_per_class: int | None = 10, s
     return Splits(train, val, test, name)
 
 
-def _stack(dataset, preprocess: Preprocess) -> ImageSet:
+def _stack(dataset, preprocess: Preprocess, classes: list[str] | None = None) -> ImageSet:
     images, labels = [], []
     for image, label in dataset:
         images.append(preprocess.prepare(image))
         labels.append(int(label))
-    classes = list(getattr(dataset, "classes", [])) or [str(c) for c in sorted(set(labels))]
+    classes = classes or list(getattr(dataset, "classes", [])) or [str(c) for c in sorted(set(labels))]
     return ImageSet(torch.stack(images), torch.tensor(labels), classes)
 
 
@@ -150,25 +151,85 @@ def load_image_folder(root: str | Path, preprocess: Preprocess, val_fraction: fl
     return _split(_stack(folder, preprocess), val_fraction, test_fraction, seed, root.name)
 
 
-TORCHVISION_SETS = {"cifar10": "CIFAR10", "flowers102": "Flowers102", "oxford_pets": "OxfordIIITPet"}
+# name: (torchvision class, the official splits that train and give the validation images, the test split)
+TORCHVISION_SETS = {
+    "cifar10": ("CIFAR10", ({"train": True},), {"train": False}),
+    "flowers102": ("Flowers102", ({"split": "train"}, {"split": "val"}), {"split": "test"}),
+    "oxford_pets": ("OxfordIIITPet", ({"split": "trainval"},), {"split": "test"}),
+}
+OTHER_CHOICES = f"choose another dataset ({', '.join(TORCHVISION_SETS)}) or an offline target: {', '.join(TARGETS)}"
+
+
+def _damage(name: str, cls, root: Path) -> list[str]:
+    """What is wrong with a dataset whose folder is there: files missing, or not the bytes torchvision knows
+    (its md5 record), as after an interrupted download. Empty when the folder is absent or whole."""
+    from torchvision.datasets.utils import check_integrity
+
+    if name == "cifar10":
+        folder = root / cls.base_folder
+        files = [(folder / f, md5) for f, md5 in (*cls.train_list, *cls.test_list, (cls.meta["filename"], cls.meta["md5"]))]
+    elif name == "flowers102":
+        folder = root / "flowers-102"
+        files = [(folder / f, md5) for key, (f, md5) in cls._file_dict.items() if key != "image"] + [(folder / "jpg", None)]
+    else:
+        folder = root / "oxford-iiit-pet"
+        files = [(folder / "images", None)] + [(folder / "annotations" / f"{s}.txt", None) for s in ("trainval", "test")]
+    if not folder.exists():
+        return []
+    return [f"{path} is missing" if not path.exists() else
+            f"{path} is corrupt or partial (its md5 is not torchvision's {md5})"
+            for path, md5 in files if not path.exists() or (md5 and not check_integrity(str(path), md5))]
+
+
+def _decode(parts: list, preprocess: Preprocess, classes: list[str], limit: int | None, seed: int) -> ImageSet:
+    """The images of one or more torchvision datasets (at most `limit`, a seeded random choice), decoded once."""
+    whole = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
+    if limit is not None:
+        order = torch.randperm(len(whole), generator=torch.Generator().manual_seed(seed))[:limit]
+        whole = torch.utils.data.Subset(whole, order.sort().values.tolist())
+    return _stack(whole, preprocess, classes)
 
 
 def load_torchvision(name: str, root: str | Path, preprocess: Preprocess, download: bool = True,
-                     limit: int | None = None, seed: int = 0) -> Splits:
-    """A torchvision dataset (needs a network the first time), decoded once to an ImageSet."""
+                     limit: int | None = None, seed: int = 0, val_fraction: float = 0.15) -> Splits:
+    """A torchvision dataset (needs a network the first time; FTLAB_OFFLINE=1 never downloads), decoded once.
+
+    Training and validation images come from the dataset's official training splits (Flowers102: train and
+    val together), a seeded `val_fraction` of them for validation; test images are its official test split.
+    `limit` caps the images decoded from each side (a seeded random choice)."""
     import torchvision.datasets as tvd
 
     if name not in TORCHVISION_SETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(TORCHVISION_SETS)}")
-    cls = getattr(tvd, TORCHVISION_SETS[name])
-    kwargs = {"train": True} if name == "cifar10" else {"split": "trainval" if name == "oxford_pets" else "train"}
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    class_name, train_splits, test_split = TORCHVISION_SETS[name]
+    cls, root = getattr(tvd, class_name), Path(root)
+    offline = bool(os.environ.get("FTLAB_OFFLINE"))
     try:
-        dataset = cls(str(root), download=download, **kwargs)
+        train_parts = [cls(str(root), download=download and not offline, **kw) for kw in train_splits]
+        test_part = cls(str(root), download=download and not offline, **test_split)
     except (OSError, RuntimeError) as err:
-        raise RuntimeError(f"{name} is not in {root} and could not be downloaded ({err}). "
-                           f"With no network, copy the dataset files into {root} or use an offline target: "
-                           f"{', '.join(TARGETS)}") from None
-    if limit is not None:
-        dataset = torch.utils.data.Subset(dataset, torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:limit].tolist())
-        dataset.classes = dataset.dataset.classes
-    return _split(_stack(dataset, preprocess), 0.15, 0.15, seed, name)
+        damage = _damage(name, cls, root)
+        if damage:
+            raise RuntimeError(f"{name}: the files in {root} are incomplete: {'; '.join(damage)}. Delete the "
+                               f"folder and download it again (with a network, the next load does), copy the "
+                               f"complete files there, or {OTHER_CHOICES}") from None
+        why = "FTLAB_OFFLINE is set" if offline and download else f"it could not be downloaded ({err})"
+        raise RuntimeError(f"{name} is not in {root} and {why}. With no network, copy the dataset files into "
+                           f"{root}, or {OTHER_CHOICES}") from None
+    classes = list(getattr(test_part, "classes", [])) or [  # older torchvision's Flowers102 names none
+        f"class {c}" for c in range(1 + max(int(y) for part in (*train_parts, test_part) for y in _labels(part)))]
+    pool = _decode(train_parts, preprocess, classes, limit, seed)
+    order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))
+    n_val = int(len(pool) * val_fraction)
+    return Splits(pool.subset(order[n_val:]), pool.subset(order[:n_val]),
+                  _decode([test_part], preprocess, classes, limit, seed), name)
+
+
+def _labels(dataset) -> list[int]:
+    """Every label of a torchvision dataset, read without decoding an image."""
+    for attribute in ("targets", "_labels"):
+        if hasattr(dataset, attribute):
+            return list(getattr(dataset, attribute))
+    raise TypeError(f"{type(dataset).__name__} keeps its labels in no attribute ftlab knows")

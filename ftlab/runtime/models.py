@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import urllib.error
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -145,13 +145,17 @@ def _weights_entry(name: str, weights):
                      f"initialisation")
 
 
-def get_model(name: str, num_classes: int | None = None, weights: str | None = "DEFAULT") -> nn.Module:
-    """A model of family `name` with pretrained `weights` ("DEFAULT", an entry name, or None)
-    and, when `num_classes` is given, a freshly initialised head with that many outputs."""
+def get_model(name: str, num_classes: int | None = None, weights: str | None = "DEFAULT",
+              input_size: int | None = None) -> nn.Module:
+    """A model of family `name` with pretrained `weights` ("DEFAULT", an entry name, or None), when `num_classes`
+    is given a freshly initialised head with that many outputs, and images shown at `input_size` pixels (None:
+    the size its weights were trained at; smaller is faster and coarser, e.g. on a small GPU)."""
     if not isinstance(name, str) or name not in FAMILIES:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(FAMILIES)}")
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0):
         raise ValueError(f"num_classes must be a positive int (or None to keep the pretrained head), got {num_classes!r}")
+    if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 8):
+        raise ValueError(f"input_size must be an int of at least 8 pixels (or None for the weights' own), got {input_size!r}")
     groups = FAMILIES[name]
     head_attr = groups["head"][0]
     if name == "glyphnet":
@@ -160,15 +164,21 @@ def get_model(name: str, num_classes: int | None = None, weights: str | None = "
         size = meta["input_size"]
         preprocess = Preprocess(size, size, (meta["mean"],), (meta["std"],))
     else:
-        model = torchvision.models.get_model(name, weights=None)
-        entry = None
-        if weights is not None:
-            entry = _weights_entry(name, weights)
-            model.load_state_dict(_torchvision_state_dict(entry))
+        entry = None if weights is None else _weights_entry(name, weights)
+        if entry is None:
+            model = torchvision.models.get_model(name, weights=None)
+        else:
+            state = _torchvision_state_dict(entry)
+            with torch.device("meta"):  # no random initialisation for weights replaced at once (a third of the time)
+                model = torchvision.models.get_model(name, weights=None)
+            model.load_state_dict(state, assign=True)  # every parameter and buffer of these families is in it
             weights = str(entry).rpartition(".")[2]
         entry = entry or torchvision.models.get_model_weights(name).DEFAULT
         preprocess = Preprocess.from_transforms(entry.transforms())
         meta = dict(entry.meta)
+    if input_size is not None:  # the same resize-then-crop proportion at the new size
+        preprocess = replace(preprocess, size=input_size,
+                             resize_size=round(input_size * preprocess.resize_size / preprocess.size))
     if num_classes is not None:
         _replace_head(model, head_attr, num_classes)
     model.ftlab = ModelInfo(name, dict(groups), head_attr, preprocess, weights, meta)

@@ -1,4 +1,5 @@
-"""`ftlab demo`: the syllabus's central claims, measured on the offline default in under 2 minutes.
+"""`ftlab demo`: the syllabus's central claims, measured on the offline default in under 2 minutes, or on any
+model and target (`--model resnet18 --target oxford_pets`, with a network or the files in place, ideally a GPU).
 
 Same target data, same step budget for every strategy: training from scratch, feature extraction
 (head only), full fine-tuning at a low and at a too-high learning rate, and the stepwise recipe
@@ -13,9 +14,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ftlab.runtime.data import Splits, load_target
+from ftlab.runtime.data import TARGETS, TORCHVISION_SETS, Splits, load_target, per_class
 from ftlab.runtime.freezing import freeze, unfreeze
-from ftlab.runtime.models import get_model
+from ftlab.runtime.models import get_model, list_models
+from ftlab.teaching.lessons import decoded
 from ftlab.teaching.spread import beyond_noise, mean_sd
 from ftlab.runtime.table import Table
 from ftlab.runtime.train import Trainer
@@ -23,6 +25,9 @@ from ftlab.runtime.train import Trainer
 
 @dataclass
 class DemoConfig:
+    model: str = "glyphnet"  # an ftlab.get_model name
+    input_size: int | None = None  # side of the images the model sees (None: its weights' own)
+    root: str = "data"  # where torchvision datasets are found or downloaded
     labels_per_class: int = 10  # labelled target examples per class
     seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 30  # the same budget (epochs over the small training set) for every strategy
@@ -42,7 +47,16 @@ class DemoConfig:
 
     @classmethod
     def quick(cls, **kw) -> "DemoConfig":
-        return cls(seeds=(0,), epochs=15, **kw)
+        return cls(**{"seeds": (0,), "epochs": 15, **kw})
+
+
+def load(cfg: DemoConfig, target: str, seed: int) -> Splits:
+    """Target `target` with cfg.labels_per_class labelled images per class drawn by `seed`."""
+    if target in TARGETS:
+        return load_target(target, cfg.labels_per_class, seed=seed)
+    full = decoded(target, cfg.model, cfg.input_size, cfg.root, None)
+    return Splits(full.train.subset(per_class(full.train.labels, cfg.labels_per_class, seed)), full.val, full.test,
+                  target)
 
 
 def _trainer(model, data: Splits, cfg: DemoConfig, lr: float, seed: int) -> Trainer:
@@ -54,7 +68,8 @@ def _run(strategy: str, data: Splits, cfg: DemoConfig, seed: int):
     """Train one strategy; returns (test accuracy, its History: training loss per step, validation per epoch)."""
     torch.manual_seed(seed)
     pretrained = strategy != "scratch"
-    model = get_model("glyphnet", num_classes=len(data.train.classes), weights="DEFAULT" if pretrained else None)
+    model = get_model(cfg.model, num_classes=len(data.train.classes), weights="DEFAULT" if pretrained else None,
+                      input_size=cfg.input_size)
     if strategy == "scratch":
         t = _trainer(model, data, cfg, cfg.scratch_lr, seed)
         t.fit(cfg.epochs)
@@ -101,14 +116,14 @@ def _compare(cfg: DemoConfig) -> Table:
             started = time.perf_counter()
             accs = []
             for seed in cfg.seeds:
-                data = load_target(target, cfg.labels_per_class, seed=seed)
+                data = load(cfg, target, seed)
                 acc, history = _run(strategy, data, cfg, seed)
                 accs.append(acc)
                 cfg.curves.setdefault((target, strategy), history)
             cfg.runs[target, strategy] = accs
             rows.append([target, strategy, *mean_sd(accs), time.perf_counter() - started])
     return Table(["target", "strategy", "test acc", "sd over seeds", "seconds"], rows,
-                 title=f"{cfg.labels_per_class} labels per class, {cfg.epochs} epochs each, seeds {list(cfg.seeds)}")
+                 title=f"{cfg.model}, {cfg.labels_per_class} labels per class, {cfg.epochs} epochs each, seeds {list(cfg.seeds)}")
 
 
 def _verdict(better: list[float], worse: list[float], no_worse: bool = False) -> str:
@@ -200,8 +215,25 @@ def add_arguments(parser) -> None:
     """The flags of `ftlab demo`."""
     parser.add_argument("--plot", default="ftlab-demo.png", help="where to save the curves (PNG)")
     parser.add_argument("--quick", action="store_true", help="one seed and a shorter budget (for tests)")
+    parser.add_argument("--model", default="glyphnet", choices=list_models(),
+                        help="the pretrained model (default: glyphnet, offline; others download ImageNet weights)")
+    parser.add_argument("--target", choices=[*TARGETS, *TORCHVISION_SETS],
+                        help="one target task instead of the offline pair (a torchvision dataset is read from "
+                             "--root, downloaded the first time)")
+    parser.add_argument("--root", default="data", help="where torchvision datasets are (default: ./data)")
+    parser.add_argument("--epochs", type=int, help="epochs over the labelled images for every strategy")
+    parser.add_argument("--labels-per-class", type=int, help="labelled images per class (default: 10)")
+    parser.add_argument("--input-size", type=int, help="image side the model sees (default: its weights' own)")
 
 
 def command(args) -> None:
-    """`ftlab demo`: the full comparison, or the quick one."""
-    run_demo(DemoConfig.quick(plot=args.plot) if args.quick else DemoConfig(plot=args.plot))
+    """`ftlab demo`: the full comparison, or the quick one, on the chosen model and target."""
+    chosen = {"plot": args.plot, "model": args.model, "root": args.root, "input_size": args.input_size}
+    if args.target:
+        chosen["targets"] = (args.target,)
+    for name, least in (("epochs", 2), ("labels_per_class", 1)):  # the recipe splits its epochs in two phases
+        if getattr(args, name) is not None:
+            if getattr(args, name) < least:
+                raise SystemExit(f"--{name.replace('_', '-')} must be at least {least}, got {getattr(args, name)}")
+            chosen[name] = getattr(args, name)
+    run_demo(DemoConfig.quick(**chosen) if args.quick else DemoConfig(**chosen))

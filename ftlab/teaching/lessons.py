@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
 from ftlab.runtime.data import TARGETS, ImageSet, Splits, load_target, load_torchvision, per_class
+from ftlab.runtime.device import pick_device
 from ftlab.runtime.freezing import eval_mode
 from ftlab.runtime.models import get_model
 from ftlab.teaching.spread import beyond_noise, mean_sd, paired_beyond_noise  # noqa: F401  (lessons.mean_sd in notebooks)
@@ -17,7 +19,8 @@ MIME = "application/vnd.ftlab.measured+json"
 
 @dataclass(frozen=True)
 class Profile:
-    """What a lesson runs on; "quick" and "full" differ only in these values."""
+    """What a lesson runs on; "quick" and "full" differ only in these values. Change some for one run with
+    `lessons.profile("full", steps=50)` in a lesson's first cell, or FTLAB_PROFILE="full,steps=50" (see `profile`)."""
 
     name: str
     model: str  # ftlab.get_model name
@@ -25,33 +28,69 @@ class Profile:
     dissimilar: str  # a target further from the pretraining data
     labels_per_class: int  # labelled training images per class
     steps: int  # optimizer steps per training run
-    batch_size: int
+    batch_size: int  # images per optimizer step
     eval_size: int  # validation and test images used for scoring
     root: str  # where torchvision datasets are downloaded
-    limit: int | None  # images decoded from a torchvision dataset (None: all)
+    limit: int | None  # images decoded from each split of a torchvision dataset (None: all)
     threads: int | None  # torch CPU threads (None: torch's default)
+    input_size: int | None = None  # side of the images the model sees (None: its weights' own, 224 for resnet18)
+    source: str = ""  # what the model was pretrained on, for the lessons' sentences
+    subject: str = ""  # what one image of the similar target shows, for the lessons' sentences
 
 
 # One thread for the small quick-profile model: on a busy 2-core machine, measured, a 50-step run took
 # 1.5 s of CPU time with one thread and 25 s with two (the second thread spins waiting for the first).
 PROFILES = {
-    "quick": Profile("quick", "glyphnet", "glyph-digits", "sklearn-digits", 10, 50, 20, 300, "data", None, 1),
-    "full": Profile("full", "resnet18", "oxford_pets", "cifar10", 20, 300, 32, 1000, "data", 8000, None),
+    "quick": Profile("quick", "glyphnet", "glyph-digits", "sklearn-digits", 10, 50, 20, 300, "data", None, 1,
+                     source="font-rendered letters and symbols", subject="digit"),
+    # 4000 images per split: every pets image, and for CIFAR-10 enough for 20 labels per class and 1000 to score,
+    # at 0.6 GB per split once decoded at 224 pixels (all 50000 would take 7.5 GB of a 12 GB host)
+    "full": Profile("full", "resnet18", "oxford_pets", "cifar10", 20, 300, 32, 1000, "data", 4000, None,
+                    source="ImageNet photos", subject="pet"),
 }
 
 
-def profile(name: str) -> Profile:
-    """The named run profile (see PROFILES), with torch's CPU thread count set to the profile's."""
+def _setting(field: str, text: str):
+    """One FTLAB_PROFILE value, read as its Profile field's type ("none" for None)."""
+    kind = Profile.__dataclass_fields__[field].type
+    if text.lower() == "none" and "None" in kind:
+        return None
+    try:
+        return int(text) if kind.startswith("int") else text
+    except ValueError:
+        raise ValueError(f"FTLAB_PROFILE: {field} must be a whole number, got {text!r}") from None
+
+
+def profile(name: str, **changes) -> Profile:
+    """The named run profile (see PROFILES) with `changes` to some of its fields, and torch's CPU thread count
+    set to the profile's. FTLAB_PROFILE, when set ("full" or "full,steps=5,input_size=64"), replaces both."""
+    if os.environ.get("FTLAB_PROFILE"):
+        name, *pairs = [part.strip() for part in os.environ["FTLAB_PROFILE"].split(",")]
+        if any("=" not in pair for pair in pairs):
+            raise ValueError(f"FTLAB_PROFILE must read NAME or NAME,field=value,..., got {os.environ['FTLAB_PROFILE']!r}")
+        changes = {}
+        for pair in pairs:
+            key, _, value = pair.partition("=")
+            changes[key.strip()] = _setting(key.strip(), value.strip()) if key.strip() in FIELDS else value
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
-    if PROFILES[name].threads:
-        torch.set_num_threads(PROFILES[name].threads)
-    return PROFILES[name]
+    unknown = sorted(set(changes) - set(FIELDS))
+    if unknown:
+        raise ValueError(f"a profile has no field {unknown[0]!r}; its fields: {', '.join(FIELDS)}")
+    chosen = replace(PROFILES[name], **changes)
+    if chosen.threads:
+        torch.set_num_threads(chosen.threads)
+    return chosen
+
+
+FIELDS = [f for f in Profile.__dataclass_fields__ if f != "name"]
 
 
 @functools.lru_cache(maxsize=4)
-def _torchvision(name: str, model: str, root: str, limit: int | None) -> Splits:
-    return load_torchvision(name, root, get_model(model, weights=None).ftlab.preprocess, limit=limit)
+def decoded(name: str, model: str, input_size: int | None, root: str, limit: int | None) -> Splits:
+    """Torchvision dataset `name` decoded once per process for `model`'s preprocessing at `input_size`."""
+    preprocess = get_model(model, weights=None, input_size=input_size).ftlab.preprocess
+    return load_torchvision(name, root, preprocess, limit=limit)
 
 
 def _sample(images: ImageSet, n: int, seed: int = 0) -> ImageSet:
@@ -67,7 +106,7 @@ def load(p: Profile, name: str | None = None, labels_per_class: int | None = Non
     if name in TARGETS:
         splits = load_target(name, k, seed)
     else:
-        full = _torchvision(name, p.model, p.root, p.limit)
+        full = decoded(name, p.model, p.input_size, p.root, p.limit)
         splits = Splits(full.train.subset(per_class(full.train.labels, k, seed)), full.val, full.test, name)
     return Splits(splits.train, _sample(splits.val, p.eval_size), _sample(splits.test, p.eval_size), name)
 
@@ -187,20 +226,33 @@ def self_check(*item_ids: str, learner: str | None = None):
     return QuizSession(items, reviser, notice=notice)
 
 
-def feature_maps(model: nn.Module, images: torch.Tensor, groups: list[str]) -> dict[str, torch.Tensor]:
-    """The output of each named group for a batch of images, captured with forward hooks."""
-    captured, hooks = {}, []
+def feature_maps(model: nn.Module, images: torch.Tensor, groups: list[str], pooled: bool = False,
+                 batch_size: int = 64) -> dict[str, torch.Tensor]:
+    """The output of each named group for some images, captured with forward hooks on the model's own device,
+    `batch_size` images at a time, and returned on the CPU. `pooled`: each channel averaged over the image, [N, C]
+    (what a linear probe reads), instead of the whole maps [N, C, H, W], so a large set costs little memory."""
+    captured, hooks = {g: [] for g in groups}, []
+
+    def keep(group, output):
+        captured[group].append((output.float().mean((2, 3)) if pooled else output).detach().cpu())
+
     for group in groups:
         module = model.get_submodule(model.ftlab.groups[group][0])
-        hooks.append(module.register_forward_hook(lambda m, i, o, g=group: captured.__setitem__(g, o.detach().cpu())))
+        hooks.append(module.register_forward_hook(lambda m, i, o, g=group: keep(g, o)))
+    device = next(model.parameters()).device
     try:
         with eval_mode(model), torch.no_grad():
-            device = next(model.parameters()).device
-            model(model.ftlab.preprocess(images.to(device)))
+            for start in range(0, len(images), batch_size):
+                model(model.ftlab.preprocess(images[start:start + batch_size].to(device)))
     finally:
         for h in hooks:
             h.remove()
-    return captured
+    return {g: torch.cat(parts) for g, parts in captured.items()}
+
+
+def device() -> torch.device:
+    """Where the lessons compute outside a Trainer: the device a Trainer would pick (cuda, mps, then the CPU)."""
+    return pick_device()
 
 
 def show_images(images: ImageSet, n: int = 10, title: str = ""):

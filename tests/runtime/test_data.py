@@ -107,3 +107,34 @@ def test_check_labels_names_the_set_and_the_fix(digits):
     negative = ImageSet(digits.train.images[:2], torch.tensor([0, -1]), digits.train.classes)
     with pytest.raises(ValueError, match="labels from -1 to 0"):
         check_labels(negative, 10, "training set", "glyphnet")
+
+
+def test_flowers102_trains_on_its_train_and_val_splits_and_tests_on_its_test_split(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    import standin
+
+    md5 = standin.flowers102(tmp_path, per_class=6, classes=3)  # 2 train, 2 val, 2 test per class
+    monkeypatch.setattr(tvd.Flowers102, "_file_dict", {**tvd.Flowers102._file_dict, "label": ("imagelabels.mat", md5["imagelabels.mat"]),
+                                                        "setid": ("setid.mat", md5["setid.mat"])})
+    monkeypatch.setenv("FTLAB_OFFLINE", "1")
+    splits = ftlab.load_torchvision("flowers102", tmp_path, Preprocess(16, 16, (0.5,) * 3, (0.5,) * 3), val_fraction=0.25)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (9, 3, 6)
+    assert sorted(splits.test.labels.tolist()) == [0, 0, 1, 1, 2, 2] and len(splits.train.classes) == 102
+
+
+def test_damaged_cifar10_files_are_named_with_what_to_do(tmp_path, monkeypatch):
+    import standin
+
+    standin.cifar10(tmp_path, per_batch=10, test=10)  # files whose md5 is not torchvision's: as after a partial download
+    (tmp_path / "cifar-10-batches-py" / "test_batch").unlink()
+    monkeypatch.setenv("FTLAB_OFFLINE", "1")
+    with pytest.raises(RuntimeError) as caught:
+        ftlab.load_torchvision("cifar10", tmp_path, Preprocess(32, 32, (0.5,) * 3, (0.5,) * 3))
+    message = str(caught.value)
+    assert f"{tmp_path / 'cifar-10-batches-py' / 'data_batch_1'} is corrupt or partial" in message
+    assert f"{tmp_path / 'cifar-10-batches-py' / 'test_batch'} is missing" in message
+    assert "Delete the folder" in message and "could not be downloaded" not in message
+    assert "flowers102, oxford_pets) or an offline target: glyph-digits" in message
+    with pytest.raises(RuntimeError, match="is not in .* FTLAB_OFFLINE is set"):
+        ftlab.load_torchvision("oxford_pets", tmp_path, Preprocess(32, 32, (0.5,) * 3, (0.5,) * 3))

@@ -1,4 +1,5 @@
 """`ftlab demo` on the offline default: the syllabus's claims hold on a fixed seed."""
+import os
 import subprocess
 import sys
 
@@ -66,3 +67,29 @@ def test_the_cli_prints_the_table_and_saves_the_plot(tmp_path):
     assert "stepwise recipe" in out and "sklearn-digits" in out and "judged against the spread over seeds" in out
     assert "measured" not in out and "NOT MET" not in out
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_the_cli_runs_on_resnet18_and_a_torchvision_target(standin, tmp_path):
+    """`--model resnet18 --target oxford_pets` on stand-in pets in torchvision's format, offline, shortened."""
+    plot = tmp_path / "pets.png"
+    env = {**os.environ, "FTLAB_OFFLINE": "1", "TORCH_HOME": str(standin["torch_home"])}
+    out = subprocess.run([sys.executable, "-m", "ftlab.cli", "demo", "--model", "resnet18", "--target", "oxford_pets",
+                          "--root", str(standin["data"]), "--quick", "--epochs", "2", "--labels-per-class", "2",
+                          "--input-size", "32", "--plot", str(plot)],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line for line in out.stdout.splitlines() if line.lstrip().startswith("oxford_pets")]
+    assert len(rows) == 5 and "resnet18, 2 labels per class, 2 epochs each" in out.stdout
+    assert "glyph-digits" not in out.stdout and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("args,says", [(["--model", "resnet19"], "invalid choice: 'resnet19' (choose from 'resnet18', 'resnet34'"),
+                                       (["--target", "pets"], "invalid choice: 'pets' (choose from 'glyph-digits'"),
+                                       (["--epochs", "1"], "--epochs must be at least 2")])
+def test_bad_flags_are_refused_with_the_valid_choices(args, says, capsys):
+    from ftlab.cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["demo", *args])
+    assert says in capsys.readouterr().err + str(exit.value.code)

@@ -42,13 +42,13 @@ ANSWERS = {
 TURN = re.compile(r"# Your turn \((ex-[a-z-]+)\)")
 
 
-def prepare(nb) -> None:
+def prepare(nb, answers: dict[str, str] = ANSWERS) -> None:
     """Fill every your-turn cell with its correct answer; commit every prediction right after it is shown."""
     cells = []
     for cell in nb.cells:
         found = TURN.search(cell.source) if "your-turn" in cell.metadata.get("tags", []) else None
         if found:
-            cell.source += "\n" + ANSWERS[found.group(1)]
+            cell.source += "\n" + answers[found.group(1)]
         cells.append(cell)
         shown = re.match(r"(\w+) = predict\(", cell.source)
         if shown:
@@ -56,16 +56,20 @@ def prepare(nb) -> None:
             cells.append(new_code_cell(f"{name}.commit({name}.choices[0] if {name}.choices else {name}.low)"))
         if "ftlab.teaching.dashboard.dashboard(" in cell.source:  # what pressing Start does, on a short run
             cells.append(new_code_cell("dash.start(max_steps=30)"))
-    cells.append(new_code_cell("import time\nlessons.record(kernel_cpu_s=time.process_time())"))  # the cost
+    cells.append(new_code_cell("import resource, time\nlessons.record(kernel_cpu_s=time.process_time(), "  # the cost
+                               "kernel_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"))
     nb.cells = cells
 
 
-def execute(name: str, tmp_path_factory) -> dict:
-    """Run a lesson in a temporary copy of lessons/ (files it writes land there); return what it recorded."""
+def execute(name: str, tmp_path_factory, answers: dict[str, str] = ANSWERS, first: str = "") -> dict:
+    """Run a lesson in a temporary copy of lessons/ (files it writes land there), with `first` as an extra first
+    cell; return what it recorded."""
     work = tmp_path_factory.mktemp(Path(name).stem)
     shutil.copy(LESSONS / name, work / name)
     nb = nbformat.read(work / name, as_version=4)
-    prepare(nb)
+    prepare(nb, answers)
+    if first:
+        nb.cells.insert(0, new_code_cell(first))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FTLAB_DATA_DIR", str(work / "ftlab-data"))  # self-check answers are not saved for the user
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
@@ -75,7 +79,7 @@ def execute(name: str, tmp_path_factory) -> dict:
         for out in cell.get("outputs", []):
             assert out.get("output_type") != "error", "".join(out.get("traceback", []))
             measured.update(out.get("metadata", {}).get(MIME, {}))
-    print(f"{name}: kernel CPU time {measured['kernel_cpu_s']:.1f} s")  # shown with pytest -s
+    print(f"{name}: kernel CPU time {measured['kernel_cpu_s']:.1f} s, peak RSS {measured['kernel_peak_rss_mb']:.0f} MB")
     return measured
 
 
@@ -324,3 +328,41 @@ def test_your_turn_names_its_choices_and_grades_live_objects():
     exec("model.requires_grad_(False)\nmodel.head = torch.nn.Linear(model.head.in_features, 3)", {"model": model, "torch": torch})
     assert turn.check(model=model).correct and turn.grade.correct
     assert turn.check().outcome is Outcome.NOT_ATTEMPTED
+
+
+def test_a_profile_is_shortened_from_the_first_cell_or_the_environment(monkeypatch):
+    from ftlab.teaching import lessons
+
+    assert lessons.profile("full", steps=5, input_size=64).steps == 5
+    monkeypatch.setenv("FTLAB_PROFILE", "full,steps=4,input_size=32,limit=none")
+    p = lessons.profile("quick", steps=99)  # the variable wins over what the cell says
+    assert (p.name, p.model, p.steps, p.input_size, p.limit) == ("full", "resnet18", 4, 32, None)
+    for bad, says in (("full,stpes=4", "no field 'stpes'; its fields: model, target"),
+                      ("full,steps=many", "steps must be a whole number"), ("fast", "choose one of quick, full")):
+        monkeypatch.setenv("FTLAB_PROFILE", bad)
+        with pytest.raises(ValueError, match=says):
+            lessons.profile("quick")
+
+
+def test_feature_maps_come_a_batch_at_a_time_and_pooled_is_their_channel_mean(digits):
+    from ftlab.teaching import lessons
+
+    torch.manual_seed(0)
+    model = ftlab.get_model("glyphnet", num_classes=10)
+    seen = []
+    model.stem.register_forward_hook(lambda m, i, o: seen.append(len(o)))
+    images = digits.test.images[:50]
+    maps = lessons.feature_maps(model, images, ["stem", "stage4"], batch_size=16)
+    pooled = lessons.feature_maps(model, images, ["stem", "stage4"], pooled=True, batch_size=16)
+    assert seen == [16, 16, 16, 2] * 2
+    assert maps["stage4"].shape[:2] == pooled["stage4"].shape == (50, maps["stage4"].shape[1])
+    assert torch.allclose(maps["stage4"].mean((2, 3)), pooled["stage4"], atol=1e-6)
+    assert all(t.device.type == "cpu" for t in (*maps.values(), *pooled.values()))
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_numbers_that_depend_on_the_profile_are_computed_not_written(name):
+    """Sentences once written for the quick profile, printed in the full one too: now computed in cells."""
+    prose = " ".join(c.source for c in nbformat.read(LESSONS / name, as_version=4).cells if c.cell_type == "markdown")
+    for written in ("about fifty points", "150 test images", "look like the digit", "0.7 points", "on 100 images"):
+        assert written not in prose

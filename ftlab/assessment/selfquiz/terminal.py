@@ -8,11 +8,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from ftlab.assessment.bank import DIFFICULTIES, RATINGS, Bank, Card, Choice, Explain, Item, Outcome, grade, load_bank
 from ftlab.assessment.bank.grading import choice_index
 from ftlab.assessment.bank.kinds import view
+from ftlab.assessment.bank.review_list import ReviewListError, read_review_list
 from ftlab.assessment.selfquiz.report import export_csv, history, report
 from ftlab.assessment.selfquiz.revise import REVISABLE, Reviser, ReviseConfig, open_reviser, utcnow
 from ftlab.assessment.selfquiz.session import QuizSession, pick, shuffle_options
@@ -293,6 +295,14 @@ def manage(args: argparse.Namespace, reviser: Reviser, write: Callable[[str], No
         write(f"Buried {args.bury} until tomorrow.")
     elif args.history:
         write(history(reviser, args.history))
+    elif args.assigned:
+        try:
+            entries = read_review_list(args.assigned, reviser.bank)
+        except ReviewListError as err:
+            raise SystemExit(str(err)) from None
+        for item_id, reason in entries.items():
+            reviser.store.pull([item_id], f"your instructor assigned it: {reason}", utcnow())
+        write(f"{len(entries)} item(s) your instructor assigned are due now: run `ftlab revise`.")
     elif args.export_csv:
         write(f"Wrote {export_csv(reviser, args.export_csv)} answer(s) to {args.export_csv}.")
     elif args.export_anki:
@@ -344,5 +354,7 @@ def revise_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unsuspend", metavar="ITEM", help="bring a suspended item back")
     parser.add_argument("--bury", metavar="ITEM", help="leave an item out until tomorrow")
     parser.add_argument("--history", metavar="ITEM", help="every answer you gave to one item")
+    parser.add_argument("--assigned", metavar="FILE", type=Path,
+                        help="make the items of a review list from your instructor due now")
     parser.add_argument("--export-csv", metavar="FILE", help="write your answers as CSV")
     parser.add_argument("--export-anki", metavar="FILE", help="write the bank as an Anki deck (.apkg)")

@@ -19,7 +19,7 @@ from ftlab.assessment.course.assignments import ASSIGNMENTS, secrets
 from ftlab.assessment.course.keys import load_keys
 from ftlab.assessment.course.sandbox import Student, copy_course, nbgrader, solutions, submit
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 QUIZZES = Path(__file__).resolve().parents[3] / "quizzes"
 TIMEOUT = 300  # seconds per cell: generous, so a starved CI machine cannot fail a correct cell
@@ -280,3 +280,28 @@ def test_exported_csv_matches_the_gradebook(course):
             CARD_TESTS[1]])  # the typed-in manual score replaced the card's auto score
     assert {row["assignment"]: float(row["max_score"]) for row in rows} == {"concepts": 11.0, "freezing": 9.0,
                                                                             "strategy": 15.0}
+
+
+def test_class_report_reads_what_plain_nbgrader_left(course):
+    """`ftlab course report` after plain `nbgrader autograde`: every coding task's failed students and why, the
+    fine-tuning setup's parts, a person's typed-in score, and the answers waiting for a person."""
+    from ftlab.assessment.course.report import build
+
+    root, _, want, _ = course
+    freezing = build(root, "freezing")
+    for q in freezing.questions:
+        zero = {s for s, grades in want["freezing"].items() if grades[q.grade_id] == 0}
+        assert {r.student for r in q.responses if r.failures} == zero, q.grade_id
+    e1 = next(q for q in freezing.questions if q.item_id == "e1-freeze-all")
+    why = {r.student: r.failures for r in e1.responses}
+    assert why["bob"] == why["carol"] == ["N of N parameter tensors still have requires_grad=True"]
+    e2 = next(q for q in freezing.questions if q.item_id == "e2-replace-head")
+    assert any("Keras flag" in what for r in e2.responses if r.student == "carol" for what in r.failures)
+    strategy = build(root, "strategy")
+    setup = next(q for q in strategy.questions if q.kind == "structure")
+    assert not [r for r in setup.responses if r.student in ("alice", "cheater") and r.failures]
+    assert {r.student for r in setup.responses if r.failures} == {"mallory", "nina", "bob", "frank"}
+    concepts = build(root, "concepts")
+    card = next(q for q in concepts.questions if q.grade_id == CARD_TESTS[1])
+    assert {r.student for r in card.responses if r.to_person} == {"wrongcards"}
+    assert "wrongcards" in concepts.flags

@@ -88,6 +88,7 @@ def graded(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox
 def test_parallel_grades_match_serial_nbgrader_and_the_expected_totals(graded):
     parallel, serial = dump(graded["courses"]["parallel"]), dump(graded["courses"]["serial"])
     assert set(parallel) == set(KINDS)
@@ -97,6 +98,7 @@ def test_parallel_grades_match_serial_nbgrader_and_the_expected_totals(graded):
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox
 def test_shards_merged_give_the_same_gradebook_as_one_run(graded):
     assert len(graded["results"]) == 2
     assert dump(graded["courses"]["sharded"]) == dump(graded["courses"]["parallel"])
@@ -106,6 +108,7 @@ def test_shards_merged_give_the_same_gradebook_as_one_run(graded):
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox
 def test_a_stuck_or_dead_kernel_costs_one_cell_and_flags_it_for_formgrader(graded):
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -124,6 +127,7 @@ def test_a_stuck_or_dead_kernel_costs_one_cell_and_flags_it_for_formgrader(grade
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox
 def test_every_probe_fails_inside_the_submission_and_nothing_outside_changes(graded):
     for name, course in graded["courses"].items():
         notebook = nbformat.read(course / "autograded" / "probe" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -177,6 +181,7 @@ def _run(cells: list[str], folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox
 def test_each_kernel_is_a_fresh_fork_alone_in_its_jail_and_a_dead_zygote_is_replaced(tmp_path):
     from ftlab.assessment.course import jail
 

@@ -12,7 +12,7 @@ import pytest
 
 from ftlab.assessment.course.sandbox import solutions
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 QUIZZES = Path(__file__).resolve().parents[3] / "quizzes"
 README = (QUIZZES / "README.md").read_text()
