@@ -282,8 +282,17 @@ def sentences(text: str) -> list[tuple[str, list[str]]]:
     """The answer's sentences in its own words (for evidence), each with its comma-delimited parts as written; a
     short heading before a colon ("Small and similar: freeze most layers") stays with what it introduces."""
     text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
-    text = _HEADING.sub(r"\1\2 ", text)
+    text = _HEADING.sub(lambda m: m.group(1) + m.group(2) + (" " if _heading(m.group(2)) else ": "), text)
     return [(s.strip(), [p.strip() for p in re.split(r"[,/|]", s) if p.strip()]) for s in _sentences(text)]
+
+
+def _heading(words: str) -> bool:
+    """A label such as "Small and similar", not a clause: no negation, auxiliary or inflected verb."""
+    for w in re.findall(r"[\w'-]+", words.lower()):
+        lemma = _verb_lemma(w)
+        if w in NEGATIONS or w in FINITE or (lemma and lemma != w and not w.endswith("ing")):
+            return False
+    return True
 
 
 def units(text: str) -> list[str]:
