@@ -35,6 +35,12 @@ COURSE = {
 }
 
 
+BANK = {
+    "try": Command("score one free-text answer to a bank item, showing each concept's decision and its evidence",
+                   "ftlab.assessment.bank.trial:run", "ftlab.assessment.bank.trial:add_arguments"),
+}
+
+
 COMMANDS = {
     "info": Command("versions, device found and cache locations", "ftlab.info:run"),
     "demo": Command("compare scratch, head-only, fine-tuning and the recipe (offline, CPU, < 2 min)",
@@ -48,6 +54,7 @@ COMMANDS = {
     "revise": Command("spaced-repetition revision of what is due", "ftlab.assessment.selfquiz.terminal:revise_command",
                       "ftlab.assessment.selfquiz.terminal:revise_arguments"),
     "course": Command("the nbgrader course: init, build, autograde, merge, report", actions=COURSE),
+    "bank": Command("the question bank: try an item's free-text scoring", actions=BANK),
 }
 
 

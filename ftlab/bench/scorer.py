@@ -1,131 +1,226 @@
-"""Free-text scorer figures: per-concept precision/recall on honest answers, credit given to dishonest ones, ms/answer.
+"""Free-text scorer figures on a labelled answer set: confident-and-wrong, sent to a person, dishonest credit,
+honest-full credit, paraphrase spread, per-concept agreement and ms/answer, with the confusions quoted.
 
-Run: python -m ftlab.bench scorer [--confusions]. Sets in ftlab/assessment/bank/samples/: explain.toml (tuned on),
-holdout.toml (older held-out set, read while fixing mechanisms), adversarial.toml (by kind, written before the
-phrasings; its confusions were read while fixing mechanisms), blind.toml (by kind, written last, never tuned on).
+Run: python -m ftlab.bench scorer [--set PATH ...] [--confusions]. A set is a TOML file of [[answers]] with item,
+kind (honest-full, honest-partial, half-right, wrong, misconception, keyword-list, echo, padded, ...), group
+(paraphrases of one answer share it), text, labels (concept name -> "stated" / "missing" / "contradicted") and
+optionally score (the labeller's points; without it, the concepts labelled stated, or `overall`: full / partial /
+none). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
+bank (quizzes/bank), or --bank folders.
 """
 from __future__ import annotations
 
 import argparse
-import re
+import statistics
 import time
 import tomllib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ftlab.assessment.bank import grade, load_bank
-from ftlab.assessment.bank.loader import ITEMS_DIR
-from ftlab.assessment.bank.scorer import Verdict, canon, compile_phrasing, score
+from ftlab.assessment.bank import Context, grade, load_bank
+from ftlab.assessment.bank.items import Item, Outcome
+from ftlab.assessment.bank.scorer import Verdict, canon, compile_phrasing
 
-SAMPLES = ITEMS_DIR.parent / "samples"
-SETS = ("explain.toml", "holdout.toml", "adversarial.toml", "blind.toml")
-HONEST = ("paraphrase", "partial", "honest")
-ZERO_KINDS = ("keyword-list", "pasted-model", "pasted-names")
+ROOT = Path(__file__).resolve().parents[2]
+SETS = ROOT / "benchmarks" / "scorer"
+COURSE_BANK = ROOT / "quizzes" / "bank"
+DISHONEST = ("wrong", "misconception", "keyword-list", "echo", "paste", "pasted", "padded", "padding")
+LABEL = {"stated": Verdict.ASSERTED, "missing": Verdict.ABSENT, "contradicted": Verdict.CONTRADICTED}
+TARGETS = {"confident and wrong": 0.02, "honest sent to a person": 0.20, "dishonest credit while confident": 0.05,
+           "honest-full credit": 0.90}
 
 
 @dataclass
-class Tally:
-    """Concept decisions of one sample set: honest confusion counts and credit given beyond the expert's."""
+class Scored:
+    """One labelled answer with the scorer's verdicts."""
 
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    excess: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # kind -> share over covers
-    awarded: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # kind -> share awarded
-    unsure: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
-    confusions: list[str] = field(default_factory=list)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / max(self.tp + self.fp, 1)
+    answer: dict
+    item: Item
+    points: float
+    max_points: float
+    confident: bool
+    verdicts: list[Verdict]
+    evidence: dict[str, str]
+    flags: tuple[str, ...]
 
     @property
-    def recall(self) -> float:
-        return self.tp / max(self.tp + self.fn, 1)
+    def kind(self) -> str:
+        return self.answer.get("kind", "")
+
+    @property
+    def honest(self) -> bool:
+        return not self.kind.startswith(DISHONEST)
+
+    @property
+    def label(self) -> float:
+        """The labeller's points: `score` if given, else the share of concepts labelled stated, scaled to max."""
+        if "score" in self.answer:
+            return float(self.answer["score"])
+        if not self.item.concepts or "labels" not in self.answer:  # labelled as a whole: full, partial or none
+            return self.max_points * {"full": 1.0, "partial": 0.5}.get(self.answer.get("overall", ""), 0.0)
+        labels = self.answer.get("labels", {})
+        stated = sum(labels.get(c.name) == "stated" for c in self.item.concepts)
+        return self.max_points * stated / len(self.item.concepts)
+
+    @property
+    def off(self) -> float:
+        """Points between the scorer's suggestion and the labeller's."""
+        return abs(self.points - self.label)
 
 
-def keyword_baseline(answer: str, concepts) -> list[bool]:
-    """The classic keyword matcher, for comparison: a concept counts if all words of one phrasing occur anywhere."""
-    words = {canon(w) for w in re.findall(r"[a-z_]+", answer.lower())}
-    return [any({w.stem for w in compile_phrasing(p)} <= words for p in c.phrasings) for c in concepts]
+@dataclass
+class Figures:
+    """The issue's figures over one set, each with the answers behind it."""
+
+    rows: list[Scored]
+    concept: Counter = field(default_factory=Counter)  # (label, verdict) -> count
+
+    def share(self, rows: list[Scored], test) -> float:
+        return sum(map(test, rows)) / max(len(rows), 1)
+
+    def summary(self) -> dict[str, float]:
+        honest = [r for r in self.rows if r.honest]
+        dishonest = [r for r in self.rows if not r.honest]
+        full = [r for r in self.rows if r.kind == "honest-full"]
+        return {
+            "confident and wrong": self.share(self.rows, lambda r: r.confident and r.off >= 1 - 1e-9),
+            "honest sent to a person": self.share(honest, lambda r: not r.confident),
+            "dishonest credit while confident": sum(r.points / r.max_points for r in dishonest if r.confident)
+            / max(len(dishonest), 1),
+            "honest-full credit": statistics.fmean(r.points / r.max_points for r in full) if full else float("nan"),
+        }
+
+    def spreads(self) -> list[tuple[str, float, list[Scored]]]:
+        groups: dict[str, list[Scored]] = defaultdict(list)
+        for r in self.rows:
+            if r.answer.get("group"):
+                groups[f"{r.item.id}/{r.answer['group']}"].append(r)
+        return [(g, max(r.points for r in rs) - min(r.points for r in rs), rs) for g, rs in groups.items()
+                if len(rs) >= 2]
 
 
-def measure(name: str, bank, baseline: bool = False) -> tuple[Tally, int]:
-    """Score every sample of one file (or, with baseline, match keywords); the tally and the concept decisions."""
-    samples = tomllib.loads((SAMPLES / name).read_text(encoding="utf-8"))["samples"]
-    tally, decisions = Tally(), 0
-    for sample in samples:
-        item = bank.get(sample["item"])
-        kind = sample.get("kind", "honest")
-        result = grade(item, sample["answer"])
-        scored = score(sample["answer"], item.concepts, prompt=item.prompt, hints=(getattr(item, "hint", ""),),
-                       model_answer=getattr(item, "model_answer", "") or getattr(item, "answer", ""))
-        hits = [d.verdict is Verdict.ASSERTED for d in scored.decisions]
-        if baseline:
-            hits = keyword_baseline(sample["answer"], item.concepts)
-        covers = set(sample["covers"])
-        n = len(item.concepts)
-        extra = [i for i, hit in enumerate(hits, 1) if hit and i not in covers]
-        lacking = [i for i in covers if not hits[i - 1]]
-        decisions += n
-        if kind in HONEST:
-            tally.tp += sum(hits[i - 1] for i in covers)
-            tally.fp += len(extra)
-            tally.fn += len(lacking)
-        tally.excess[kind].append(len(extra) / n)
-        tally.awarded[kind].append(sum(hits) / n)
-        tally.unsure[kind].append(not result.confident and not baseline)
-        if extra or lacking:
-            tally.confusions.append(f"  [{kind}] {item.id}: +{extra} -{lacking} flags={list(result.flags)}\n"
-                                    f"      {sample['answer'][:150]}")
-    return tally, decisions
+def items_of(banks: list[Path] | None) -> dict[str, Item]:
+    """Every item of the public bank and the course's private bank (or of the given folders), by id."""
+    loaded = [load_bank()] + [load_bank(b) for b in (banks or ([COURSE_BANK] if COURSE_BANK.is_dir() else []))]
+    return {item.id: item for bank in loaded for item in bank.items}
 
 
-def per_answer_ms(bank, repeats: int = 3) -> tuple[float, float, float]:
-    """Mean CPU ms per answer over all samples: cold (caches cleared), warm, and the keyword baseline warm."""
-    answers = []
-    for name in SETS:
-        answers += [(bank.get(s["item"]), s["answer"]) for s in
-                    tomllib.loads((SAMPLES / name).read_text(encoding="utf-8"))["samples"]]
-    canon.cache_clear()
-    compile_phrasing.cache_clear()
+def measure(path: Path, items: dict[str, Item]) -> Figures:
+    """Grade every answer of a labelled set as a learner's typed answer, nothing on screen but the question."""
+    answers = tomllib.loads(path.read_text(encoding="utf-8"))["answers"]
+    figures = Figures([])
+    gone = sorted({a["item"] for a in answers if a["item"] not in items})
+    if gone:  # an item merged away or renamed since the set was written: say so, never score it as something else
+        print(f"{path.name}: {sum(a['item'] in gone for a in answers)} answers skipped, their items are not in the "
+              f"banks read: {', '.join(gone)}")
+    for answer in answers:
+        if answer["item"] in gone:
+            continue
+        item = items[answer["item"]]
+        result = grade(item, answer["text"], Context())  # a card without concepts asks for a self-rating: unsure
+        names = [c.name for c in getattr(item, "concepts", [])]
+        decided = {name: verdict for name, verdict, _ in result.evidence}
+        verdicts = [Verdict(decided.get(n, "absent")) for n in names]
+        sure = result.confident and result.outcome is not Outcome.NOT_ATTEMPTED
+        row = Scored(answer, item, result.score, result.max_score, sure, verdicts,
+                     {n: e for n, _, e in result.evidence}, result.flags)
+        figures.rows.append(row)
+        for name, verdict in zip(names, verdicts):
+            label = answer.get("labels", {}).get(name)
+            if label in LABEL:
+                figures.concept[(LABEL[label], verdict)] += 1
+    return figures
+
+
+def report(name: str, figures: Figures, confusions: bool) -> None:
+    """Print the figures against the targets, per kind, the paraphrase spread and the confusions."""
+    rows = figures.rows
+    print(f"\n== {name}: {len(rows)} answers, {sum(r.honest for r in rows)} honest")
+    for figure, value in figures.summary().items():
+        target = TARGETS[figure]
+        ok = value >= target if figure == "honest-full credit" else value <= target
+        print(f"  {figure:34s} {value:6.1%}  target {'>=' if figure == 'honest-full credit' else '<='} "
+              f"{target:.0%}  {'met' if ok else 'NOT MET'}")
+    spreads = figures.spreads()
+    within = sum(s <= 1 for _, s, _ in spreads)
+    print(f"  paraphrase groups within one point  {within}/{len(spreads)}"
+          + (f" (widest {max(s for _, s, _ in spreads):.1f})" if spreads else ""))
+    agree = sum(n for (label, verdict), n in figures.concept.items() if label is verdict)
+    total = sum(figures.concept.values())
+    print(f"  concept decisions agreeing with the label  {agree}/{total} ({agree / max(total, 1):.1%}); "
+          "label -> scorer: " + ", ".join(f"{label.value}->{verdict.value} {n}"
+                                          for (label, verdict), n in sorted(figures.concept.items())
+                                          if label is not verdict))
+    print("  per kind: n, mean credit, labeller's mean, confident, confident and wrong")
+    for kind in sorted({r.kind for r in rows}):
+        mine = [r for r in rows if r.kind == kind]
+        print(f"    {kind:22s} {len(mine):4d}  {statistics.fmean(r.points / r.max_points for r in mine):6.1%}  "
+              f"{statistics.fmean(r.label / r.max_points for r in mine):6.1%}  "
+              f"{sum(r.confident for r in mine):4d}  {sum(r.confident and r.off >= 1 for r in mine):3d}")
+    wrong = [r for r in rows if r.confident and r.off >= 1]
+    print(f"  confident and wrong ({len(wrong)}):")
+    for r in wrong:
+        quote(r)
+    for group, spread, members in spreads:
+        if spread > 1:
+            print(f"  paraphrases {group} spread {spread:.1f}: " + ", ".join(f"{r.points:g}" for r in members))
+    if confusions:
+        print("  every other answer off the label:")
+        for r in rows:
+            if r.off > 0 and not (r.confident and r.off >= 1):
+                quote(r)
+
+
+def quote(r: Scored) -> None:
+    labels = r.answer.get("labels", {})
+    diffs = [f"{c.name!r}: label {labels.get(c.name, '?')}, scorer {v.value}"
+             + (f" from '{r.evidence[c.name]}'" if c.name in r.evidence else "")
+             for c, v in zip(r.item.concepts, r.verdicts) if LABEL.get(labels.get(c.name)) not in (None, v)]
+    print(f"    [{r.kind}] {r.item.id} scorer {r.points:g} label {r.label:g} "
+          f"{'confident' if r.confident else 'unsure'} flags={list(r.flags)}\n      {r.answer['text'][:300]!r}")
+    for d in diffs:
+        print(f"      {d}")
+
+
+def keyword_baseline(text: str, item: Item) -> float:
+    """The classic keyword matcher, for the time comparison: a concept counts if one phrasing's words all occur."""
+    words = {canon(w) for w in text.lower().split()}
+    return sum(any({w.stem for w in compile_phrasing(p)} <= words for p in c.phrasings) for c in item.concepts)
+
+
+def per_answer_ms(rows: list[Scored]) -> tuple[float, float]:
+    """Mean CPU ms per answer, warm, for the scorer and for the keyword baseline in the same process."""
     start = time.process_time()
-    for item, answer in answers:
-        grade(item, answer)
-    cold = (time.process_time() - start) * 1000 / len(answers)
+    for r in rows:
+        grade(r.item, r.answer["text"])
+    scorer = (time.process_time() - start) * 1000 / max(len(rows), 1)
     start = time.process_time()
-    for _ in range(repeats):
-        for item, answer in answers:
-            grade(item, answer)
-    warm = (time.process_time() - start) * 1000 / (len(answers) * repeats)
-    start = time.process_time()
-    for _ in range(repeats):
-        for item, answer in answers:
-            keyword_baseline(answer, item.concepts)
-    base = (time.process_time() - start) * 1000 / (len(answers) * repeats)
-    return cold, warm, base
+    for r in rows:
+        keyword_baseline(r.answer["text"], r.item)
+    return scorer, (time.process_time() - start) * 1000 / max(len(rows), 1)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ftlab.bench scorer", description=__doc__.splitlines()[0])
-    parser.add_argument("--confusions", action="store_true", help="print every answer with a wrong decision")
-    parser.add_argument("--baseline", action="store_true", help="also score the sets with plain keyword matching")
+    parser.add_argument("--set", type=Path, action="append", dest="sets",
+                        help="a labelled answer set (TOML, [[answers]]); repeatable; default benchmarks/scorer/*.toml")
+    parser.add_argument("--bank", type=Path, action="append", help="a bank folder besides the public bank")
+    parser.add_argument("--confusions", action="store_true", help="also quote every unsure answer off the label")
     args = parser.parse_args(argv)
-    bank = load_bank()
-    for name, baseline in [(n, False) for n in SETS] + ([(n, True) for n in SETS] if args.baseline else []):
-        tally, decisions = measure(name, bank, baseline)
-        print(f"{'keyword baseline, ' if baseline else ''}{name}: {decisions} concept decisions; "
-              f"honest precision {tally.precision:.3f}, recall {tally.recall:.3f}")
-        for kind in sorted(tally.awarded):
-            shares, extra, unsure = tally.awarded[kind], tally.excess[kind], tally.unsure[kind]
-            print(f"  {kind:14s} n={len(shares):3d}  awarded {sum(shares) / len(shares):6.1%} of full  "
-                  f"beyond expert {sum(extra) / len(extra):6.1%}  flagged unsure {sum(unsure)}/{len(unsure)}")
-        if args.confusions:
-            print("\n".join(tally.confusions))
-    cold, warm, base = per_answer_ms(bank)
-    print(f"CPU time per answer: {cold:.2f} ms cold (empty caches), {warm:.2f} ms warm; budget 5 ms: "
-          f"{warm / 5:.2f} of it. Keyword baseline in the same process: {base:.3f} ms "
-          f"(the scorer costs {warm / base:.0f}x)")
+    sets = args.sets or sorted(SETS.glob("*.toml"))
+    missing = [str(s) for s in sets if not s.is_file()]
+    if missing or not sets:
+        parser.error(f"no labelled set at {', '.join(missing) or SETS}")
+    items = items_of(args.bank)
+    every: list[Scored] = []
+    for path in sets:
+        figures = measure(path, items)
+        report(path.name, figures, args.confusions)
+        every += figures.rows
+    scorer, base = per_answer_ms(every)
+    print(f"\nCPU time per answer (warm): scorer {scorer:.2f} ms, keyword baseline {base:.3f} ms in the same process "
+          f"({scorer / max(base, 1e-9):.0f}x)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Grade any bank item from a plain Python answer; malformed answers score 0 with a message, never raise."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ftlab.assessment.bank.items import RATINGS, Card, Choice, Explain, Grade, Item, Outcome
@@ -10,12 +11,24 @@ from ftlab.assessment.bank.scorer import Scored, Verdict, score
 CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
 
 
-def grade(item: Item, answer: Any) -> Grade:
+@dataclass(frozen=True)
+class Context:
+    """Where a free-text answer is graded: the text on screen while it was written (text pasted from it earns
+    nothing) and whether the feedback is for a person confirming the score rather than for the learner."""
+
+    shown: tuple[str, ...] = ()  # e.g. the model answer shown earlier in this same attempt; never a past session's
+    for_instructor: bool = False
+
+
+def grade(item: Item, answer: Any, context: Context = Context()) -> Grade:
     """Grade with the function of the item's kind (ftlab.assessment.bank.kinds); exercises need live objects, so pass a dict
-    of them (e.g. {"model": m})."""
+    of them (e.g. {"model": m}). The context matters to free text only (explain items, typed recall)."""
     if not isinstance(item, Item) or item.kind not in KINDS:
         raise TypeError(f"not a bank item: {item!r}")
-    return KINDS[item.kind].function("grade")(item, answer)
+    if not isinstance(context, Context):
+        raise TypeError(f"context must be a grading Context, not {context!r}")
+    function = KINDS[item.kind].function("grade")
+    return function(item, answer, context) if isinstance(item, (Explain, Card)) else function(item, answer)
 
 
 def not_attempted(item_id: str, max_score: float, expected: str) -> Grade:
@@ -58,14 +71,14 @@ def grade_choice(item: Choice, answer: Any) -> Grade:
                  diagnosis=item.mistakes.get(index))
 
 
-def grade_explain(item: Explain, answer: Any) -> Grade:
+def grade_explain(item: Explain, answer: Any, context: Context = Context()) -> Grade:
     """One point per rubric concept the text asserts; contradicted ones score 0 and name the misconception."""
     if not isinstance(answer, str) or not answer.strip():
         return not_attempted(item.id, float(len(item.concepts)), "a few sentences of free text")
-    return concept_grade(item, answer, item.model_answer, float(len(item.concepts)))
+    return concept_grade(item, answer, float(len(item.concepts)), context)
 
 
-def grade_card(item: Card, answer: Any) -> Grade:
+def grade_card(item: Card, answer: Any, context: Context = Context()) -> Grade:
     """A self-rating (again/hard/good/easy or 1-4) is taken as given, and is the review rating the Grade carries;
     typed text is scored on the card's concepts."""
     rating = card_rating(answer)
@@ -73,48 +86,62 @@ def grade_card(item: Card, answer: Any) -> Grade:
         return Grade(item.id, CARD_SCORES[rating], 1.0, rating != "again", f"Rated {rating}. Answer: {item.answer}",
                      rating=rating)
     if item.concepts and isinstance(answer, str) and answer.strip():
-        return concept_grade(item, answer, item.answer, 1.0)
+        return concept_grade(item, answer, 1.0, context)
     expected = "a self-rating: again, hard, good or easy (or 1-4)"
     return not_attempted(item.id, 1.0, expected + (", or your answer in words" if item.concepts else ""))
 
 
-def concept_grade(item: Explain | Card, answer: str, model_answer: str, max_score: float) -> Grade:
-    """Score free text on the item's concepts, scaled to max_score, with guard flags and the scorer's confidence."""
+def concept_decisions(item: Explain | Card, answer: str, max_score: float, context: Context) -> Scored:
+    """The scorer's decision on each of the item's concepts for this answer: what grading and the class report read."""
     hints = getattr(item, "hints", None) or getattr(item, "hint", "")  # one hint, or a ladder of them
     hints = (hints,) if isinstance(hints, str) else tuple(hints)
-    result = score(answer, item.concepts, prompt=item.prompt, hints=hints, model_answer=model_answer)
+    return score(answer, item.concepts, prompt=item.prompt, hints=hints, shown=context.shown, max_score=max_score)
+
+
+def concept_grade(item: Explain | Card, answer: str, max_score: float, context: Context) -> Grade:
+    """Score free text on the item's concepts, scaled to max_score, with the words behind each decision, guard flags
+    and the scorer's confidence."""
+    result = concept_decisions(item, answer, max_score, context)
     k, n = result.credited, len(item.concepts)
-    return Grade(item.id, max_score * k / n, max_score, k == n, concept_feedback(result),
+    return Grade(item.id, max_score * k / n, max_score, k == n, concept_feedback(result, context.for_instructor),
                  missing=[d.concept.name for d in result.decisions if d.verdict is not Verdict.ASSERTED],
                  diagnosis="; ".join(d.misconception for d in result.decisions if d.misconception) or None,
-                 confident=result.confident, flags=result.flags)
+                 confident=result.confident, flags=result.flags,
+                 evidence=tuple((d.concept.name, d.verdict.value, d.evidence) for d in result.decisions if d.evidence))
 
 
 GUARD_NOTES = {
     "keyword-list": "a list of keywords states nothing, so it earns nothing",
+    "no-statement": "words without a sentence around them state nothing, so they earn nothing",
+    "fragment": "a phrase without a verb may mean what a concept says, but it does not say it",
     "prompt-echo": "repeating the question earns nothing",
     "hint-echo": "repeating the hint earns nothing",
-    "pasted-model-answer": "text copied from the model answer earns nothing",
+    "pasted-model-answer": "text copied from the model answer on screen earns nothing",
     "pasted-concept-names": "copied concept names earn nothing",
     "self-contradiction": "a claim and its opposite cancel out",
 }
+UNSURE = {True: "This score is a suggestion for a person to confirm.",
+          False: "The scorer is not sure of this one: compare your answer with the model answer and rate yourself."}
 
 
-def concept_feedback(result: Scored) -> str:
-    """'You covered k of n concepts', then what is missing, what was contradicted and which guards fired."""
+def concept_feedback(result: Scored, for_instructor: bool = False) -> str:
+    """'You covered k of n concepts', each credited or contradicted one with the words that decided it, what is
+    missing and which guards fired; the note on an unsure score is worded for its reader."""
     absent = [d.concept.name for d in result.decisions if d.verdict is Verdict.ABSENT]
-    wrong = [d for d in result.decisions if d.verdict is Verdict.CONTRADICTED]
     text = f"You covered {result.credited} of {len(result.decisions)} concepts."
+    for d in result.decisions:
+        if d.verdict is Verdict.ASSERTED:
+            text += f" Covered: {d.concept.name} (you wrote: '{d.evidence}')."
+        elif d.verdict is Verdict.CONTRADICTED:
+            said = f"; that is the misconception: {d.misconception}" if d.misconception else ", which says the opposite"
+            text += f" Contradicted: {d.concept.name} (you wrote: '{d.evidence}'{said})."
     if absent:
         text += " Missing: " + "; ".join(absent) + "."
-    for d in wrong:
-        said = f"you said: {d.misconception}" if d.misconception else "your answer says the opposite"
-        text += f" Contradicted: {d.concept.name} ({said})."
     notes = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES]
     if notes:
         text += " Not credited: " + "; ".join(notes) + "."
     if not result.confident:
-        text += " This score is a suggestion for a person to confirm."
+        text += " " + UNSURE[for_instructor]
     return text
 
 

@@ -35,6 +35,7 @@ class Grade:
     confident: bool = True  # False: the scorer is unsure; a person confirms the score (nbgrader manual grade, self-rating)
     flags: tuple[str, ...] = ()  # why an answer earned no credit for some parts: "keyword-list", "echo", "pasted", ...
     rating: str | None = None  # the review rating in RATINGS; None when unsure (the learner rates) or not attempted
+    evidence: tuple[tuple[str, str, str], ...] = ()  # free text: (concept, "asserted"/"contradicted", the words quoted)
 
     def __post_init__(self) -> None:
         if self.outcome is None:

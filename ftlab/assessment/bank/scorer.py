@@ -36,8 +36,9 @@ _INTENSIFIER = re.compile(r"\b(?:much|far|way|a lot|lots|significantly|considera
                           r"(?=(?:less|fewer|more|better|faster|smaller|larger|bigger|higher|lower|quicker|cheaper|"
                           r"slower|worse|greater)\b)")
 # Depth words before a layer noun mean position in the network, not size or speed.
-_DEPTH = re.compile(r"\b(?:(lower|bottom|shallow|shallower|low[ -]level|first|initial|earlier|early)|"
-                    r"(higher|upper|top|deeper|high[ -]level|last|final|later|late))[ -]((?:few |\d+ |two |three )?"
+_DEPTH = re.compile(r"\b(?:(lower|low|bottom|shallow|shallower|low[ -]level|first|initial|earlier|early)|"
+                    r"(higher|high|upper|top|deeper|high[ -]level|last|final|later|late))[ -]"
+                    r"((?:few |\d+ |two |three )?"
                     r"(?:layers?|blocks?|stages?|convolutions?|filters?|ones|levels?|features?|conv))\b")
 STOPWORDS = {
     "a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "be", "been", "being", "was", "were", "it", "its",
@@ -67,7 +68,8 @@ SYNONYMS = {
     "large": "big", "big": "big", "huge": "big", "bigger": "big", "larger": "big", "massive": "big", "more": "big",
     "many": "big", "much": "big", "tons": "big", "plenty": "big", "thousands": "big", "millions": "big",
     "vast": "big", "enormous": "big", "greater": "big", "high": "high", "higher": "high", "bunch": "big",
-    "fast": "fast", "faster": "fast", "quick": "fast", "quicker": "fast", "quickly": "fast", "speed": "fast",
+    "fast": "fast", "faster": "fast", "shorter": "fast", "short": "fast", "quick": "fast", "quicker": "fast",
+    "quickly": "fast", "speed": "fast",
     "sooner": "fast", "slow": "slow", "slower": "slow", "slowly": "slow", "longer": "slow",
     "time": "time", "compute": "time", "resources": "time", "epochs": "time", "epoch": "time",
     "gpu": "time", "hours": "time", "cost": "time", "computation": "time", "computational": "time",
@@ -208,6 +210,8 @@ class Clause:
     scratch: bool = False
     lemmas: frozenset[tuple[str, str]] = frozenset()  # (lemma, stem) per content word, for echo detection
     counterfactual: bool = False  # speaks of the opposite of the question's premise ("small steps" for a high LR)
+    span: str = ""  # the answer's own words for this clause (its comma-delimited part), quoted as evidence
+    states: bool = True  # its sentence has a predicate (see `states`); a clause that does not decides nothing
 
 
 @lru_cache(maxsize=8192)
@@ -238,16 +242,21 @@ def normalize(text: str) -> str:
             .replace("fine-tun", "finetun").replace("fine tun", "finetun").replace("from-scratch", "from scratch")
             .replace("un-freez", "unfreez")
             .replace("over-fit", "overfit").replace("task-specific", "task specific").replace("batch-norm", "batchnorm")
-            .replace("learning rate", "rate").replace("learning-rate", "rate").replace("running mean", "running_mean"))
+            .replace("transfer learning", "transfer_learning").replace("deep learning", "deep_learning")
+            .replace("machine learning", "machine_learning").replace("learning rate", "rate")
+            .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
                   r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
                   "rises", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|moves?|heads?|comes?|ticks?) down\b", "drops", text)
-    text = re.sub(r"\bhow (?:much|many|big|large|small|fast|high|low)\b", "how", text)  # a question, not a claim
+    text = re.sub(r"\bhow (?:much|many)\b", "amount of", text)  # a quantity named, not claimed large or small
+    text = re.sub(r"\bhow (?:big|large|small)\b", "size of", text)
+    text = re.sub(r"\bhow (?:fast|high|low)\b", "how", text)
     text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b([^.,;:]{0,60}?)"
                   r"\bfrom (?:being |getting )?", r"\1\2 not ", text)  # "keeps X from being overwritten"
     text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
+    text = re.sub(r"\beven (?:when|if|though)\b", "although", text)  # a concession is its own clause
     text = _DENIAL.sub(" not ", text)
     text = _INTENSIFIER.sub("", text)
     text = _DEPTH.sub(lambda m: f"{'early' if m.group(1) else 'late'} {m.group(3)}", text)
@@ -266,13 +275,123 @@ def _words(fragment: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9_.\-]+|(?<![0-9])\.|\.(?![0-9])|-(?![0-9])", fragment) if w]
 
 
-def clauses(text: str) -> list[Clause]:
-    """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one."""
+_HEADING = re.compile(r"(^|[.;!?\n]\s*)((?:[\w'-]+[ /]+){0,2}[\w'-]+)\s*:\s+")
+
+
+def sentences(text: str) -> list[tuple[str, list[str]]]:
+    """The answer's sentences in its own words (for evidence), each with its comma-delimited parts as written; a
+    short heading before a colon ("Small and similar: freeze most layers") stays with what it introduces."""
+    text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
+    text = _HEADING.sub(lambda m: m.group(1) + m.group(2) + (" " if _heading(m.group(2)) else ": "), text)
+    return [(s.strip(), [p.strip() for p in re.split(r"[,/|]", s) if p.strip()]) for s in _sentences(text)]
+
+
+def _heading(words: str) -> bool:
+    """A label such as "Small and similar", not a clause: no negation, auxiliary or inflected verb."""
+    for w in re.findall(r"[\w'-]+", words.lower()):
+        lemma = _verb_lemma(w)
+        if w in NEGATIONS or w in FINITE or (lemma and lemma != w and not w.endswith("ing")):
+            return False
+    return True
+
+
+def units(text: str) -> list[str]:
+    """Full sentences, ended by . ! ? or a new line: a colon or semicolon joins what the predicate test reads."""
+    text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
+    return [u for u in re.split(r"[.!?\n]+(?:\s|$)|[!?\n]", text) if u.strip()]
+
+
+def unit_states(unit: str, alone: bool) -> bool:
+    """Whether one full sentence of an answer states something (see `states`)."""
+    return states([w for _, parts in sentences(unit) for part in parts for w in _words(normalize(part))], alone)
+
+
+# A small grammar for "a claim needs a predicate" (see `states`).
+FINITE = {"is", "are", "am", "was", "were", "be", "been", "can", "could", "will", "would", "shall", "should", "may",
+          "might", "must", "does", "do", "did", "has", "have", "had", "cannot", "get", "gets", "got", "become",
+          "becomes", "became", "need", "needs", "means", "keeps", "let", "lets"}
+SUBJECTS = {"it", "they", "you", "we", "i", "he", "she", "this", "that", "these", "those", "which", "who", "one",
+            "everything", "nothing", "something"}
+FUNCTION = FINITE | SUBJECTS | NEGATIONS | {
+    "the", "a", "an", "its", "their", "your", "our", "his", "her", "each", "every", "any", "some", "all", "both",
+    "of", "to", "in", "on", "for", "with", "from", "by", "at", "into", "than", "as", "over", "about", "through",
+    "and", "or", "but", "so", "because", "since", "while", "when", "if", "whereas", "although", "then", "there",
+    "what", "how", "why", "where", "them", "us", "me", "too", "very", "only", "just", "also", "even"}
+
+
+def _verb_lemma(word: str) -> str | None:
+    found = getAllLemmas(word)
+    return found["VERB"][0] if "VERB" in found else None
+
+
+def _imperative(words: list[str]) -> bool:
+    """A base verb opening the part with something after it that is not another bare verb: "freeze the layers"."""
+    if len(words) < 2 or _verb_lemma(words[0]) != words[0] or words[0] in FUNCTION \
+            or "ADJ" in getAllLemmas(words[0]):
+        return False
+    after = words[1]
+    return after in FUNCTION or _verb_lemma(after) is None or "NOUN" in getAllLemmas(after) or after.isdigit()
+
+
+def states(sentence: list[str], alone: bool = True) -> bool:
+    """Whether a sentence's words have the structure of a statement rather than a run of keywords.
+
+    Up to three content words are a short answer ("much less", "only the head"), if held together by a function
+    word or if they are the whole answer ("overfitting"); "Unstable, diverge." among other fragments is not. A
+    longer sentence states
+    something only when it is held together by grammar: function words (articles, pronouns, prepositions,
+    conjunctions, auxiliaries, negations) making up at least an eighth of it ("too many weights for a tiny
+    dataset: it overfits" is read as one sentence, see `units`). A run
+    of nouns, adjectives and bare verbs has none of that glue, in any order or punctuation. Imperative parts
+    ("freeze the early layers"), terse clauses ("val loss rises") and short subject-verb-object clauses are
+    checked per part (`_imperative`, `_terse`, `_clause_shape`).
+    """
+    glue = sum(w in FUNCTION or w in STOPWORDS for w in sentence)
+    if len(sentence) - glue <= 3:
+        return glue > 0 or alone
+    return glue >= max(1.0, len(sentence) / 8)
+
+
+def _clause_shape(words: list[str]) -> bool:
+    """A short subject-verb-object clause without function words: "small batches give noisy statistics"."""
+    if not 3 <= len(words) <= 8:
+        return False
+    kinds = [getAllLemmas(w) for w in words]
+    for i in range(1, min(4, len(words) - 1)):
+        subject, rest = kinds[:i], kinds[i + 1:]
+        if "VERB" in kinds[i] and "NOUN" in kinds[i - 1] \
+                and all(k.keys() & {"NOUN", "ADJ"} for k in subject) \
+                and all(k.keys() & {"NOUN", "ADJ", "ADV"} for k in rest):  # one verb: not a run of bare verbs
+            return True
+    return False
+
+
+def _terse(words: list[str]) -> bool:
+    """A short part ending in an inflected verb after its subject noun: "val loss rises", "features overwritten"."""
+    if not 2 <= len(words) <= 5 or words[-1].endswith("ing"):
+        return False
+    lemma, before = _verb_lemma(words[-1]), getAllLemmas(words[-2])
+    if lemma is None or lemma == words[-1] or "NOUN" not in before or words[-2] in FUNCTION:
+        return False
+    return "ADJ" not in before or "NOUN" not in getAllLemmas(words[-1])  # "bottom frozen", not "big updates"
+
+
+def clauses(text: str, said: bool | None = None) -> list[Clause]:
+    """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one; each clause
+    keeps the part of the answer it came from and whether its sentence states anything (`said`: decided by the
+    caller for a sentence cut from a longer answer)."""
     out: list[Clause] = []
     previous: Clause | None = None
-    for sentence in _sentences(normalize(text)):
-        for part in re.split(r"[,/|]", sentence):
+    full = units(text)
+    written = [(sentence, unit_states(unit, len(full) == 1) if said is None else said)
+               for unit in full for sentence in sentences(unit)]
+    for (_, parts), stated in written:
+        normal = [normalize(part) for part in parts]
+        commands = [_imperative(_words(part)) for part in normal]
+        listed = sum(commands) >= max(2, len(parts) / 2)  # a list of steps: its verbless items are steps too
+        for span, part, command in zip(parts, normal, commands):
             raw = _words(part)
+            part_states = stated or command or listed or _terse(raw) or _clause_shape(raw)
             pieces: list[tuple[list[str], bool]] = []  # (words, negation carried from an "or" before it)
             current: list[str] = []
             carry = False
@@ -291,6 +410,7 @@ def clauses(text: str) -> list[Clause]:
             for piece, carried in pieces:
                 clause = _clause(piece, carried, previous)
                 if clause.words:
+                    clause.span, clause.states = span, part_states
                     out.append(clause)
                     previous = clause
     return out
@@ -410,38 +530,69 @@ def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
 
 @dataclass
 class Decision:
-    """The verdict on one concept, and the misconception that contradicted it, if any."""
+    """The verdict on one concept, the answer's words that decided it, and the misconception it states, if any."""
 
     concept: Concept
     verdict: Verdict = Verdict.ABSENT
     misconception: str | None = None  # the wrong belief the answer states, when the bank names one
     both: bool = False  # asserted in one clause and contradicted in another
+    evidence: str = ""  # the part of the answer that decided it; empty exactly when the verdict is ABSENT
+    fragment: str = ""  # a part without a predicate that would have decided it: a person should look
+    opposite_only: bool = False  # contradicted only by an opposite word, not by a negation or a named misconception
+    strength: int = 0  # words in the longest phrasing that asserted it, one more if it starts with a rare word
 
 
-def decide(concept: Concept, answer_clauses: list[Clause]) -> Decision:
+# Stems any answer about fine-tuning uses: a phrasing of one of them alone is weak evidence (see `confident`).
+COMMON = {"pretrain", "perform", "weight", "layer", "data", "featur", "train", "tun", "model"}
+
+
+def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str] = frozenset(COMMON)) -> Decision:
     """Assert, contradict or leave out one concept; a claim and its opposite in one answer count as neither.
 
     A misconception or a negated phrasing contradicts outright; an opposite word alone ("small steps ...") only
-    when nothing else in the answer asserts the concept.
+    when nothing else in the answer asserts the concept. Only clauses that state something decide; a keyword
+    fragment that would have decided is kept as `fragment`.
     """
-    asserted = contradicted = opposed = False
+    asserted = contradicted = opposed = ""
     named: str | None = None
+    fragment = ""
+    strength = 0
     for clause in answer_clauses:
-        verdicts = {match(phrasing, clause) for phrasing in concept.phrasings}
-        if Verdict.ASSERTED in verdicts:  # one clause makes one claim: a phrasing it asserts outweighs a near miss
-            asserted = True
-        elif Verdict.CONTRADICTED in verdicts:
-            if any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings):
-                contradicted = True
-            else:
-                opposed = True
-        for mistake in concept.misconceptions:
-            if any(match(p, clause) is Verdict.ASSERTED for p in mistake.phrasings):
-                contradicted, named = True, named or mistake.name
+        verdicts = {phrasing: match(phrasing, clause) for phrasing in concept.phrasings}
+        found = ""
+        if Verdict.ASSERTED in verdicts.values():  # one clause makes one claim: an asserted phrasing outweighs a miss
+            found = "asserted"
+        elif Verdict.CONTRADICTED in verdicts.values():
+            strict = any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings)
+            found = "contradicted" if strict else "opposed"
+        wrong = [(len(compile_phrasing(p)), m.name) for m in concept.misconceptions for p in m.phrasings
+                 if match(p, clause) is Verdict.ASSERTED]
+        mistake = max(wrong)[1] if wrong else None
+        right = max((len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED), default=0)
+        if mistake and max(wrong)[0] >= right:  # the misconception, unless the concept matched with more words
+            found = "contradicted"
+        if not found:
+            continue
+        if not clause.states:
+            fragment = fragment or clause.span
+            continue
+        if found == "asserted":
+            asserted = asserted or clause.span
+            strength = max([strength] + [len(compile_phrasing(p)) + (compile_phrasing(p)[0].stem not in common)
+                                         for p, v in verdicts.items() if v is Verdict.ASSERTED])
+        elif found == "contradicted":
+            contradicted = contradicted or clause.span
+            named = named or mistake
+        else:
+            opposed = opposed or clause.span
+    if asserted and not named:  # a claim and a stray opposite: on held-out answers the claim was meant far more often
+        return Decision(concept, Verdict.ASSERTED, evidence=asserted, fragment=fragment, both=bool(contradicted),
+                        strength=strength)
     if contradicted or (opposed and not asserted):  # unnamed: the concept's first misconception, if it has one
         named = named or next((m.name for m in concept.misconceptions), None)
-        return Decision(concept, Verdict.CONTRADICTED, named, both=asserted)
-    return Decision(concept, Verdict.ASSERTED if asserted else Verdict.ABSENT)
+        return Decision(concept, Verdict.CONTRADICTED, named, both=bool(asserted), evidence=contradicted or opposed,
+                        fragment=fragment, opposite_only=not contradicted)
+    return Decision(concept, fragment=fragment)
 
 
 @dataclass
@@ -468,6 +619,12 @@ def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b") 
     return short >= 0.75 and (stated == 0 or (len(fragments) >= 4 and stated < len(fragments) / 2))
 
 
+def _loose(sentence: str) -> bool:
+    """Most of its comma-separated fragments have no function word: a list of keywords despite a stray "on" or "no"."""
+    fragments = [_words(f) for f in re.split(r"[,/|+&]|\band\b|\bor\b", sentence) if _words(f)]
+    return sum(any(w in FUNCTION for w in f) for f in fragments) < len(fragments) / 2
+
+
 def _states(fragment: str) -> bool:
     """A verb with something it is said of: "freeze layers" states, "updated" or "less data" does not."""
     raw = _words(fragment)
@@ -489,31 +646,42 @@ def _copied_names(sentences: list[str], names: list[str]) -> list[str]:
 
 
 def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tuple[str, ...] = (),
-          model_answer: str = "") -> Scored:
-    """Decide every concept for an answer, after setting aside keyword lists, echoes and pasted text."""
+          shown: tuple[str, ...] = (), max_score: float | None = None) -> Scored:
+    """Decide every concept for an answer, after setting aside keyword lists, echoes and text pasted from `shown`
+    (what was on screen while answering: a model answer shown earlier in the same attempt, public text). Confidence
+    is judged on the points at stake: `max_score` (default one point per concept)."""
     flags: list[str] = []
     kept: list[Clause] = []
     prompt_lemmas = {lemma for lemma, _ in lemmas(_words(normalize(prompt)))}
     given = prompt_lemmas | {lemma for h in hints for lemma, _ in lemmas(_words(normalize(h)))}
     rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
     premise = {w.stem for c in clauses(prompt) for w in c.words if not w.negated}
-    model = normalize(model_answer)
-    sentences = _sentences(normalize(answer))
-    names = _copied_names(sentences, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3])
-    pasted_whole = bool(model) and len(answer) >= 80 and fuzz.partial_ratio(normalize(answer), model) >= 90
-    listed = is_keyword_list(";".join(sentences), separators=r"[;,/|+&]|\band\b|\bor\b")
-    for sentence in sentences:
-        if listed or is_keyword_list(sentence):
-            flags.append("keyword-list")
-        elif pasted_whole or (model and len(sentence) >= 40 and fuzz.partial_ratio(sentence.strip(), model) >= 90):
+    visible = [normalize(text) for text in shown if text and text.strip()]
+    full = units(answer)
+    stating = [(sentence, unit_states(unit, len(full) == 1)) for unit in full for sentence, _ in sentences(unit)]
+    written = [sentence for sentence, _ in stating]
+    normal = [normalize(sentence) for sentence in written]
+    names = _copied_names(normal, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3])
+    whole = normalize(answer)
+    pasted_whole = len(answer) >= 80 and any(fuzz.partial_ratio(whole, text) >= 90 for text in visible)
+    listed = is_keyword_list(";".join(normal), separators=r"[;,/|+&]|\band\b|\bor\b")
+    listing = False
+    for (sentence, stated), norm in zip(stating, normal):
+        if (not stated and listed) or (is_keyword_list(norm) and (not stated or _loose(norm))):  # tell a person
+            listing = True
+            for clause in clauses(sentence, said=False):
+                clause.states = False
+                kept.append(clause)
+        elif pasted_whole or (len(norm) >= 40 and any(fuzz.partial_ratio(norm.strip(), text) >= 90
+                                                      for text in visible)):
             flags.append("pasted-model-answer")
-        elif sentence in names:
+        elif norm in names:
             flags.append("pasted-concept-names")
         else:
-            sentence_clauses = clauses(sentence)
-            whole = frozenset().union(*(c.lemmas for c in sentence_clauses))
+            sentence_clauses = clauses(sentence, said=stated)
+            said_all = frozenset().union(*(c.lemmas for c in sentence_clauses))
             for clause in sentence_clauses:
-                said = whole if _echoes(whole, given, rubric) else clause.lemmas
+                said = said_all if _echoes(said_all, given, rubric) else clause.lemmas
                 if not _echoes(said, given, rubric):
                     clause.counterfactual = any(not w.negated and QUANTITIES[w.stem] & premise
                                                 and w.stem not in premise for w in clause.words if w.stem in QUANTITIES)
@@ -521,10 +689,39 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                 elif any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
-    decisions = [decide(c, kept) for c in concepts]
-    if any(d.both for d in decisions):
+    common = frozenset(COMMON | premise)
+    decisions = [decide(c, kept, common) for c in concepts]
+    if any(d.fragment for d in decisions) and not any(c.states for c in kept):
+        flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
+        decisions = [Decision(d.concept) for d in decisions]
+    elif any(d.fragment and d.verdict is not Verdict.ASSERTED for d in decisions):
+        flags.append("fragment")  # a keyword fragment next to real statements: a person decides what it meant
+    if any(d.both and d.verdict is Verdict.CONTRADICTED for d in decisions):
         flags.append("self-contradiction")
+    per_concept = (len(concepts) if max_score is None else max_score) / max(len(concepts), 1)
+    return Scored(decisions, tuple(dict.fromkeys(flags)), confident(decisions, kept, flags, per_concept))
+
+
+ZEROING = {"keyword-list", "no-statement", "prompt-echo", "hint-echo", "pasted-model-answer", "pasted-concept-names"}
+
+
+def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], per_concept: float = 1.0) -> bool:
+    """Sure when the decisions that held-out answers showed to be doubtful cannot move the score by a point.
+
+    Measured on the tune half of the blind set (ftlab.bench.scorer): guards that zero an answer crediting nothing
+    else agreed with the labeller; one-word matches of a word every answer uses (or the question's) agreed on about
+    60% of decisions, longer phrasings on 86-94%; contradictions by an opposite word alone were mostly wrong; and
+    when right and wrong claims are mixed, how they weigh is a person's call. A claim next to a stray opposite
+    counts as the claim (it was meant in 12 of 17 held-out cases) and is not doubted.
+    """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
-    barely = sum(len(c.words) for c in kept) >= 14 and credited < len(concepts) / 2 \
-        and not any(d.verdict is Verdict.CONTRADICTED for d in decisions)  # a long answer it may not understand
-    return Scored(decisions, tuple(dict.fromkeys(flags)), not flags and not barely)
+    if flags:  # an echo beside other statements may be an honest answer using the question's words: a person looks
+        echoed = {"prompt-echo", "hint-echo"} & set(flags)
+        return credited == 0 and set(flags) <= ZEROING and not (echoed and any(c.states for c in kept))
+    contradicted = sum(d.verdict is Verdict.CONTRADICTED for d in decisions)
+    doubtful = sum(d.opposite_only or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
+    if credited and contradicted:
+        doubtful += min(credited, contradicted)
+    barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \
+        and not contradicted  # a long answer it may not understand
+    return not barely and doubtful * per_concept < 1

@@ -24,7 +24,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from torch import nn
 from traitlets import Bool, Int
 
-from ftlab.assessment.bank import Card, Choice, Explain, Outcome, grade
+from ftlab.assessment.bank import Card, Choice, Context, Explain, Outcome, grade
 from ftlab.assessment.bank.checks import as_number, run, task_setup
 from ftlab.assessment.bank.grading import card_rating
 from ftlab.runtime.freezing import group_parameters
@@ -180,10 +180,12 @@ class GradeCells(NbGraderPreprocessor):
         copied: list[str] = []
         if isinstance(item, (Card, Explain)) and isinstance(answer, str):
             answer, copied = public_sentences(answer)  # text from ftlab's public bank earns nothing here
-        result = grade(item, answer)
+        shown = item.model_answer if isinstance(item, Explain) else getattr(item, "answer", "")
+        result = grade(item, answer, Context(shown=(shown,), for_instructor=True))  # feedback may show it
         score = points * result.score / result.max_score
         lines: list[str] = []
-        confident = result.confident and not result.flags  # the free-text scorer's doubt goes to a person
+        # the free-text scorer's doubt goes to a person, and so does a paste: a zero, but a matter of conduct
+        confident = result.confident and "pasted-model-answer" not in result.flags
         if isinstance(item, Choice):
             if result.outcome is Outcome.NOT_ATTEMPTED:
                 lines.append(f"Not a valid answer: {answer!r} is not one of {', '.join(item.letters)}."
@@ -198,6 +200,7 @@ class GradeCells(NbGraderPreprocessor):
         elif result.outcome is not Outcome.NOT_ATTEMPTED:  # free text, scored on the item's concepts
             covered = round(len(item.concepts) * result.score / result.max_score)
             lines.append(f"Concepts covered: {covered} of {len(item.concepts)}.")
+            lines += [f"{concept} ({verdict}): you wrote '{words}'" for concept, verdict, words in result.evidence]
             lines += [f"The misconception in your answer: {result.diagnosis}"] if result.diagnosis else []
             if self.show_answer and result.missing:
                 lines.append("Missing: " + "; ".join(result.missing) + ".")

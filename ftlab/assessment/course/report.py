@@ -18,11 +18,12 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from ftlab.assessment.bank import Bank, Card, Choice, Explain, load_bank
-from ftlab.assessment.bank.grading import choice_index
-from ftlab.assessment.bank.scorer import Verdict, score
+from ftlab.assessment.bank.grading import Context, choice_index, concept_decisions
+from ftlab.assessment.bank.scorer import Verdict
 from ftlab.assessment.course.answers import NoAnswer, read_answer
 from ftlab.assessment.course.assignments import BY_NAME, Graded, graded
 from ftlab.assessment.course.keys import load_keys
+from ftlab.assessment.course.overlap import public_sentences
 from ftlab.assessment.course.restore import grade_id
 
 LOW_DISCRIMINATION = 0.20  # item-rest correlation below this: the question does not track the assessment total
@@ -182,11 +183,11 @@ def _output_text(cell: NotebookNode) -> list[str]:
 
 def _failures(kind: str, lines: list[str]) -> list[str]:
     """The failed parts of a coding task, from the grader's verdict lines."""
-    if kind == "structure":
-        return [line[4:] for line in lines if line.startswith("[ ] ")]
     for line in lines:
         if line.startswith("Not graded: "):
-            return [line.rstrip(".")]
+            return [_general(line)]
+    if kind == "structure":
+        return [line[4:] for line in lines if line.startswith("[ ] ")]
     why = [line[len("Why: "):] for line in lines if line.startswith("Why: ")]
     wrong = [line.split(": ", 1)[1] for line in lines if line.startswith(("Incorrect: ", "NotAttempted: "))]
     return why or [_general(w.split("; ")[0].split(". ")[0]) for w in wrong]
@@ -237,13 +238,14 @@ def _respond(q: Question, spec: Graded, student: str, graded_score: tuple[float,
         r.attempted = False
         return r
     r.text = value
-    model_answer = item.model_answer if isinstance(item, Explain) else item.answer
-    result = score(value, item.concepts, prompt=item.prompt, model_answer=model_answer)
+    text, _ = public_sentences(value)  # as the grader reads it (grader.GradeCells.item)
+    shown = item.model_answer if isinstance(item, Explain) else item.answer
+    result = concept_decisions(item, text, q.points, Context(shown=(shown,), for_instructor=True))
     for decision in result.decisions:
         r.concepts[decision.concept.name] = STATES[decision.verdict]
         if decision.verdict is Verdict.CONTRADICTED:
             wrong = decision.misconception or f"the opposite of: {decision.concept.name}"
-            r.misconceptions[wrong] = value
+            r.misconceptions[wrong] = decision.evidence or value  # the words that decided it
     return r
 
 

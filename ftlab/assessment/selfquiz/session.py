@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ftlab.assessment.bank import DIFFICULTIES, RATINGS, Bank, Choice, Exercise, Grade, Item, Outcome, grade
+from ftlab.assessment.bank import (DIFFICULTIES, RATINGS, Bank, Choice, Context, Exercise, Explain, Grade, Item,
+                                   Outcome, grade)
 from ftlab.assessment.selfquiz.exercise_link import exercise_checked
 from ftlab.assessment.selfquiz.figures import bounded, credited, session_score
 from ftlab.assessment.selfquiz.revise import Reviser
@@ -93,7 +94,9 @@ class QuizSession:
         """Grade an answer; the first of the session counts (after hints, figures.credited) and, in revision, is
         the review; later ones are practice. `typed`: what the learner wrote before revealing a card, saved too."""
         item = self.item(item_id)
-        result = grade(item, answer)
+        model = item.model_answer if isinstance(item, Explain) else getattr(item, "answer", "")
+        # the model answer is on screen only after a first attempt of this session: pasting it then earns nothing
+        result = grade(item, answer, Context(shown=(model,) if item_id in self.grades else ()))
         if isinstance(item, Exercise):  # a failed live check makes the concept's recall items due
             result = exercise_checked(item.id, result)
         if result.outcome is Outcome.NOT_ATTEMPTED:

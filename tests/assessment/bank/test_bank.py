@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlab.assessment.bank import DIFFICULTIES, BankError, Card, Choice, Exercise, Explain, Outcome, grade, load_bank
+from ftlab.assessment.bank import DIFFICULTIES, BankError, Card, Choice, Context, Exercise, Explain, Outcome, grade, load_bank
 from ftlab.assessment.bank.loader import ITEMS_DIR
 from ftlab.assessment.bank.checks import CHECKS
 from ftlab.assessment.exercises import EXERCISES
@@ -32,8 +32,8 @@ def test_every_item_is_well_formed_and_gradable(item):
             result = grade(item, wrong)
             assert not result.correct and result.diagnosis == mistake and result.score == 0
     elif isinstance(item, Explain):
-        pasted = grade(item, item.model_answer)  # the rubric covering the model answer: tests/test_bank_scorer.py
-        assert pasted.score == 0 and "pasted-model-answer" in pasted.flags and not pasted.confident
+        pasted = grade(item, item.model_answer, Context(shown=(item.model_answer,)))  # on screen while answering
+        assert pasted.score == 0 and "pasted-model-answer" in pasted.flags
     elif isinstance(item, Card):
         assert grade(item, "good").correct and not grade(item, "again").correct
     else:
@@ -166,15 +166,18 @@ def test_wrong_choice_gets_the_misconception():
 def test_card_self_ratings():
     card = BANK.get("freezing-card-pytorch")
     assert [grade(card, r).score for r in ("again", "hard", "good", "EASY", 3)] == [0, 0.5, 1, 1, 1]
-    for bad in ("perfect", 0, 5, None, True):
+    for bad in (0, 5, None, True):
         assert grade(card, bad).outcome is Outcome.NOT_ATTEMPTED
+    assert grade(card, "perfect").score == 0  # not a rating: typed text, scored on the card's concepts
 
 
 def test_explain_scores_k_of_n_and_lists_missing():
     item = BANK.get("recipe-explain-steps")
     result = grade(item, "Load a pretrained ResNet and freeze all its parameters.")
     assert (result.score, result.max_score) == (2, 5) and not result.correct
-    assert result.feedback.startswith("You covered 2 of 5 concepts. Missing: replace the head with a new layer")
+    assert result.feedback.startswith("You covered 2 of 5 concepts. Covered: start from a model with pretrained "
+                                      "weights (load it) (you wrote: 'Load a pretrained ResNet and freeze all its")
+    assert "Missing: replace the head with a new layer" in result.feedback
     assert result.missing == [c.name for c in item.concepts[2:]]
     for bad in ("", "   ", None, 42):
         assert grade(item, bad).outcome is Outcome.NOT_ATTEMPTED

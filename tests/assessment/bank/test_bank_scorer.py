@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from lemminflect import getAllLemmas
 
-from ftlab.assessment.bank import BankError, Concept, grade, load_bank
+from ftlab.assessment.bank import BankError, Concept, Context, grade, load_bank
 from ftlab.assessment.bank.items import Misconception
 from ftlab.assessment.bank.scorer import (
     _CANON, DOMAIN_WORDS, STOPWORDS, Verdict, canon, clauses, compile_phrasing, normalize, score,
@@ -20,7 +20,7 @@ RECIPE = BANK.get("recipe-explain-steps")
 
 def verdicts(item, answer: str) -> list[str]:
     """One letter per concept: A asserted, C contradicted, - absent."""
-    result = score(answer, item.concepts, prompt=item.prompt, hints=(item.hint,), model_answer=item.model_answer)
+    result = score(answer, item.concepts, prompt=item.prompt, hints=(item.hint,), shown=(item.model_answer,))
     return "".join({Verdict.ASSERTED: "A", Verdict.CONTRADICTED: "C", Verdict.ABSENT: "-"}[d.verdict]
                    for d in result.decisions)
 
@@ -38,15 +38,20 @@ def test_words_fold_to_course_stems_through_lemmas_synonyms_and_typos():
 GENERIC = {"layer", "weight", "model", "network", "data", "featur", "head", "task", "class", "train", "tun", "new"}
 
 
-def test_every_phrasing_word_is_a_known_word_or_stem():
-    for item in BANK.items:
+STEM_FRAGMENTS = {"edg", "featur", "freez", "replac", "specif", "stat", "textur", "tun", "unfreez", "updat"}
+
+
+def test_every_phrasing_is_plain_words_the_tool_stems():
+    course = load_bank(Path(__file__).parents[3] / "quizzes" / "bank")
+    for item in BANK.items + course.items:
         for concept in getattr(item, "concepts", []):
             for phrasing in concept.phrasings + [p for m in concept.misconceptions for p in m.phrasings]:
                 stems = compile_phrasing(phrasing)
                 assert stems and not (len(stems) == 1 and stems[0].stem in GENERIC), phrasing
+                assert not set(phrasing.split()) & STEM_FRAGMENTS, (item.id, phrasing)  # "features", not "featur"
                 for word in (w for w in normalize(phrasing).split() if w not in STOPWORDS):
                     assert word in _CANON or getAllLemmas(word) or canon(word) != word or "_" in word \
-                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "lora"}, (item.id, phrasing, word)
+                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "lora", "autograd"}, (item.id, phrasing, word)
 
 
 @pytest.mark.parametrize("answer,expected", [
@@ -88,7 +93,7 @@ def test_claims_about_training_from_scratch_count_the_other_way_round(answer, ex
     ("overfit-explain-many-layers", "Too many unfrozen weights for a tiny dataset: the model memorises it, and "
                                     "val loss goes up.", 4),
     ("similarity-explain-which-layers", "Whether your images look like ImageNet or are dissimilar, and how much "
-                                        "data you have.", 2),
+                                        "data you have.", 1),  # the data half repeats the hint
 ])
 def test_the_issue_examples(item_id, answer, points):
     assert grade(BANK.get(item_id), answer).score == points
@@ -110,30 +115,32 @@ def test_misconceptions_are_named_and_unnamed_opposites_say_so():
                                                     Concept("x", ["imagenet"])])
     assert bare.decisions[0].verdict is Verdict.CONTRADICTED and bare.decisions[0].misconception is None
     item = BANK.get("lr-explain-high")
-    assert "Contradicted: training becomes unstable (you said: a high learning rate makes training stable" in \
+    assert "Contradicted: training becomes unstable (you wrote: 'training stays stable and just gets faster'; that " \
+           "is the misconception: a high learning rate makes training stable" in \
         grade(item, "A high learning rate is fine: training stays stable and just gets faster.").feedback
 
 
 @pytest.mark.parametrize("answer,flag", [
     ("pretrained model, less data, faster, better accuracy, prior knowledge", "keyword-list"),
     ("less data / less time / better accuracy / transfer learning", "keyword-list"),
-    ("Consider the benefits of transfer learning.", "hint-echo"),
     ("A pretrained model already knows general visual features, so fine-tuning converges faster, needs much less "
      "data, and on small datasets reaches higher accuracy while overfitting less.", "pasted-model-answer"),
     ("reuses knowledge from pretraining; less training time or compute; less labelled data needed",
      "pasted-concept-names"),
 ])
 def test_stuffing_echo_and_pastes_earn_nothing_and_are_flagged(answer, flag):
-    result = grade(SCRATCH, answer)
-    assert result.score == 0 and flag in result.flags and not result.confident
+    result = score(answer, SCRATCH.concepts, prompt=SCRATCH.prompt, hints=(SCRATCH.hint,),
+                   shown=(SCRATCH.model_answer,))  # the model answer was on screen while answering
+    assert result.credited == 0 and flag in result.flags and result.confident  # sure: nothing else is claimed
 
 
 def test_echoing_the_prompt_earns_nothing_and_is_flagged_when_it_would_have_scored():
     item = BANK.get("basics-explain-adjust")
     echo = grade(item, "Fine-tuning improves a pretrained model on a specific task compared with using it unchanged.")
-    assert echo.score == 0 and "prompt-echo" in echo.flags and not echo.confident
+    assert echo.score == 0 and "prompt-echo" in echo.flags and echo.confident
     idle = grade(SCRATCH, "Describe why fine-tuning is useful compared with training a model from scratch.")
     assert idle.score == 0
+    assert grade(SCRATCH, "Consider the benefits of transfer learning.").score == 0  # the hint, repeated
 
 
 def test_a_self_contradicting_answer_loses_the_concept_and_is_unsure():
@@ -165,7 +172,6 @@ def test_cards_keep_self_ratings_and_score_typed_recall_answers():
     wrong = grade(card, "Frozen layers are removed from the network.")
     assert wrong.score == 0 and wrong.diagnosis
     assert "or your answer in words" in grade(card, "").feedback
-    assert "your answer in words" not in grade(BANK.get("freezing-card-pytorch"), "").feedback
 
 
 def test_bank_references_state_every_concept():
@@ -179,9 +185,11 @@ def test_bank_references_state_every_concept():
 
 @pytest.mark.parametrize("item", BANK.select(kind="explain"), ids=lambda item: item.id)
 def test_every_explain_solution_earns_full_credit_while_the_model_answer_pasted_earns_none(item):
-    solution, pasted = grade(item, item.solution), grade(item, item.model_answer)
+    solution, pasted = grade(item, item.solution), grade(item, item.model_answer, Context(shown=(item.model_answer,)))
     assert solution.correct and solution.confident and not solution.flags, solution.feedback
     assert pasted.score == 0 and "pasted-model-answer" in pasted.flags
+    recalled = grade(item, item.model_answer)  # recalled in revision, not on screen: what revision is for
+    assert recalled.correct and "pasted-model-answer" not in recalled.flags
 
 
 def measure(name: str) -> tuple[float, float, dict[str, float]]:
@@ -190,7 +198,8 @@ def measure(name: str) -> tuple[float, float, dict[str, float]]:
     dishonest: dict[str, list[float]] = {}
     for sample in tomllib.loads((SAMPLES / name).read_text(encoding="utf-8"))["samples"]:
         item = BANK.get(sample["item"])
-        result = grade(item, sample["answer"])
+        shown = (getattr(item, "model_answer", "") or item.answer,) if sample.get("kind") == "pasted-model" else ()
+        result = grade(item, sample["answer"], Context(shown=shown))
         hits = [c.name not in result.missing for c in item.concepts]
         covers = set(sample["covers"])
         if sample.get("kind", "partial") in ("paraphrase", "partial"):

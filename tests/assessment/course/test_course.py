@@ -306,3 +306,16 @@ def test_grading_does_not_need_the_kernel_to_have_run(tmp_path):
         else:
             assert set(scores.values()) == {0.0}
             assert "not saved" in nb.cells[-1].outputs[0].evalue
+
+
+def test_free_text_verdicts_quote_the_evidence_and_send_doubt_to_a_person():
+    grader, spec = GradeCells(), graded(BY_NAME["strategy"])["course-explain-lr-test"]
+    sure = grader.item(spec, 2.0, 'explain_2 = "Keep it much smaller. The pretrained weights are already good, and large '
+                                  'steps would destroy the features they learned."', KEYS)
+    assert sure.score == 2.0 and sure.confident
+    assert any("you wrote 'The pretrained weights are already good'" in line for line in sure.lines)
+    listed = grader.item(spec, 2.0, 'explain_2 = "smaller pretrained good large steps destroy features learned"', KEYS)
+    assert listed.score == 0 and listed.confident  # keywords without a sentence: sure, and worth nothing
+    mixed = grader.item(spec, 2.0, 'explain_2 = "The pretrained weights are already good. Large steps do not '
+                                   'destroy the features they learned."', KEYS)
+    assert not mixed.confident  # right and wrong claims together: formgrader asks a person

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlab.assessment.bank import Card, grade
+from ftlab.assessment.bank import Card, Context, grade
 from ftlab.assessment.course.assignments import ASSIGNMENTS, BY_NAME, cells, graded, secrets
 from ftlab.assessment.course.grader import GradeCells
 from ftlab.assessment.course.keys import Keys, KeysError, load_keys
@@ -114,12 +114,12 @@ def test_the_solution_and_honest_paraphrases_earn_full_marks(item_id):
 def test_wrong_answers_of_every_kind_earn_nothing(item_id):
     item = KEYS.bank.get(item_id)
     for kind, text in {**WRONG[item_id], "pasted": _shown(item)}.items():
-        result = grade(item, text)
+        result = grade(item, text, Context(shown=(_shown(item),), for_instructor=True))  # the course's context
         assert result.score == 0, (kind, result.feedback)
         if kind in ("negated", "misconception", "from scratch"):
             assert result.diagnosis, kind  # feedback names the wrong belief
-        if kind in ("keywords", "pasted", "hint"):
-            assert result.flags and not result.confident, kind
+        if kind in ("keywords", "pasted"):
+            assert result.flags, kind  # a zero the guards are sure of: nothing else is claimed
 
 
 def test_a_partial_answer_earns_its_part_and_a_swapped_one_loses_the_swapped_point():
@@ -148,9 +148,11 @@ def test_the_grader_scores_recall_cells_and_sends_unsure_ones_to_a_person():
     wrong = _recall(1, WRONG["course-card-transfer"]["misconception"])
     assert wrong.score == 0 and wrong.confident
     assert any(m.name in line for line in wrong.lines for c in transfer.concepts for m in c.misconceptions)
-    for text in (WRONG["course-card-frozen-tensor"]["keywords"], frozen.answer):
-        unsure = _recall(2, text)
-        assert unsure.score == 0 and not unsure.confident and "Provisional" in unsure.outputs(1)[0].evalue
+    assert _recall(2, WRONG["course-card-frozen-tensor"]["keywords"]).confident  # keywords: a sure zero
+    pasted = _recall(2, frozen.answer)
+    assert pasted.score == 0 and not pasted.confident  # a paste: zero, and a person sees it
+    unsure = _recall(2, "The optimizer never changes it. requires_grad False")  # a keyword fragment: a person reads it
+    assert unsure.score == 0.5 and not unsure.confident and "Provisional" in unsure.outputs(1)[0].text
     blank = _recall(1, "")
     assert blank.score == 0 and blank.confident
 

@@ -215,8 +215,8 @@ def test_a_diagnosed_miss_rated_good_counts_as_a_miss_and_is_not_back_in_a_minut
     import ftlab.assessment.selfquiz.session as session_module
 
     real_grade = session_module.grade  # an unsure grade that still names a mistake, as the scorer may give
-    monkeypatch.setattr(session_module, "grade", lambda item, answer: replace(
-        real_grade(item, answer), confident=False, rating=None, correct=False, diagnosis="a high rate is safe"))
+    monkeypatch.setattr(session_module, "grade", lambda item, answer, *context: replace(
+        real_grade(item, answer, *context), confident=False, rating=None, correct=False, diagnosis="a high rate is safe"))
     item = BANK.get("lr-explain-high")
     with Store(tmp_path / "d.sqlite3") as store:
         reviser = Reviser(BANK, store, ReviseConfig(fuzzing=False))

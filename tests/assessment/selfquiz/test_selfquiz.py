@@ -149,25 +149,19 @@ def test_hint_ladder_climbs_and_lowers_the_rating(tmp_path):
         assert session.grades[other.id].outcome.value == "Partial" and session.score == (other.max_score / 2, 2)
 
 
-def test_an_unsure_score_asks_the_learner_to_rate(tmp_path, monkeypatch):
-    """The #12 scorer marks unsure grades with confident=False; until it does, one is made from a real grade."""
-    from dataclasses import replace
-
-    import ftlab.assessment.selfquiz.session as session_module
-
-    real_grade = session_module.grade
-    monkeypatch.setattr(session_module, "grade",
-                        lambda item, answer: replace(real_grade(item, answer), confident=False, rating=None))
+def test_an_unsure_score_asks_the_learner_to_rate(tmp_path):
+    """Keyword fragments next to a real statement leave the scorer unsure: the learner rates, seeing the evidence."""
     item = BANK.get("overfit-explain-many-layers")
     with Store(tmp_path / "u.sqlite3") as store:
         session = QuizSession([item], Reviser(BANK, store), source="revise")
         box = render(session).children[0]
-        find(box, w.Textarea)[0].value = "It overfits: too many trainable parameters for so few images."
+        find(box, w.Textarea)[0].value = "It overfits. Too many weights, tiny dataset, val loss up."
         find(box, w.Button, "Check")[0].click()
         assert "not sure" in html_of(box) and store.answers() == [] and item.id in session.pending
-        find(box, w.Button, "good")[0].click()
-        assert "Recorded your rating: <b>good</b>" in html_of(box)
-        assert [(a.rating, a.attempt) for a in store.answers()] == [("good", "review")]
+        assert "you wrote: &#x27;It overfits&#x27;" in html_of(box) and "a person to confirm" not in html_of(box)
+        find(box, w.Button, "hard")[0].click()
+        assert "Recorded your rating: <b>hard</b>" in html_of(box)
+        assert [(a.rating, a.attempt) for a in store.answers()] == [("hard", "review")]
         assert all(b.disabled for b in find(box, w.Button, "easy"))
 
 

@@ -84,8 +84,8 @@ def test_multi_line_explain_answers_and_card_ratings_by_number(env, capsys, monk
     from ftlab.assessment.selfquiz.terminal import run
 
     written = []
-    keys = iter(["Too many trainable weights for 300 images,", "so the model memorises the training set and",
-                 "overfits: validation accuracy drops.", "", "", "4"])
+    keys = iter(["The dataset is small and there are too many trainable weights,",
+                 "so the model memorises the training set and", "overfits: validation accuracy drops.", "", "", "4"])
     with Store(env / "m.sqlite3") as store:
         session = QuizSession([explain, card], Reviser(BANK, store), source="revise")
         run(session, lambda prompt: next(keys), written.append)
