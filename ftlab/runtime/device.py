@@ -21,6 +21,16 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
+def seed_device(device: torch.device, seed: int) -> None:
+    """Seed the CPU generator and, on CUDA, that device's (torch.manual_seed would also queue a lazy seeding of
+    every CUDA device, costing a traceback capture on each call)."""
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        torch.cuda.manual_seed(seed)
+    elif device.type == "mps":
+        torch.mps.manual_seed(seed)
+
+
 def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"

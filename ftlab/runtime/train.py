@@ -35,15 +35,16 @@ from tqdm.auto import tqdm
 from ftlab.runtime import checkpoint
 from ftlab.runtime import group_optimizer
 from ftlab.runtime.data import ImageSet, check_labels
-from ftlab.runtime.device import autocast_dtype, describe, pick_device
+from ftlab.runtime.device import autocast_dtype, describe, pick_device, seed_device
 from ftlab.runtime.feature_cache import FeatureCache
 from ftlab.runtime.freezing import check_groups, eval_mode, freeze, group_names, set_mode, unfreeze
 from ftlab.runtime.history import History
-from ftlab.runtime.measure import count_parameters, score
+from ftlab.runtime.measure import score
 from ftlab.runtime.models import info, last_linear
 from ftlab.runtime.rollback import Rollback, nonfinite
 
 SCHEDULES = ("constant", "cosine")
+PROBE_IMAGES = 8  # training images whose outputs are checked finite at the end of each epoch and run
 
 
 def _positive_lr(lr, what: str = "learning rate") -> float:
@@ -190,6 +191,7 @@ class Trainer:
         self._cache = FeatureCache(model, self.info.head)
         self._rollback = Rollback(model, self.optimizer)
         self._pending: list[PendingStep] = []
+        self._probed = 0  # the step whose outputs were last checked finite (ftlab.runtime.train._outputs_finite)
         self._window = time.perf_counter()  # when the steps now pending started
         self._resync()
 
@@ -217,6 +219,7 @@ class Trainer:
         self._trainable = [p.requires_grad for p in self._params]
         head = {id(p) for p in self.head.parameters()}
         self._frozen_body = not any(p.requires_grad for p in self._params if id(p) not in head)
+        self._trainable_count = sum(p.numel() for p in self._params if p.requires_grad)
 
     def _freezing_changed(self) -> bool:
         """Whether `requires_grad` changed behind the trainer's back (ftlab.freeze, requires_grad_, a new head)."""
@@ -403,7 +406,7 @@ class Trainer:
             return False
         seconds = max(time.perf_counter() - self._window, 1e-9)
         rate = sum(p.images for p in pending) / seconds
-        trainable = count_parameters(self.model)[1]
+        trainable = self._trainable_count
         records = [{"step": p.step, "epoch": self._epoch_at(p.step), "loss": loss, "acc": c / p.images, "lr": p.lrs,
                     "trainable": trainable, "images_per_s": rate, "mode": p.mode}
                    for p, loss, c in zip(pending, losses, correct)]
@@ -415,6 +418,22 @@ class Trainer:
             for record in records:
                 self._emit("step", record)
         return True
+
+    @torch.no_grad()
+    def _outputs_finite(self) -> bool:
+        """Whether the model's outputs on a few training images (eval mode, as it will be used) are finite; if not,
+        roll back like any divergence: finite weights can still compute NaN (one step at an absurd learning rate).
+        Looked at once per epoch and at the end of a run."""
+        if self._probed == self.step:
+            return True
+        self._probed = self.step
+        idx = torch.arange(min(PROBE_IMAGES, len(self.train_set)), device=self.device)
+        with eval_mode(self.model), self._autocast():
+            logits = self._logits(self.train_set, idx, self._cached())
+        if bool(torch.isfinite(logits).all()):
+            return True
+        self._diverged(self.step + 1, f"the model's outputs became NaN/inf by step {self.step} (its weights are finite)")
+        return False
 
     @property
     def steps_per_epoch(self) -> int:
@@ -471,7 +490,7 @@ class Trainer:
         Returns the history; stops early on stop(), divergence, or an interrupt. Any other exception ends the
         run with status "failed" and is raised again, with model, optimizer and history consistent."""
         self._check_before_fit(epochs, max_steps)
-        torch.manual_seed(self.cfg.seed + self.step)  # dropout etc.: reproducible on the CPU
+        seed_device(self.device, self.cfg.seed + self.step)  # dropout etc.: reproducible on the CPU
         per_epoch, total = self.steps_per_epoch, self.planned_steps(epochs, max_steps)
         start_step = self.step
         self._stop.clear()
@@ -481,6 +500,7 @@ class Trainer:
         set_mode(self.model, True)
         self._cache.notice_edits()
         self._rollback.start(self.step)
+        self._probed = self.step  # the state a run starts from is taken as it is
         self._pending, self._window = [], time.perf_counter()
         bar = tqdm(total=total, desc="training", disable=not self.cfg.progress, leave=False)
         try:
@@ -511,7 +531,11 @@ class Trainer:
                     self.status = Status.STOPPED
                     break
                 if self.step - epoch_step == per_epoch:
+                    if not self._outputs_finite():
+                        break
                     self._end_epoch(epoch_step, epoch_started)
+            if self.status in (Status.RUNNING, Status.STOPPED):
+                self._outputs_finite()
         except KeyboardInterrupt:
             self._end_abruptly(Status.INTERRUPTED, "interrupted")
         except BaseException as err:
@@ -547,7 +571,7 @@ class Trainer:
                   "train_loss": sum(r["loss"] for r in rows) / max(len(rows), 1),
                   "train_acc": sum(r["acc"] for r in rows) / max(len(rows), 1),
                   "seconds": time.perf_counter() - started,
-                  "trainable": count_parameters(self.model)[1]}
+                  "trainable": self._trainable_count}
         if self.val_set is not None:
             val = self.evaluate(self.val_set)
             record.update(val_loss=val["loss"], val_acc=val["acc"])

@@ -332,6 +332,24 @@ def test_a_blow_up_on_the_last_step_is_caught_and_the_next_fit_starts_from_good_
     assert trainer.status == "done" and trainer.step == 5
 
 
+@pytest.mark.parametrize("whole_epoch", [False, True])
+def test_finite_weights_whose_outputs_are_nan_roll_back_like_any_divergence(glyphnet, digits, whole_epoch):
+    start = {n: t.clone() for n, t in glyphnet.state_dict().items()}
+    size = len(digits.train) if whole_epoch else 20  # one step is then a whole epoch, with its validation
+    trainer = _trainer(glyphnet, digits, lr=1e30, batch_size=size, log_every=10)
+    epochs = []
+    trainer.on("epoch", lambda t, record: epochs.append(record))
+    with pytest.warns(RuntimeWarning, match="outputs became NaN/inf by step 1"):
+        trainer.fit(epochs=1, max_steps=1)
+    assert trainer.status == "diverged" and trainer.step == 0 and trainer.history.steps == []
+    assert epochs == [] and trainer.history.epochs == [], "no epoch is reported with NaN outputs"
+    assert all(torch.equal(t, start[n]) for n, t in glyphnet.state_dict().items())
+    assert trainer.evaluate(digits.val)["loss"] < 10
+    trainer.set_lr(0.05)
+    trainer.fit(epochs=1)
+    assert trainer.status == "done"
+
+
 @pytest.mark.parametrize("lr", [float("nan"), float("inf"), 0, -1e-3, "0.1", True])
 def test_a_bad_learning_rate_is_refused_at_construction(glyphnet, digits, lr):
     with pytest.raises(ValueError, match="learning rate must be a positive number"):
