@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from ftlab.runtime import checkpoint
 from ftlab.runtime import group_optimizer
 from ftlab.runtime.data import ImageSet, check_labels
-from ftlab.runtime.device import autocast_dtype, describe, pick_device, seed_device
+from ftlab.runtime.device import autocast_dtype, configure, describe, pick_device, seed_device
 from ftlab.runtime.feature_cache import FeatureCache
 from ftlab.runtime.freezing import check_groups, eval_mode, freeze, group_names, set_mode, unfreeze
 from ftlab.runtime.history import History
@@ -72,7 +72,7 @@ class TrainConfig:
     schedule: str = "constant"  # "constant" or "cosine" (decays over the steps of each fit call)
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None  # batch -> batch, on the device
     device: str | None = None  # None picks cuda, then mps, then cpu
-    amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling)
+    amp: bool = True  # mixed precision on CUDA (bf16 from compute capability 8.0, else fp16 with loss scaling)
     channels_last: bool = True  # memory format for conv nets (faster on GPU, and on CPU here)
     feature_cache: bool = True  # head-only training on cached backbone outputs when the body is frozen
     log_every: int = 10  # steps between reading losses back (and divergence checks)
@@ -169,6 +169,7 @@ class Trainer:
             self._check_data(val, "validation set", " (pass val=None to train without one)")
         check_groups(model, self.cfg.lr_mult)
         self.device = pick_device(self.cfg.device)
+        configure(self.device)
         self.dtype = autocast_dtype(self.device) if self.cfg.amp else None
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         model.to(self.device)

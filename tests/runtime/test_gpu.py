@@ -22,6 +22,15 @@ def test_cuda_training_uses_autocast_and_keeps_frozen_groups_identical(digits):
     assert model.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
 
 
+def test_the_trainer_picks_the_gpus_native_precision_and_lets_cudnn_pick_algorithms(digits):
+    model = ftlab.get_model("glyphnet", num_classes=10)
+    trainer = ftlab.Trainer(model, digits.train, digits.val, lr=0.01, batch_size=20, progress=False)
+    native_bf16 = torch.cuda.get_device_capability() >= (8, 0)
+    assert trainer.dtype == (torch.bfloat16 if native_bf16 else torch.float16)
+    assert trainer.scaler.is_enabled() == (not native_bf16), "fp16 trains with a GradScaler, bf16 without"
+    assert torch.backends.cudnn.benchmark
+
+
 def test_resnet18_head_only_on_cached_features_on_the_gpu():
     torch.manual_seed(0)
     model = ftlab.get_model("resnet18", num_classes=4, weights=None)
