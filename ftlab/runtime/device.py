@@ -14,6 +14,15 @@ def pick_device(requested: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where a model's weights are (its first parameter's or buffer's device; the CPU for an empty model): the
+    device every helper that measures or compares the model computes on."""
+    first = next(iter(model.parameters()), None)
+    if first is None:
+        first = next(iter(model.buffers()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
     """The autocast dtype for training on `device`: None (full precision) off CUDA, else amp_dtype's choice for
     this GPU's compute capability."""

@@ -71,6 +71,10 @@ class Rollback:
         """The state a run starts from: nothing earlier to go back to."""
         self.latest = self.good = self.take(step)
 
+    def clear(self) -> None:
+        """Drop both snapshots (the next run's start takes a new one)."""
+        self.latest = self.good = None
+
     def changed_nonfinite(self) -> list[str]:
         """Parameters written since the newest snapshot, and every buffer, that hold a NaN or an inf."""
         kept = self.latest.copies if self.latest else {}

@@ -36,6 +36,7 @@ from ftlab.runtime import checkpoint
 from ftlab.runtime import group_optimizer
 from ftlab.runtime.data import ImageSet, check_labels
 from ftlab.runtime.device import autocast_dtype, configure, describe, pick_device, seed_device
+from ftlab.runtime.device_copies import on_device
 from ftlab.runtime.feature_cache import FeatureCache
 from ftlab.runtime.freezing import check_groups, eval_mode, freeze, group_names, set_mode, unfreeze
 from ftlab.runtime.history import History
@@ -70,7 +71,8 @@ class TrainConfig:
     batch_size: int = 32
     label_smoothing: float = 0.0
     schedule: str = "constant"  # "constant" or "cosine" (decays over the steps of each fit call)
-    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None  # batch -> batch, on the device
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None  # (batch, generator) -> batch,
+    # both on the training device: draw with torch.rand(..., generator=g, device=batch.device)
     device: str | None = None  # None picks cuda, then mps, then cpu
     amp: bool = True  # mixed precision on CUDA (bf16 from compute capability 8.0, else fp16 with loss scaling)
     channels_last: bool = True  # memory format for conv nets (faster on GPU, and on CPU here)
@@ -181,7 +183,8 @@ class Trainer:
         self.history = History()
         self.step, self.epoch = 0, 0
         self.status = Status.IDLE
-        self.generator = torch.Generator().manual_seed(self.cfg.seed)
+        self.generator = torch.Generator().manual_seed(self.cfg.seed)  # the shuffling order: indices, on the CPU
+        self.augment_generator = torch.Generator(self.device).manual_seed(self.cfg.seed)  # on the batch's device
         self._lock = threading.Lock()
         self._requests: deque[Request] = deque()
         self._resume = threading.Event()
@@ -311,10 +314,11 @@ class Trainer:
 
     # ---- data and forward passes ----------------------------------------------------------
     def _tensors(self, data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images and labels moved to the device once."""
+        """Images and labels on the device: one copy per set, shared with other trainers (runtime.device_copies)."""
         entry = self._on_device.get(id(data))
         if entry is None or entry[0] is not data:  # the set is kept alive, so its id cannot be reused
-            entry = self._on_device[id(data)] = (data, data.images.to(self.device), data.labels.to(self.device))
+            entry = self._on_device[id(data)] = (data, on_device(data.images, self.device),
+                                                 on_device(data.labels, self.device))
         return entry[1], entry[2]
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
@@ -354,7 +358,7 @@ class Trainer:
         x, _ = self._tensors(data)
         xb = x[idx]
         if self.cfg.augment is not None and self.model.training:
-            xb = self.cfg.augment(xb, self.generator)
+            xb = self.cfg.augment(xb, self.augment_generator)
         return self.model(self._input(xb))
 
     @torch.no_grad()
@@ -433,7 +437,8 @@ class Trainer:
             logits = self._logits(self.train_set, idx, self._cached())
         if bool(torch.isfinite(logits).all()):
             return True
-        self._diverged(self.step + 1, f"the model's outputs became NaN/inf by step {self.step} (its weights are finite)")
+        self._diverged(self.step + 1, f"the model's outputs became NaN/inf by step {self.step} (its weights are "
+                                      f"finite)")
         return False
 
     @property
@@ -587,7 +592,7 @@ class Trainer:
                  "frozen": [n for n, p in self.model.named_parameters() if not p.requires_grad],
                  "base_lr": self.base_lr, "lr_mult": self.lr_mult, "step": self.step, "epoch": self.epoch,
                  "history": self.history.__dict__, "model_name": self.info.name,
-                 "generator": self.generator.get_state()}
+                 "generator": self.generator.get_state(), "augment_generator": self.augment_generator.get_state()}
         return checkpoint.write(state, path)
 
     def load(self, path: str | Path) -> None:
@@ -611,6 +616,8 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         if "generator" in state:
             self.generator.set_state(state["generator"].cpu())
+        if "augment_generator" in state:
+            self.augment_generator.set_state(state["augment_generator"].cpu())
         self.base_lr, self.lr_mult = state["base_lr"], dict(state["lr_mult"])
         self.step, self.epoch = state["step"], state["epoch"]
         self.history = History(**state["history"])
@@ -622,6 +629,18 @@ class Trainer:
         set_mode(self.model, self.model.training)
         if note:
             self.history.events.append(f"step {self.step}: {note}")
+
+    def release(self) -> None:
+        """Free what the trainer keeps for later runs: rollback snapshots, cached features, the optimizer's state
+        (momentum), gradients and its hold on the device copies of the data. Model, history and settings stay; a
+        later fit or evaluate rebuilds what it needs, the optimizer starting without state."""
+        self._refuse_while_running("release")
+        self._rollback.clear()
+        self._cache.clear()
+        self.optimizer.state.clear()
+        for p in self.model.parameters():
+            p.grad = None
+        self._on_device.clear()
 
     def describe(self) -> str:
         return f"{self.info.name} on {describe(self.device)}" + (f" with {self.dtype} autocast" if self.dtype else "")
