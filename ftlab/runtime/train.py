@@ -433,8 +433,9 @@ class Trainer:
             return True
         self._probed = self.step
         idx = torch.arange(min(PROBE_IMAGES, len(self.train_set)), device=self.device)
-        with eval_mode(self.model), self._autocast():
-            logits = self._logits(self.train_set, idx, self._cached())
+        cached = self._cached()
+        with eval_mode(self.head if cached else self.model), self._autocast():  # cached: only the head runs
+            logits = self._logits(self.train_set, idx, cached)
         if bool(torch.isfinite(logits).all()):
             return True
         self._diverged(self.step + 1, f"the model's outputs became NaN/inf by step {self.step} (its weights are "
