@@ -76,7 +76,8 @@ class Rollback:
         self.latest = self.good = None
 
     def changed_nonfinite(self) -> list[str]:
-        """Parameters written since the newest snapshot, and every buffer, that hold a NaN or an inf."""
+        """Parameters written since the newest snapshot (all of them when there is none), and every buffer, that
+        hold a NaN or an inf. A snapshot is only taken of a state checked finite, so the others need no look."""
         kept = self.latest.copies if self.latest else {}
         changed = {}
         for name, t in self.model.state_dict(keep_vars=True).items():

@@ -42,7 +42,7 @@ from ftlab.runtime.freezing import check_groups, eval_mode, freeze, group_names,
 from ftlab.runtime.history import History
 from ftlab.runtime.measure import score
 from ftlab.runtime.models import info, last_linear
-from ftlab.runtime.rollback import Rollback, nonfinite
+from ftlab.runtime.rollback import Rollback
 
 SCHEDULES = ("constant", "cosine")
 PROBE_IMAGES = 8  # training images whose outputs are checked finite at the end of each epoch and run
@@ -142,20 +142,43 @@ class Request:
     note: str  # how the history's events and the "change" hook describe it
 
 
-@contextlib.contextmanager
-def _uninterruptible():
-    """Hold a Ctrl-C / kernel interrupt until the block ends, so an update is never half-applied."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda *_: received.append(True))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+class _Interrupts:
+    """For the length of a run (in the main thread): a Ctrl-C or kernel interrupt acts at once, as before, except
+    inside `held()`, which holds it until the block ends, so an update is never half-applied. The handler is
+    installed once per run, not once per step."""
+
+    def __init__(self):
+        self.previous = None  # the handler to pass interrupts to, while installed
+        self.holding = self.received = False
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.holding:
+            self.received = True
+        elif callable(self.previous):
+            self.previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def held(self):
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.received:
+            self.received = False
+            raise KeyboardInterrupt
 
 
 class Trainer:
@@ -195,6 +218,7 @@ class Trainer:
         self._cache = FeatureCache(model, self.info.head)
         self._rollback = Rollback(model, self.optimizer)
         self._pending: list[PendingStep] = []
+        self._interrupts = _Interrupts()
         self._probed = 0  # the step whose outputs were last checked finite (ftlab.runtime.train._outputs_finite)
         self._window = time.perf_counter()  # when the steps now pending started
         self._resync()
@@ -326,7 +350,9 @@ class Trainer:
         return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last and x.dim() == 4 else x
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None)
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
 
     @property
     def head(self) -> nn.Module:
@@ -415,7 +441,7 @@ class Trainer:
         records = [{"step": p.step, "epoch": self._epoch_at(p.step), "loss": loss, "acc": c / p.images, "lr": p.lrs,
                     "trainable": trainable, "images_per_s": rate, "mode": p.mode}
                    for p, loss, c in zip(pending, losses, correct)]
-        with _uninterruptible():  # a Ctrl-C here must not leave rows and snapshots out of step
+        with self._interrupts.held():  # a Ctrl-C here must not leave rows and snapshots out of step
             self.history.steps.extend(records)
             self._pending = []
             self._rollback.advance(self.step)
@@ -461,7 +487,7 @@ class Trainer:
             logits = self._logits(self.train_set, idx, cached)
             loss = F.cross_entropy(logits.float(), y[idx], label_smoothing=self.cfg.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
-        with _uninterruptible():
+        with self._interrupts.held():
             if loss.requires_grad:
                 self.scaler.scale(loss).backward()
                 self.scaler.step(self.optimizer)
@@ -486,7 +512,7 @@ class Trainer:
         self._check_data(self.train_set, "training set")
         if self.val_set is not None:
             self._check_data(self.val_set, "validation set", " (pass val=None to train without one)")
-        broken = nonfinite(self.model.state_dict(keep_vars=True))
+        broken = self._rollback.changed_nonfinite()  # what changed since the last state checked finite
         if broken:
             raise ValueError(f"the model holds NaN/inf before training ({', '.join(broken[:3])}"
                              f"{', ...' if len(broken) > 3 else ''}); load good weights first "
@@ -510,53 +536,54 @@ class Trainer:
         self._probed = self.step  # the state a run starts from is taken as it is
         self._pending, self._window = [], time.perf_counter()
         bar = tqdm(total=total, desc="training", disable=not self.cfg.progress, leave=False)
-        try:
-            while self.step - start_step < total and self.status == Status.RUNNING:
-                epoch_started, epoch_step = time.perf_counter(), self.step
-                order = torch.randperm(len(self.train_set), generator=self.generator).to(self.device)
-                for b in range(per_epoch):
-                    self._apply_requests()
-                    while not self._resume.is_set() and not self._stop.is_set():
-                        self.status = Status.PAUSED
-                        self._resume.wait(0.05)
-                        self._apply_requests()
-                    if self._stop.is_set() or self.step - start_step >= total:
-                        break
-                    self.status = Status.RUNNING
-                    self._notice_freezing()
-                    if not self._pending:
-                        self._window = time.perf_counter()
-                    done = (self.step - start_step) / total
-                    factor = 0.5 * (1 + math.cos(math.pi * done)) if self.cfg.schedule == "cosine" else 1.0
-                    self._one_step(order[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size], factor)
-                    bar.update(1)
-                    if len(self._pending) >= self.cfg.log_every and not self._flush():
-                        break
-                if self.status == Status.DIVERGED or not self._flush():
-                    break
-                if self._stop.is_set():
-                    self.status = Status.STOPPED
-                    break
-                if self.step - epoch_step == per_epoch:
-                    if not self._outputs_finite():
-                        break
-                    self._end_epoch(epoch_step, epoch_started)
-            if self.status in (Status.RUNNING, Status.STOPPED):
-                self._outputs_finite()
-        except KeyboardInterrupt:
-            self._end_abruptly(Status.INTERRUPTED, "interrupted")
-        except BaseException as err:
-            self._end_abruptly(Status.FAILED, f"failed ({type(err).__name__}: {err})")
-            raise
-        finally:
-            bar.close()
-            with self._lock:
-                if self.status in (Status.RUNNING, Status.PAUSED):
-                    self.status = Status.DONE
+        with self._interrupts:  # Ctrl-C acts at once, but never inside an update
             try:
-                self._apply_requests()
+                while self.step - start_step < total and self.status == Status.RUNNING:
+                    epoch_started, epoch_step = time.perf_counter(), self.step
+                    order = torch.randperm(len(self.train_set), generator=self.generator).to(self.device)
+                    for b in range(per_epoch):
+                        self._apply_requests()
+                        while not self._resume.is_set() and not self._stop.is_set():
+                            self.status = Status.PAUSED
+                            self._resume.wait(0.05)
+                            self._apply_requests()
+                        if self._stop.is_set() or self.step - start_step >= total:
+                            break
+                        self.status = Status.RUNNING
+                        self._notice_freezing()
+                        if not self._pending:
+                            self._window = time.perf_counter()
+                        done = (self.step - start_step) / total
+                        factor = 0.5 * (1 + math.cos(math.pi * done)) if self.cfg.schedule == "cosine" else 1.0
+                        self._one_step(order[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size], factor)
+                        bar.update(1)
+                        if len(self._pending) >= self.cfg.log_every and not self._flush():
+                            break
+                    if self.status == Status.DIVERGED or not self._flush():
+                        break
+                    if self._stop.is_set():
+                        self.status = Status.STOPPED
+                        break
+                    if self.step - epoch_step == per_epoch:
+                        if not self._outputs_finite():
+                            break
+                        self._end_epoch(epoch_step, epoch_started)
+                if self.status in (Status.RUNNING, Status.STOPPED):
+                    self._outputs_finite()
+            except KeyboardInterrupt:
+                self._end_abruptly(Status.INTERRUPTED, "interrupted")
+            except BaseException as err:
+                self._end_abruptly(Status.FAILED, f"failed ({type(err).__name__}: {err})")
+                raise
             finally:
-                set_mode(self.model, True)  # features and evaluation switch modes; leave the policy's
+                bar.close()
+                with self._lock:
+                    if self.status in (Status.RUNNING, Status.PAUSED):
+                        self.status = Status.DONE
+                try:
+                    self._apply_requests()
+                finally:
+                    set_mode(self.model, True)  # features and evaluation switch modes; leave the policy's
         self._emit("end", {"step": self.step, "status": self.status})
         return self.history
 
