@@ -11,7 +11,7 @@ _HOMES = {
     "ftlab.runtime.data": ("ImageSet", "Splits", "load_image_folder", "load_target", "load_torchvision"),
     "ftlab.runtime.freezing": ("freeze", "freeze_below", "freeze_matching", "group_names", "trainable_groups",
                                "unfreeze"),
-    "ftlab.runtime.measure": ("accuracy", "count_parameters", "drift"),
+    "ftlab.runtime.measure": ("accuracy", "changes", "count_parameters", "drift"),
     "ftlab.runtime.history": ("History",),
     "ftlab.runtime.lr_find": ("lr_find",),
     "ftlab.runtime.inspector": ("inspect", "snapshot", "summary"),

@@ -48,7 +48,7 @@ COMMANDS = {
     "lessons": Command("copy the lesson notebooks into a folder (default ./ftlab-lessons)",
                        "ftlab.teaching.lesson_files:run", "ftlab.teaching.lesson_files:add_arguments"),
     "pretrain": Command("re-run the recipe that produced the shipped GlyphNet weights",
-                        "ftlab.offline.pretrain:run", "ftlab.offline.pretrain:add_arguments"),
+                        "ftlab.pretrain:run", "ftlab.pretrain:add_arguments"),
     "quiz": Command("practice questions with instant feedback", "ftlab.assessment.selfquiz.terminal:quiz_command",
                     "ftlab.assessment.selfquiz.terminal:quiz_arguments"),
     "revise": Command("spaced-repetition revision of what is due", "ftlab.assessment.selfquiz.terminal:revise_command",

@@ -33,6 +33,15 @@ def test_the_contracts_catch_an_upward_import_even_inside_a_function(tmp_path):
     assert "ftlab.runtime.history -> ftlab.teaching.lessons" in result.stdout
 
 
+def test_the_offline_default_sits_wholly_below_the_runtime(tmp_path):
+    shutil.copytree(REPO / "ftlab", tmp_path / "ftlab", ignore=shutil.ignore_patterns("__pycache__", "*.pt"))
+    glyphs = tmp_path / "ftlab" / "offline" / "glyphs.py"
+    glyphs.write_text(glyphs.read_text() + "\n\ndef _sneak():\n    from ftlab.runtime import measure\n")
+    result = lint(tmp_path)
+    assert result.returncode != 0
+    assert "ftlab.offline.glyphs -> ftlab.runtime.measure" in result.stdout
+
+
 def test_the_readme_layout_table_names_exactly_the_folders_and_modules_at_the_package_root():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     named = set(re.findall(r"^\| `ftlab/([\w./]+)` \|", readme, flags=re.M))

@@ -1,4 +1,4 @@
-"""Where a cached head-only epoch's time goes: weight snapshots, per-step checks, and the head's own work.
+"""Where a cached head-only epoch's time goes: snapshots, NaN/inf checks, per-step checks, and the head's own work.
 
 Usage: python -m ftlab.bench cache-breakdown  (CPU, 1 thread, process CPU time, medians; see RESULTS.md, part 3)
 """
@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
         t.fit(1)
         epoch = st.median(timed(lambda: t.fit(1), dev, "cpu") for _ in range(7))
         snap = st.median(timed(lambda: t._rollback.take(t.step), dev, "cpu") for _ in range(7))
+        before_fit = st.median(timed(lambda: t._check_before_fit(1, None), dev, "cpu") for _ in range(7))
+        read_back = st.median(timed(t._rollback.changed_nonfinite, dev, "cpu") for _ in range(7))
         n = 200
         cached = st.median(timed(lambda: [t._cached() for _ in range(n)], dev, "cpu") for _ in range(5)) / n
         feats, y, h = t.features(d), d.labels, t.head
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         snaps = 1 + -(-w.steps // t.cfg.log_every)  # at the start of fit and at each read-back
         print(f"{w.label}: ftlab cached epoch {epoch * 1e3:.1f} ms CPU; snapshot {snap * 1e3:.2f} ms x {snaps} "
               f"= {snaps * snap * 1e3:.1f} ms; _cached() {cached * 1e6:.0f} us x {w.steps} steps "
-              f"= {cached * w.steps * 1e3:.2f} ms; plain loop on the cached features {plain * 1e3:.2f} ms")
+              f"= {cached * w.steps * 1e3:.2f} ms; NaN/inf checks: before the fit {before_fit * 1e3:.2f} ms, at each "
+              f"read-back {read_back * 1e3:.2f} ms; plain loop on the cached features {plain * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ftlab.runtime.data import ImageSet
-from ftlab.runtime.device import autocast_dtype
+from ftlab.runtime.device import autocast_dtype, configure
 from ftlab.runtime.models import info
 
 
@@ -25,6 +25,7 @@ class HandTuned:
     def __init__(self, model: nn.Module, data: ImageSet, batch: int, device: torch.device, lr: float = 0.01,
                  amp: bool = True, channels_last: bool = True, head_only: bool = False, seed: int = 0):
         self.device, self.batch, self.channels_last = device, batch, channels_last
+        configure(device)  # cudnn.benchmark on CUDA, as ftlab sets it
         self.model = model.to(device)
         if channels_last:
             self.model.to(memory_format=torch.channels_last)

@@ -54,14 +54,15 @@ def glyph_bank(chars: str) -> torch.Tensor:
 
 
 def distort(clean: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
-    """Random distortions of a batch of clean 64 px glyphs [B,1,64,64] in [0,1] -> [B,1,32,32]."""
-    b = clean.shape[0]
+    """Random distortions of a batch of clean 64 px glyphs [B,1,64,64] in [0,1] -> [B,1,32,32], drawn with
+    `generator`, which lives on the batch's device."""
+    b, device = clean.shape[0], clean.device
 
     def uniform(lo: float, hi: float) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand(b, generator=generator)
+        return lo + (hi - lo) * torch.rand(b, generator=generator, device=device)
 
     # stroke width: thicken a third, thin a sixth of the glyphs
-    stroke = torch.rand(b, generator=generator)
+    stroke = torch.rand(b, generator=generator, device=device)
     thick = F.max_pool2d(clean, 5, 1, 2)
     thin = -F.max_pool2d(-clean, 3, 1, 1)
     x = torch.where((stroke < 0.33).view(b, 1, 1, 1), thick, clean)
@@ -72,7 +73,7 @@ def distort(clean: torch.Tensor, generator: torch.Generator, strength: float = 1
     shear = uniform(-0.3, 0.3) * strength
     scale = uniform(0.78, 1.08)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.zeros(b, 2, 3)
+    theta = torch.zeros(b, 2, 3, device=device)
     theta[:, 0, 0], theta[:, 0, 1] = cos / scale, (-sin + shear) / scale
     theta[:, 1, 0], theta[:, 1, 1] = sin / scale, cos / scale
     theta[:, :, 2] = torch.stack([uniform(-0.12, 0.12), uniform(-0.12, 0.12)], 1) * strength
@@ -80,18 +81,18 @@ def distort(clean: torch.Tensor, generator: torch.Generator, strength: float = 1
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     # low resolution for a fifth, blur for a fifth of the samples
-    lowres = torch.rand(b, generator=generator) < 0.2
+    lowres = torch.rand(b, generator=generator, device=device) < 0.2
     if lowres.any():
         small = F.interpolate(x[lowres], size=18, mode="area")
         x[lowres] = F.interpolate(small, size=SIZE, mode="bilinear", align_corners=False)
-    blurred = torch.rand(b, generator=generator) < 0.2
+    blurred = torch.rand(b, generator=generator, device=device) < 0.2
     if blurred.any():
-        kernel = torch.tensor([1.0, 2.0, 1.0])
+        kernel = torch.tensor([1.0, 2.0, 1.0], device=device)
         kernel = (kernel[:, None] * kernel[None, :] / 16).view(1, 1, 3, 3)
         x[blurred] = F.conv2d(x[blurred], kernel, padding=1)
 
     contrast = uniform(0.75, 1.0).view(b, 1, 1, 1)
-    noise = 0.04 * torch.randn(x.shape, generator=generator)
+    noise = 0.04 * torch.randn(x.shape, generator=generator, device=device)
     return (x * contrast + noise).clamp(0, 1)
 
 

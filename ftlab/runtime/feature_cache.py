@@ -35,6 +35,10 @@ class FeatureCache:
             self.body_changed()
             self._mark = mark
 
+    def clear(self) -> None:
+        """Drop every cached output (they are computed again when asked for)."""
+        self._store.clear()
+
     def get(self, data, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
         """The cached features of `data` if computed at the current version, else `compute()` stored."""
         found = self._store.get(id(data))

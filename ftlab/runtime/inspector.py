@@ -36,7 +36,8 @@ def summary(model: nn.Module) -> Table:
 
 
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A copy of every parameter and buffer, to compare against after training steps."""
+    """A copy of every parameter and buffer, to compare against after training steps (on the model's device now;
+    ftlab's comparisons, drift, changes and inspect, work after the model moved to another one)."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 

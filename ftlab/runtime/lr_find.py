@@ -60,7 +60,7 @@ def lr_find(trainer: Trainer, start_lr: float = 1e-5, end_lr: float = 10.0, num_
     factor = (end_lr / start_lr) ** (1 / (num_steps - 1))
     probe = Trainer(copy.deepcopy(trainer.model), trainer.train_set, None,
                     replace(trainer.cfg, lr=start_lr, lr_mult=dict(trainer.lr_mult), schedule="constant",
-                            progress=False, log_every=1))
+                            device=str(trainer.device), progress=False, log_every=1))
     lrs, losses, average = [], [], [0.0]
 
     def on_step(t: Trainer, record: dict) -> None:

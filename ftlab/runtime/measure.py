@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ftlab.runtime.adapters import reference_name, weights
-from ftlab.runtime.freezing import eval_mode, group_names
+from ftlab.runtime.device import model_device
+from ftlab.runtime.freezing import eval_mode, group_names, group_parameters
 
 
 def count_parameters(params: nn.Module | Iterable[nn.Parameter]) -> tuple[int, int]:
@@ -58,6 +59,18 @@ class Drift:
         return dict(zip(self.flat, (torch.stack(moved) / self._norms).tolist()))
 
 
+@torch.no_grad()
+def changes(model: nn.Module, before: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Per parameter and buffer in `before` (e.g. ftlab.snapshot(model), taken on any device) that the model still
+    has with the same shape: the largest absolute change of any of its values since (one device sync)."""
+    state = model.state_dict()
+    names = [k for k, v in before.items() if k in state and state[k].shape == v.shape and v.numel()]
+    if not names:
+        return {}
+    moved = [(state[k].float() - before[k].to(state[k].device).float()).abs().amax() for k in names]
+    return dict(zip(names, torch.stack(moved).tolist()))
+
+
 def drift(model: nn.Module, before: dict[str, torch.Tensor]) -> dict[str, float]:
     """Per layer group: how far the weights moved from `before` (parameter name -> tensor), as ||w - w0|| / ||w0||."""
     return Drift(model, before)()
@@ -84,5 +97,7 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
         raise ValueError(f"accuracy needs as many labels as images, at least one: got {len(images)} images and "
                          f"{len(labels)} labels")
     preprocess = preprocess or model.ftlab.preprocess
+    device = model_device(model)  # images and labels may be elsewhere (the CPU, with the model on a GPU)
+    labels = labels.to(device)
     with eval_mode(model, exact=True):
-        return score(lambda idx: model(preprocess(images[idx.to(images.device)])), labels, batch)["acc"]
+        return score(lambda idx: model(preprocess(images[idx.to(images.device)].to(device))), labels, batch)["acc"]

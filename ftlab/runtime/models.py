@@ -4,7 +4,7 @@
 ImageNet weights loaded through torchvision's Weights API, the classifier replaced, and a
 `model.ftlab` record of its layer groups (stem, stage1..stage4, head) so that "freeze below
 stage3" means the same thing for every family. "glyphnet" is the offline default: its
-weights ship inside the package (see ftlab.offline.pretrain for the recipe).
+weights ship inside the package (see ftlab.pretrain for the recipe).
 """
 from __future__ import annotations
 

@@ -26,12 +26,18 @@ def _mark(t: torch.Tensor) -> tuple[int, int]:
 
 
 def nonfinite(tensors: dict[str, torch.Tensor]) -> list[str]:
-    """Names of the floating-point tensors that hold a NaN or an inf (one device sync for all of them)."""
-    named = [(n, t) for n, t in tensors.items() if t.is_floating_point() and t.numel()]
+    """Names of the floating-point tensors that hold a NaN or an inf. Each tensor's sum is a cheap screen (a NaN
+    or an inf always makes it non-finite; one device sync for all); only a tensor it flags, which may merely
+    have overflowed, is then checked element by element."""
+    named = [(n, t.detach()) for n, t in tensors.items() if t.is_floating_point() and t.numel()]
     if not named:
         return []
-    bad = torch.stack([~torch.isfinite(t.detach()).all() for _, t in named]).tolist()
-    return [n for (n, _), b in zip(named, bad) if b]
+    flagged = (~torch.stack([t.sum(dtype=torch.float32) for _, t in named]).isfinite()).tolist()
+    suspects = [(n, t) for (n, t), f in zip(named, flagged) if f]
+    if not suspects:
+        return []
+    bad = torch.stack([~torch.isfinite(t).all() for _, t in suspects]).tolist()
+    return [n for (n, _), b in zip(suspects, bad) if b]
 
 
 class Rollback:
@@ -65,8 +71,13 @@ class Rollback:
         """The state a run starts from: nothing earlier to go back to."""
         self.latest = self.good = self.take(step)
 
+    def clear(self) -> None:
+        """Drop both snapshots (the next run's start takes a new one)."""
+        self.latest = self.good = None
+
     def changed_nonfinite(self) -> list[str]:
-        """Parameters written since the newest snapshot, and every buffer, that hold a NaN or an inf."""
+        """Parameters written since the newest snapshot (all of them when there is none), and every buffer, that
+        hold a NaN or an inf. A snapshot is only taken of a state checked finite, so the others need no look."""
         kept = self.latest.copies if self.latest else {}
         changed = {}
         for name, t in self.model.state_dict(keep_vars=True).items():

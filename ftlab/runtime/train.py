@@ -35,15 +35,17 @@ from tqdm.auto import tqdm
 from ftlab.runtime import checkpoint
 from ftlab.runtime import group_optimizer
 from ftlab.runtime.data import ImageSet, check_labels
-from ftlab.runtime.device import autocast_dtype, describe, pick_device
+from ftlab.runtime.device import autocast_dtype, configure, describe, pick_device, seed_device
+from ftlab.runtime.device_copies import on_device
 from ftlab.runtime.feature_cache import FeatureCache
 from ftlab.runtime.freezing import check_groups, eval_mode, freeze, group_names, set_mode, unfreeze
 from ftlab.runtime.history import History
-from ftlab.runtime.measure import count_parameters, score
+from ftlab.runtime.measure import score
 from ftlab.runtime.models import info, last_linear
-from ftlab.runtime.rollback import Rollback, nonfinite
+from ftlab.runtime.rollback import Rollback
 
 SCHEDULES = ("constant", "cosine")
+PROBE_IMAGES = 8  # training images whose outputs are checked finite at the end of each epoch and run
 
 
 def _positive_lr(lr, what: str = "learning rate") -> float:
@@ -69,9 +71,10 @@ class TrainConfig:
     batch_size: int = 32
     label_smoothing: float = 0.0
     schedule: str = "constant"  # "constant" or "cosine" (decays over the steps of each fit call)
-    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None  # batch -> batch, on the device
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None  # (batch, generator) -> batch,
+    # both on the training device: draw with torch.rand(..., generator=g, device=batch.device)
     device: str | None = None  # None picks cuda, then mps, then cpu
-    amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling)
+    amp: bool = True  # mixed precision on CUDA (bf16 from compute capability 8.0, else fp16 with loss scaling)
     channels_last: bool = True  # memory format for conv nets (faster on GPU, and on CPU here)
     feature_cache: bool = True  # head-only training on cached backbone outputs when the body is frozen
     log_every: int = 10  # steps between reading losses back (and divergence checks)
@@ -139,20 +142,43 @@ class Request:
     note: str  # how the history's events and the "change" hook describe it
 
 
-@contextlib.contextmanager
-def _uninterruptible():
-    """Hold a Ctrl-C / kernel interrupt until the block ends, so an update is never half-applied."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda *_: received.append(True))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+class _Interrupts:
+    """For the length of a run (in the main thread): a Ctrl-C or kernel interrupt acts at once, as before, except
+    inside `held()`, which holds it until the block ends, so an update is never half-applied. The handler is
+    installed once per run, not once per step."""
+
+    def __init__(self):
+        self.previous = None  # the handler to pass interrupts to, while installed
+        self.holding = self.received = False
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.holding:
+            self.received = True
+        elif callable(self.previous):
+            self.previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def held(self):
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.received:
+            self.received = False
+            raise KeyboardInterrupt
 
 
 class Trainer:
@@ -168,6 +194,7 @@ class Trainer:
             self._check_data(val, "validation set", " (pass val=None to train without one)")
         check_groups(model, self.cfg.lr_mult)
         self.device = pick_device(self.cfg.device)
+        configure(self.device)
         self.dtype = autocast_dtype(self.device) if self.cfg.amp else None
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         model.to(self.device)
@@ -179,7 +206,8 @@ class Trainer:
         self.history = History()
         self.step, self.epoch = 0, 0
         self.status = Status.IDLE
-        self.generator = torch.Generator().manual_seed(self.cfg.seed)
+        self.generator = torch.Generator().manual_seed(self.cfg.seed)  # the shuffling order: indices, on the CPU
+        self.augment_generator = torch.Generator(self.device).manual_seed(self.cfg.seed)  # on the batch's device
         self._lock = threading.Lock()
         self._requests: deque[Request] = deque()
         self._resume = threading.Event()
@@ -190,6 +218,8 @@ class Trainer:
         self._cache = FeatureCache(model, self.info.head)
         self._rollback = Rollback(model, self.optimizer)
         self._pending: list[PendingStep] = []
+        self._interrupts = _Interrupts()
+        self._probed = 0  # the step whose outputs were last checked finite (ftlab.runtime.train._outputs_finite)
         self._window = time.perf_counter()  # when the steps now pending started
         self._resync()
 
@@ -217,6 +247,7 @@ class Trainer:
         self._trainable = [p.requires_grad for p in self._params]
         head = {id(p) for p in self.head.parameters()}
         self._frozen_body = not any(p.requires_grad for p in self._params if id(p) not in head)
+        self._trainable_count = sum(p.numel() for p in self._params if p.requires_grad)
 
     def _freezing_changed(self) -> bool:
         """Whether `requires_grad` changed behind the trainer's back (ftlab.freeze, requires_grad_, a new head)."""
@@ -307,10 +338,11 @@ class Trainer:
 
     # ---- data and forward passes ----------------------------------------------------------
     def _tensors(self, data: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images and labels moved to the device once."""
+        """Images and labels on the device: one copy per set, shared with other trainers (runtime.device_copies)."""
         entry = self._on_device.get(id(data))
         if entry is None or entry[0] is not data:  # the set is kept alive, so its id cannot be reused
-            entry = self._on_device[id(data)] = (data, data.images.to(self.device), data.labels.to(self.device))
+            entry = self._on_device[id(data)] = (data, on_device(data.images, self.device),
+                                                 on_device(data.labels, self.device))
         return entry[1], entry[2]
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
@@ -318,7 +350,9 @@ class Trainer:
         return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last and x.dim() == 4 else x
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None)
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
 
     @property
     def head(self) -> nn.Module:
@@ -350,7 +384,7 @@ class Trainer:
         x, _ = self._tensors(data)
         xb = x[idx]
         if self.cfg.augment is not None and self.model.training:
-            xb = self.cfg.augment(xb, self.generator)
+            xb = self.cfg.augment(xb, self.augment_generator)
         return self.model(self._input(xb))
 
     @torch.no_grad()
@@ -403,11 +437,11 @@ class Trainer:
             return False
         seconds = max(time.perf_counter() - self._window, 1e-9)
         rate = sum(p.images for p in pending) / seconds
-        trainable = count_parameters(self.model)[1]
+        trainable = self._trainable_count
         records = [{"step": p.step, "epoch": self._epoch_at(p.step), "loss": loss, "acc": c / p.images, "lr": p.lrs,
                     "trainable": trainable, "images_per_s": rate, "mode": p.mode}
                    for p, loss, c in zip(pending, losses, correct)]
-        with _uninterruptible():  # a Ctrl-C here must not leave rows and snapshots out of step
+        with self._interrupts.held():  # a Ctrl-C here must not leave rows and snapshots out of step
             self.history.steps.extend(records)
             self._pending = []
             self._rollback.advance(self.step)
@@ -415,6 +449,24 @@ class Trainer:
             for record in records:
                 self._emit("step", record)
         return True
+
+    @torch.no_grad()
+    def _outputs_finite(self) -> bool:
+        """Whether the model's outputs on a few training images (eval mode, as it will be used) are finite; if not,
+        roll back like any divergence: finite weights can still compute NaN (one step at an absurd learning rate).
+        Looked at once per epoch and at the end of a run."""
+        if self._probed == self.step:
+            return True
+        self._probed = self.step
+        idx = torch.arange(min(PROBE_IMAGES, len(self.train_set)), device=self.device)
+        cached = self._cached()
+        with eval_mode(self.head if cached else self.model), self._autocast():  # cached: only the head runs
+            logits = self._logits(self.train_set, idx, cached)
+        if bool(torch.isfinite(logits).all()):
+            return True
+        self._diverged(self.step + 1, f"the model's outputs became NaN/inf by step {self.step} (its weights are "
+                                      f"finite)")
+        return False
 
     @property
     def steps_per_epoch(self) -> int:
@@ -435,7 +487,7 @@ class Trainer:
             logits = self._logits(self.train_set, idx, cached)
             loss = F.cross_entropy(logits.float(), y[idx], label_smoothing=self.cfg.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
-        with _uninterruptible():
+        with self._interrupts.held():
             if loss.requires_grad:
                 self.scaler.scale(loss).backward()
                 self.scaler.step(self.optimizer)
@@ -460,7 +512,7 @@ class Trainer:
         self._check_data(self.train_set, "training set")
         if self.val_set is not None:
             self._check_data(self.val_set, "validation set", " (pass val=None to train without one)")
-        broken = nonfinite(self.model.state_dict(keep_vars=True))
+        broken = self._rollback.changed_nonfinite()  # what changed since the last state checked finite
         if broken:
             raise ValueError(f"the model holds NaN/inf before training ({', '.join(broken[:3])}"
                              f"{', ...' if len(broken) > 3 else ''}); load good weights first "
@@ -471,7 +523,7 @@ class Trainer:
         Returns the history; stops early on stop(), divergence, or an interrupt. Any other exception ends the
         run with status "failed" and is raised again, with model, optimizer and history consistent."""
         self._check_before_fit(epochs, max_steps)
-        torch.manual_seed(self.cfg.seed + self.step)  # dropout etc.: reproducible on the CPU
+        seed_device(self.device, self.cfg.seed + self.step)  # dropout etc.: reproducible on the CPU
         per_epoch, total = self.steps_per_epoch, self.planned_steps(epochs, max_steps)
         start_step = self.step
         self._stop.clear()
@@ -481,51 +533,57 @@ class Trainer:
         set_mode(self.model, True)
         self._cache.notice_edits()
         self._rollback.start(self.step)
+        self._probed = self.step  # the state a run starts from is taken as it is
         self._pending, self._window = [], time.perf_counter()
         bar = tqdm(total=total, desc="training", disable=not self.cfg.progress, leave=False)
-        try:
-            while self.step - start_step < total and self.status == Status.RUNNING:
-                epoch_started, epoch_step = time.perf_counter(), self.step
-                order = torch.randperm(len(self.train_set), generator=self.generator).to(self.device)
-                for b in range(per_epoch):
-                    self._apply_requests()
-                    while not self._resume.is_set() and not self._stop.is_set():
-                        self.status = Status.PAUSED
-                        self._resume.wait(0.05)
-                        self._apply_requests()
-                    if self._stop.is_set() or self.step - start_step >= total:
-                        break
-                    self.status = Status.RUNNING
-                    self._notice_freezing()
-                    if not self._pending:
-                        self._window = time.perf_counter()
-                    done = (self.step - start_step) / total
-                    factor = 0.5 * (1 + math.cos(math.pi * done)) if self.cfg.schedule == "cosine" else 1.0
-                    self._one_step(order[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size], factor)
-                    bar.update(1)
-                    if len(self._pending) >= self.cfg.log_every and not self._flush():
-                        break
-                if self.status == Status.DIVERGED or not self._flush():
-                    break
-                if self._stop.is_set():
-                    self.status = Status.STOPPED
-                    break
-                if self.step - epoch_step == per_epoch:
-                    self._end_epoch(epoch_step, epoch_started)
-        except KeyboardInterrupt:
-            self._end_abruptly(Status.INTERRUPTED, "interrupted")
-        except BaseException as err:
-            self._end_abruptly(Status.FAILED, f"failed ({type(err).__name__}: {err})")
-            raise
-        finally:
-            bar.close()
-            with self._lock:
-                if self.status in (Status.RUNNING, Status.PAUSED):
-                    self.status = Status.DONE
+        with self._interrupts:  # Ctrl-C acts at once, but never inside an update
             try:
-                self._apply_requests()
+                while self.step - start_step < total and self.status == Status.RUNNING:
+                    epoch_started, epoch_step = time.perf_counter(), self.step
+                    order = torch.randperm(len(self.train_set), generator=self.generator).to(self.device)
+                    for b in range(per_epoch):
+                        self._apply_requests()
+                        while not self._resume.is_set() and not self._stop.is_set():
+                            self.status = Status.PAUSED
+                            self._resume.wait(0.05)
+                            self._apply_requests()
+                        if self._stop.is_set() or self.step - start_step >= total:
+                            break
+                        self.status = Status.RUNNING
+                        self._notice_freezing()
+                        if not self._pending:
+                            self._window = time.perf_counter()
+                        done = (self.step - start_step) / total
+                        factor = 0.5 * (1 + math.cos(math.pi * done)) if self.cfg.schedule == "cosine" else 1.0
+                        self._one_step(order[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size], factor)
+                        bar.update(1)
+                        if len(self._pending) >= self.cfg.log_every and not self._flush():
+                            break
+                    if self.status == Status.DIVERGED or not self._flush():
+                        break
+                    if self._stop.is_set():
+                        self.status = Status.STOPPED
+                        break
+                    if self.step - epoch_step == per_epoch:
+                        if not self._outputs_finite():
+                            break
+                        self._end_epoch(epoch_step, epoch_started)
+                if self.status in (Status.RUNNING, Status.STOPPED):
+                    self._outputs_finite()
+            except KeyboardInterrupt:
+                self._end_abruptly(Status.INTERRUPTED, "interrupted")
+            except BaseException as err:
+                self._end_abruptly(Status.FAILED, f"failed ({type(err).__name__}: {err})")
+                raise
             finally:
-                set_mode(self.model, True)  # features and evaluation switch modes; leave the policy's
+                bar.close()
+                with self._lock:
+                    if self.status in (Status.RUNNING, Status.PAUSED):
+                        self.status = Status.DONE
+                try:
+                    self._apply_requests()
+                finally:
+                    set_mode(self.model, True)  # features and evaluation switch modes; leave the policy's
         self._emit("end", {"step": self.step, "status": self.status})
         return self.history
 
@@ -547,7 +605,7 @@ class Trainer:
                   "train_loss": sum(r["loss"] for r in rows) / max(len(rows), 1),
                   "train_acc": sum(r["acc"] for r in rows) / max(len(rows), 1),
                   "seconds": time.perf_counter() - started,
-                  "trainable": count_parameters(self.model)[1]}
+                  "trainable": self._trainable_count}
         if self.val_set is not None:
             val = self.evaluate(self.val_set)
             record.update(val_loss=val["loss"], val_acc=val["acc"])
@@ -562,7 +620,7 @@ class Trainer:
                  "frozen": [n for n, p in self.model.named_parameters() if not p.requires_grad],
                  "base_lr": self.base_lr, "lr_mult": self.lr_mult, "step": self.step, "epoch": self.epoch,
                  "history": self.history.__dict__, "model_name": self.info.name,
-                 "generator": self.generator.get_state()}
+                 "generator": self.generator.get_state(), "augment_generator": self.augment_generator.get_state()}
         return checkpoint.write(state, path)
 
     def load(self, path: str | Path) -> None:
@@ -586,6 +644,8 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         if "generator" in state:
             self.generator.set_state(state["generator"].cpu())
+        if "augment_generator" in state:
+            self.augment_generator.set_state(state["augment_generator"].cpu())
         self.base_lr, self.lr_mult = state["base_lr"], dict(state["lr_mult"])
         self.step, self.epoch = state["step"], state["epoch"]
         self.history = History(**state["history"])
@@ -597,6 +657,18 @@ class Trainer:
         set_mode(self.model, self.model.training)
         if note:
             self.history.events.append(f"step {self.step}: {note}")
+
+    def release(self) -> None:
+        """Free what the trainer keeps for later runs: rollback snapshots, cached features, the optimizer's state
+        (momentum), gradients and its hold on the device copies of the data. Model, history and settings stay; a
+        later fit or evaluate rebuilds what it needs, the optimizer starting without state."""
+        self._refuse_while_running("release")
+        self._rollback.clear()
+        self._cache.clear()
+        self.optimizer.state.clear()
+        for p in self.model.parameters():
+            p.grad = None
+        self._on_device.clear()
 
     def describe(self) -> str:
         return f"{self.info.name} on {describe(self.device)}" + (f" with {self.dtype} autocast" if self.dtype else "")

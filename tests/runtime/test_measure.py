@@ -165,3 +165,32 @@ def test_the_optimizer_check_takes_tensor_rates_and_a_head_without_parameters():
     model.fc = nn.Identity()
     result = DiscriminativeLR().verify(model=model, optimizer=torch.optim.SGD(body, lr=1e-4))
     assert not result.correct and "model.fc has no parameters" in result.feedback
+
+
+def test_changes_are_the_largest_change_per_tensor_from_a_snapshot_of_any_dtype(glyphnet, digits):
+    before = ftlab.snapshot(glyphnet)
+    with torch.no_grad():
+        glyphnet.head.weight[0, 0] += 0.5
+    glyphnet.train()(glyphnet.ftlab.preprocess(digits.train.images[:16]))  # BatchNorm statistics move
+    state = glyphnet.state_dict()
+    expected = {k: (state[k].float() - v.float()).abs().max().item() for k, v in before.items()}
+    assert ftlab.changes(glyphnet, before) == pytest.approx(expected)
+    assert ftlab.changes(glyphnet, before)["head.weight"] == pytest.approx(0.5)
+    as_double = {k: v.double() for k, v in before.items()}  # a snapshot kept elsewhere and in another dtype
+    assert ftlab.changes(glyphnet, as_double) == pytest.approx(expected)
+    assert ftlab.drift(glyphnet, as_double) == pytest.approx(ftlab.drift(glyphnet, before))
+    rows = {r[0]: r for r in ftlab.inspect(glyphnet, before=as_double).rows}
+    assert rows["head"][7] == "yes" and rows["stem.0"][7] == "no"
+
+
+def test_measurements_compute_where_the_model_is_with_data_and_snapshots_on_the_cpu(digits):
+    """Without a GPU here, the model goes to the meta device (shapes, no values): a helper that computes there
+    fails only when it reads its result back, never with a CPU tensor meeting a meta one. tests/runtime/test_gpu.py
+    runs the same on CUDA to the end."""
+    model = ftlab.get_model("glyphnet", num_classes=10)
+    before = ftlab.snapshot(model)
+    model.to("meta")
+    for measure in (lambda: ftlab.accuracy(model, digits.val.images, digits.val.labels),
+                    lambda: ftlab.drift(model, before), lambda: ftlab.changes(model, before)):
+        with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
+            measure()

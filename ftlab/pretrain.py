@@ -1,8 +1,9 @@
-"""The recipe that produced GlyphNet's shipped weights: `python -m ftlab.offline.pretrain`.
+"""The recipe that produced GlyphNet's shipped weights: `ftlab pretrain` or `python -m ftlab.pretrain`.
 
 Source task: 62 classes of font-rendered letters and symbols (ftlab.offline.glyphs), digits held out
 for the similar target. Deterministic on the CPU for a given seed; prints source accuracy.
-`--quick` runs a shortened version of the same recipe (CI uses it).
+`--quick` runs a shortened version of the same recipe (CI uses it). A tool: it trains with the runtime's
+measurements and writes into the offline package, so it sits above both.
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from ftlab.offline import glyphs
-from ftlab.runtime.freezing import set_mode
 from ftlab.offline.glyphnet import WEIGHTS_DIR, GlyphNet
+from ftlab.runtime.freezing import set_mode
 from ftlab.runtime.measure import accuracy, count_parameters
 
 
@@ -99,7 +100,7 @@ def save(model: GlyphNet, meta: dict, name: str = "glyphnet_v1") -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of `python -m ftlab.offline.pretrain` and `ftlab pretrain`."""
+    """The flags of `python -m ftlab.pretrain` and `ftlab pretrain`."""
     parser.add_argument("--quick", action="store_true", help="a shortened run that does not overwrite the shipped weights")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
 
