@@ -13,7 +13,7 @@ from torch import nn
 
 from ftlab.runtime.adapters import reference_name, weights
 from ftlab.runtime.device import model_device
-from ftlab.runtime.freezing import eval_mode, group_names, group_parameters
+from ftlab.runtime.freezing import eval_mode, group_names
 
 
 def count_parameters(params: nn.Module | Iterable[nn.Parameter]) -> tuple[int, int]:
