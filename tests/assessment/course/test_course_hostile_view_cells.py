@@ -78,6 +78,6 @@ def test_a_student_cell_tagged_like_the_dump_cell_stays():
     count = len(nb.cells)
     resources = {"nbgrader": {"assignment": "freezing"}}
     nb, resources = InsertStateDumps(config=config).preprocess(nb, resources)
-    assert len(nb.cells) == count + len(BY_NAME["freezing"].exercises)
+    assert len(nb.cells) == count + len(BY_NAME["freezing"].exercises) + 1  # a dump after each answer, then the seal
     nb, _ = GradeCells(config=config).preprocess(nb, resources)
     assert len(nb.cells) == count and nb.cells[at] is forged
