@@ -30,6 +30,8 @@ COURSE = {
     "merge": Command("import `course autograde --shard` result files into the gradebook",
                      "ftlab.assessment.course.autograde:run_merge",
                      "ftlab.assessment.course.autograde:merge_arguments"),
+    "variants": Command("which variant of an assignment each student has, and how many variants it has",
+                        "ftlab.assessment.course.variants:run", "ftlab.assessment.course.variants:add_arguments"),
 }
 
 
@@ -45,7 +47,7 @@ COMMANDS = {
                     "ftlab.assessment.selfquiz.terminal:quiz_arguments"),
     "revise": Command("spaced-repetition revision of what is due", "ftlab.assessment.selfquiz.terminal:revise_command",
                       "ftlab.assessment.selfquiz.terminal:revise_arguments"),
-    "course": Command("the nbgrader course: init, build, autograde, merge", actions=COURSE),
+    "course": Command("the nbgrader course: init, build, autograde, merge, variants", actions=COURSE),
 }
 
 

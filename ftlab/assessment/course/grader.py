@@ -35,6 +35,7 @@ from ftlab.assessment.course.assignments import ACCURACY_THRESHOLD, BY_NAME, Gra
 from ftlab.assessment.course.keys import Keys, load_keys
 from ftlab.assessment.course.restore import grade_id
 from ftlab.assessment.course.state import StateError, dump_source, load_record, rebuild_model, rebuild_optimizer
+from ftlab.assessment.course.variants import Variant, for_submission, note, show
 
 FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
 TRAINED_GROUPS = ("stage3", "stage4", "head")
@@ -120,6 +121,7 @@ class GradeCells(NbGraderPreprocessor):
         if assignment is None:
             return nb, resources
         keys = course_keys(_root(self))
+        variant = for_submission(self, resources, keys)  # the student's own variant, None when variants are off
         specs = graded(assignment)
         sources = {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell)}
         for cell in nb.cells:
@@ -128,17 +130,18 @@ class GradeCells(NbGraderPreprocessor):
                 continue
             points = float(cell.metadata["nbgrader"]["points"])
             if spec.kind == "item":
-                verdict = self.item(spec, points, sources.get(spec.answer, ""), keys)
+                verdict = self.item(spec, points, sources.get(spec.answer, ""), keys, variant)
             else:
-                verdict = self.objects(spec, points, records.get(spec.answer))
+                verdict = self.objects(spec, points, records.get(spec.answer), variant)
             cell.outputs = verdict.outputs(cell.get("execution_count"))
             if not verdict.confident:
                 unsure.add(grade_id(cell))
+        show(nb.cells, variant, keys)  # formgrader and feedback show the variant graded against
         return nb, resources
 
-    def item(self, spec: Graded, points: float, source: str, keys: Keys) -> Verdict:
-        """A question, scored by the bank's grade() on the literal the answer cell assigns."""
-        item = keys.bank.get(spec.item)
+    def item(self, spec: Graded, points: float, source: str, keys: Keys, variant: Variant | None = None) -> Verdict:
+        """A question, scored by the bank's grade() on the literal the answer cell assigns (in the student's variant)."""
+        item = variant.item(spec.item, keys) if variant else keys.bank.get(spec.item)
         try:
             answer = read_answer(source, spec.variable)
         except NoAnswer as err:
@@ -174,9 +177,10 @@ class GradeCells(NbGraderPreprocessor):
             confident = False  # text the scorer could not read at all: a person decides
         if result.flags:
             lines.append("Scorer notes: " + ", ".join(result.flags) + ".")
-        return Verdict(score, points, lines, confident)
+        return Verdict(score, points, lines + note(variant, spec.item), confident)
 
-    def objects(self, spec: Graded, points: float, record: dict | StateError | None) -> Verdict:
+    def objects(self, spec: Graded, points: float, record: dict | StateError | None,
+                variant: Variant | None = None) -> Verdict:
         """A coding task, scored on the objects rebuilt from the state saved after the answer cell."""
         try:
             if record is None:
@@ -192,8 +196,11 @@ class GradeCells(NbGraderPreprocessor):
         except StateError as err:
             return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure)
         if spec.kind == "exercise":
-            result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer})
-            return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
+            settings = variant.settings(spec.item) if variant else {}  # the student's own head size, groups, rates
+            result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer},
+                         **settings)
+            return Verdict(points * result.score / result.max_score, points,
+                           str(result).splitlines() + note(variant, spec.item))
         if spec.kind == "structure":
             return finetune_structure(model, optimizer, points)
         acc = accuracy(model, *private_test_set(self.test_seed, self.test_size), batch=250)
