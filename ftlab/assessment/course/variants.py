@@ -213,8 +213,11 @@ def _variant_cells(shown: Table) -> list:
         "is typed here."))
     student = nbformat.v4.new_code_cell('student_id = ""')
     student.id = STUDENT_CELL
+    text = shown.dumps()
+    if "'''" in text:
+        raise ValueError("a varying question's text holds ''', which the released notebook's table cannot quote")
     load = (f"from ftlab.assessment.course.your_variant import Table\n\n"
-            f"your = Table.load(student_id, '''{shown.dumps()}''')")
+            f"your = Table.load(student_id, r'''{text}''')")
     return [intro, student, nb.setup(TABLE_CELL, load)]
 
 

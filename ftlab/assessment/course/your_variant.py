@@ -33,6 +33,14 @@ def fill_code(template: str, settings: dict) -> str:
     return Template(template).safe_substitute({k: repr(v) for k, v in settings.items()})
 
 
+def _login() -> str:
+    """The login name, "" where the system knows none (a sandbox's unnamed uid)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
 @dataclass(frozen=True)
 class Table:
     """Every variant of one assignment's varying questions, and which one each student has."""
@@ -45,8 +53,7 @@ class Table:
     def load(cls, student_id: str, text: str) -> Shown:
         """The table of a released notebook, for the student whose id is given (empty: the login name)."""
         table = cls(**json.loads(text))
-        student = student_id.strip() or os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
-        return table.shown(student)
+        return table.shown(student_id.strip() or os.environ.get("JUPYTERHUB_USER") or _login())
 
     def dumps(self) -> str:
         """The table as the JSON text the released notebook holds."""
