@@ -164,7 +164,8 @@ def _objects(names: tuple[str, ...]) -> str:
 def exercise_cells(n: int, item: Exercise) -> list[nbformat.NotebookNode]:
     """A coding exercise as E{n}: its read-only setup, the answer cell, and a test worth its points."""
     return [
-        nb.markdown(f"{item.id}-prompt", f"**E{n}** ({item.points:g} points). {fill_text(item.prompt, item.settings)}"),
+        nb.markdown(f"{item.id}-prompt",
+                    f"**E{n}** ({item.points:g} points). {fill_text(item.prompt, item.settings)}"),
         nb.setup(f"{item.id}-setup", item.setup),
         nb.answer(item.id, fill_code(item.solution, item.settings)),
         _test(f"{item.id}-test", _objects(tuple(item.needs)), item.points),

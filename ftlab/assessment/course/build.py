@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ftlab.assessment.bank import BankError, Exercise
+from ftlab.assessment.bank import Exercise
 
 from ftlab.assessment.course import notebook as nb
 from ftlab.assessment.course.assignments import ASSIGNMENTS, Assignment, cells

@@ -140,7 +140,7 @@ class GradeCells(NbGraderPreprocessor):
         return nb, resources
 
     def item(self, spec: Graded, points: float, source: str, keys: Keys, variant: Variant | None = None) -> Verdict:
-        """A question, scored by the bank's grade() on the literal the answer cell assigns (in the student's variant)."""
+        """A question, scored by the bank's grade() on the literal the answer cell assigns, in the student's variant."""
         item = variant.item(spec.item, keys) if variant else keys.bank.get(spec.item)
         try:
             answer = read_answer(source, spec.variable)

@@ -38,7 +38,8 @@ def init(folder: Path, bank: Path | None) -> list[Path]:
     if bank is not None:
         read_bank(bank)  # refuse a bad bank before writing anything
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "nbgrader_config.py").write_text(config_text(secrets.randbelow(2**31), secrets.token_hex(32)), encoding="utf-8")
+    config = config_text(secrets.randbelow(2**31), secrets.token_hex(32))
+    (folder / "nbgrader_config.py").write_text(config, encoding="utf-8")
     (folder / "exchange").mkdir()
     if bank is None:
         (folder / BANK_DIR / "solutions").mkdir(parents=True)

@@ -166,7 +166,8 @@ def table(assignment: Assignment, keys: Keys, secret: str, students: list[str]) 
             item = keys.bank.get(item_id)
             items[item_id] = {"kind": item.kind, "prompt": item.prompt, "options": list(getattr(item, "options", []))}
         questions[slot.label] = {"head": _head(slot, keys), "tail": _tail(slot, keys), "items": items}
-    chosen = {student_key(assignment.name, s): derive(assignment, keys, secret, s).picks for s in [CANONICAL, *students]}
+    chosen = {student_key(assignment.name, s): derive(assignment, keys, secret, s).picks
+              for s in [CANONICAL, *students]}
     return Table(assignment.name, questions, chosen)
 
 
