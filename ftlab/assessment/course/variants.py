@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import json
 import math
 import random
 import sqlite3
@@ -111,16 +112,15 @@ class Variant:
         label = self.labels.get(item_id)
         return dict(self.picks[label][1]) if label and label.startswith("E") else {}
 
-    def describe(self, keys: Keys) -> str:
-        """One line: what this variant asks, for the instructor's report."""
+    def describe(self) -> str:
+        """One line for the instructor's report: per slot the item asked and its options as the source notebook's
+        letters, in the order this student sees them; per exercise its settings."""
         parts = []
         for label, (item_id, how) in self.picks.items():
             if isinstance(how, dict):
                 parts.append(f"{label} " + " ".join(f"{k}={v}" for k, v in how.items()))
             else:
-                pooled = item_id if item_id not in self.labels else ""
-                letters = "".join("ABCDEFGH"[how.index(i)] for i in range(len(how))) if how else ""
-                parts.append(f"{label} " + " ".join(filter(None, [pooled, letters and f"key-order {letters}"])))
+                parts.append(f"{label} {item_id}" + (" " + "".join("ABCDEFGH"[i] for i in how) if how else ""))
         return f"{self.code}  " + "; ".join(parts)
 
 
@@ -280,8 +280,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     submitted = {p.parent.name for p in (args.root / "submitted").glob(f"*/{args.assignment}")}
     students = sorted(set(roster(args.root)) | submitted)
+    released = _released(args.root, args.assignment)
     print(f"{args.assignment}: {count(assignment, keys)} possible variants; varying: "
           f"{', '.join(s.label for s in slots(assignment, keys))}")
     for student in students:
-        print(f"{student:<20} {derive(assignment, keys, settings.secret, student).describe(keys)}")
+        missing = released is not None and student_key(args.assignment, student) not in released
+        print(f"{student:<20} {derive(assignment, keys, settings.secret, student).describe()}"
+              + ("  NOT IN THE RELEASED NOTEBOOK: build, generate_assignment --force, release again" if missing else ""))
     return 0
+
+
+def _released(root: Path, assignment: str) -> set[str] | None:
+    """The student keys of the released notebook's variant table; None before generate_assignment."""
+    path = root / "release" / assignment / f"{assignment}.ipynb"
+    if not path.exists():
+        return None
+    cell = next((c for c in nbformat.read(path, as_version=4).cells if c.get("id") == TABLE_CELL), None)
+    if cell is None:
+        return set()
+    return set(json.loads(cell.source.split("r'''", 1)[1].rsplit("'''", 1)[0])["students"])
