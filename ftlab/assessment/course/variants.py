@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import math
-import random
 import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -124,10 +123,35 @@ class Variant:
         return f"{self.code}  " + "; ".join(parts)
 
 
+class Draws:
+    """Random draws from HMAC-SHA256(secret, "assignment/student/n"): the same on every Python and machine."""
+
+    def __init__(self, secret: str, name: str) -> None:
+        self.secret, self.name, self.n = secret.encode(), name, 0
+
+    def below(self, size: int) -> int:
+        """A number in range(size)."""
+        self.n += 1
+        digest = hmac.new(self.secret, f"{self.name}/{self.n}".encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest, "big") % size
+
+    def choice(self, values: tuple | list) -> object:
+        return values[self.below(len(values))]
+
+    def sample(self, values: range, size: int) -> list[int]:
+        """A random order of `values` (Fisher-Yates)."""
+        out = list(values)
+        for i in range(len(out) - 1, 0, -1):
+            j = self.below(i + 1)
+            out[i], out[j] = out[j], out[i]
+        return out[:size]
+
+
 def derive(assignment: Assignment, keys: Keys, secret: str, student: str) -> Variant:
-    """The student's variant: random draws seeded by HMAC(secret, assignment/student); the instructor's for ""."""
-    digest = hmac.new(secret.encode(), f"{assignment.name}/{student}".encode(), hashlib.sha256).digest()
-    rng = random.Random(digest)
+    """The student's variant, drawn from HMAC(secret, assignment/student/n); the instructor's for ""."""
+    name = f"{assignment.name}/{student}"
+    digest = hmac.new(secret.encode(), name.encode(), hashlib.sha256).digest()
+    rng = Draws(secret, name)
     picks, labels = {}, {}
     for slot in slots(assignment, keys):
         labels[slot.item] = slot.label
