@@ -32,6 +32,8 @@ COURSE = {
     "merge": Command("import `course autograde --shard` result files into the gradebook",
                      "ftlab.assessment.course.autograde:run_merge",
                      "ftlab.assessment.course.autograde:merge_arguments"),
+    "variants": Command("which variant of an assignment each student has, and how many variants it has",
+                        "ftlab.assessment.course.variants:run", "ftlab.assessment.course.variants:add_arguments"),
 }
 
 
@@ -53,7 +55,7 @@ COMMANDS = {
                     "ftlab.assessment.selfquiz.terminal:quiz_arguments"),
     "revise": Command("spaced-repetition revision of what is due", "ftlab.assessment.selfquiz.terminal:revise_command",
                       "ftlab.assessment.selfquiz.terminal:revise_arguments"),
-    "course": Command("the nbgrader course: init, build, autograde, merge, report", actions=COURSE),
+    "course": Command("the nbgrader course: init, build, autograde, merge, report, variants", actions=COURSE),
     "bank": Command("the question bank: try an item's free-text scoring", actions=BANK),
 }
 

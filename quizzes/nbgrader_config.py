@@ -26,6 +26,13 @@ os.makedirs(c.Exchange.root, exist_ok=True)
 c.GradeCells.show_answer = False  # True: feedback on a wrong answer also names the correct one
 c.GradeCells.test_seed = 7919  # seed of the private test images of the fine-tuning task
 
+# Per-student variants (ftlab/assessment/course/variants.py): in the assignments listed, each student gets options
+# in another order, other pool items and other exercise settings, derived from this secret and their id, and is
+# graded against their own. `ftlab course init` writes a random secret; never release it or change it mid-term.
+# Add the students first (nbgrader db student add/import), then `ftlab course build` and generate_assignment.
+c.CourseVariants.secret = "ftlab-quizzes-example-secret"
+c.CourseVariants.assignments = []  # e.g. ["concepts", "freezing"]; `ftlab course init` turns these two on
+
 # Seconds one cell may run while autograding (nbgrader 0.9 reads Execute.timeout; its default is 30).
 # The fine-tuning task trains a short seeded run under NBGRADER_EXECUTION and needs well under this.
 c.Execute.timeout = 120

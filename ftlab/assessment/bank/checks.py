@@ -390,6 +390,44 @@ def unfreeze_top(model: nn.Module, optimizer: torch.optim.Optimizer) -> Finding:
                   f"the rest stays frozen.")
 
 
+# ---- a check with exact settings, so per-student course variants grade against their own values ---------------
+def group_lrs(model: nn.Module, optimizer: torch.optim.Optimizer, first: str = "stage3", body_lr: float = 5e-5,
+              head_lr: float = 5e-3, kind: str = "", momentum: float = -1.0) -> Finding:
+    """Unfreeze the group `first`, every group after it and the head, nothing else; the optimizer (of the class
+    `kind`, with this `momentum`, when given) holds exactly those, the unfrozen groups at body_lr and the head at
+    head_lr."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return failed(f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    wrong_kind = optimizer_kind(optimizer, kind) if kind else None
+    if wrong_kind:
+        return failed(wrong_kind)
+    if momentum >= 0 and not all(same_number(g.get("momentum"), momentum) for g in optimizer.param_groups):
+        return failed(f"The optimizer's momentum is {', '.join(sorted({str(g.get('momentum')) for g in optimizer.param_groups}))}; "
+                      f"the task asks for {momentum:g}.")
+    order = [n for n, _ in blocks(model)]
+    if first not in order[:-1]:
+        return failed(f"The model has no group {first!r} before its head; its groups are {', '.join(order)}.")
+    wanted = order[order.index(first):]
+    counts = {n: _trainable(m) for n, m in blocks(model)}  # (trainable, total) per group
+    wrong = [n for n, (trainable, total) in counts.items() if trainable != (total if n in wanted else 0)]
+    if wrong:
+        return failed(f"{', '.join(wrong)} should {'train' if wrong[0] in wanted else 'stay frozen'}: the task "
+                      f"unfreezes {', '.join(wanted)} and nothing below {first}.", diagnosis=attribute_traps(model))
+    fit = optimizer_fit(model, optimizer)
+    if not fit.exact:
+        return failed("The optimizer does not hold exactly the trainable parameters.",
+                      diagnosis="An optimizer built before unfreezing keeps only what was trainable then.")
+    lr_of = {id(p): group.get("lr") for group in optimizer.param_groups for p in group["params"]}
+    for group in wanted:
+        lr = head_lr if group == wanted[-1] else body_lr
+        held = {lr_of[id(p)] for p in getattr(model, group).parameters()}
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isclose(v, lr, rel_tol=1e-6)
+               for v in held):
+            return failed(f"{group} trains at lr {', '.join(map(str, sorted(held, key=str)))}; the task sets {lr:g}.")
+    return passed(f"{', '.join(wanted[:-1])} train at lr {body_lr:g} and the head at {head_lr:g}; everything "
+                  f"below {first} is frozen.")
+
+
 def check_for(item: Exercise, settings: dict[str, Any] | None = None) -> Callable[..., Finding]:
     """The check the item names, once it is known to take the item's objects and these settings (the item's
     own by default); ValueError naming the item and the valid choices otherwise."""
@@ -451,7 +489,7 @@ def run_code(item: Exercise, code: str, objects: dict[str, Any], **settings: Any
 
 
 CHECKS = ("freeze_all", "replace_head", "trainable_optimizer", "discriminative_lr", "frozen_batchnorm", "head_only",
-          "count_trainable", "freeze_below", "layerwise_lr", "unfreeze_top")
+          "count_trainable", "freeze_below", "layerwise_lr", "unfreeze_top", "group_lrs")
 """The checks an exercise item may name (its `check` field)."""
 
 

@@ -1,7 +1,7 @@
 """The course's three assignments as cells, and what each test cell grades; the keys come from the course's private bank."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nbformat
 
@@ -10,6 +10,7 @@ from ftlab.assessment.bank.kinds import view
 
 from ftlab.assessment.course import notebook as nb
 from ftlab.assessment.course.keys import Keys, KeysError
+from ftlab.assessment.course.your_variant import fill_code, fill_text
 
 ACCURACY_THRESHOLD = 0.80  # accuracy to reach on the grader's private test set (chance 0.10)
 
@@ -26,6 +27,9 @@ class Assignment:
     explains: tuple[str, ...] = ()  # explain ids: scored by the concept rubric, open to regrading
     exercises: tuple[str, ...] = ()  # exercise ids: graded on the objects the answer cell leaves, outside the kernel
     finetune: bool = False  # end with the short real fine-tuning task
+    # Per-student variants (ftlab/assessment/course/variants.py), used when the course config turns them on:
+    pools: tuple[tuple[str, ...], ...] = ()  # (a recall/choice id, items asked in its place instead), same kind
+    vary: dict[str, dict[str, tuple]] = field(default_factory=dict)  # exercise id -> setting -> values to draw
     imports: str = "import torch\nfrom torch import nn\n\nimport ftlab\nfrom ftlab.assessment.course import check\n\ntorch.manual_seed(0)"
 
 
@@ -79,12 +83,17 @@ ASSIGNMENTS = (
         choices=("course-mc-head-width", "course-mc-optimizer-order", "course-mc-small-different",
                  "course-mc-batchnorm", "course-mc-lr-groups", "course-tf-eval-grad", "course-tf-head-trains",
                  "course-tf-attribute", "course-tf-all-layers"),
+        pools=(("course-mc-head-width", "course-mc-head-width-birds"),
+               ("course-tf-attribute", "course-tf-module-flag")),
     ),
     Assignment(
         "freezing", "Freezing and heads",
         "Each exercise starts from a read-only cell that builds a fresh `model`; write your code in the cell "
         "below it. The grader inspects the objects your cell leaves behind.",
         exercises=("e1-freeze-all", "e2-replace-head", "e3-optimizer", "e4-group-lrs", "e5-frozen-batchnorm"),
+        vary={"e2-replace-head": {"num_classes": (3, 4, 5, 6, 7, 8, 9)},
+              "e4-group-lrs": {"first": ("stage2", "stage3", "stage4"),
+                               "body_lr": (1e-5, 5e-5, 1e-4), "head_lr": (1e-3, 5e-3, 1e-2)}},
     ),
     Assignment(
         "strategy", "Fine-tuning strategy",
@@ -155,9 +164,10 @@ def _objects(names: tuple[str, ...]) -> str:
 def exercise_cells(n: int, item: Exercise) -> list[nbformat.NotebookNode]:
     """A coding exercise as E{n}: its read-only setup, the answer cell, and a test worth its points."""
     return [
-        nb.markdown(f"{item.id}-prompt", f"**E{n}** ({item.points:g} points). {item.prompt}"),
+        nb.markdown(f"{item.id}-prompt",
+                    f"**E{n}** ({item.points:g} points). {fill_text(item.prompt, item.settings)}"),
         nb.setup(f"{item.id}-setup", item.setup),
-        nb.answer(item.id, item.solution),
+        nb.answer(item.id, fill_code(item.solution, item.settings)),
         _test(f"{item.id}-test", _objects(tuple(item.needs)), item.points),
     ]
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ftlab.assessment.bank import BankError, Exercise
+from ftlab.assessment.bank import Exercise
 
 from ftlab.assessment.course import notebook as nb
 from ftlab.assessment.course.assignments import ASSIGNMENTS, Assignment, cells
@@ -22,9 +22,19 @@ def source_path(root: Path, assignment: Assignment) -> Path:
     return root / "source" / assignment.name / f"{assignment.name}.ipynb"
 
 
-def render(assignment: Assignment, keys: Keys) -> str:
+def source_cells(root: Path, assignment: Assignment, keys: Keys) -> list:
+    """The source notebook's cells; with variants on, each student's shown from their id (variants.py)."""
+    from ftlab.assessment.course.variants import course_variants, personalize, roster
+
+    settings = course_variants(root)
+    if not settings.on(assignment.name):
+        return cells(assignment, keys)
+    return personalize(assignment, keys, cells(assignment, keys), settings.secret, roster(root))
+
+
+def render(root: Path, assignment: Assignment, keys: Keys) -> str:
     """The source notebook's exact text."""
-    return nb.dumps(nb.notebook(cells(assignment, keys)))
+    return nb.dumps(nb.notebook(source_cells(root, assignment, keys)))
 
 
 def stale(root: Path) -> list[Path]:
@@ -33,7 +43,7 @@ def stale(root: Path) -> list[Path]:
     out = []
     for assignment in ASSIGNMENTS:
         path = source_path(root, assignment)
-        if not path.exists() or path.read_text(encoding="utf-8") != render(assignment, keys):
+        if not path.exists() or path.read_text(encoding="utf-8") != render(root, assignment, keys):
             out.append(path)
     return out
 
@@ -73,7 +83,7 @@ def build(root: Path) -> list[Path]:
     written = []
     for assignment in ASSIGNMENTS:
         path = source_path(root, assignment)
-        if nb.write(nb.notebook(cells(assignment, keys)), path):
+        if nb.write(nb.notebook(source_cells(root, assignment, keys)), path):
             written.append(path)
     return written
 
@@ -103,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"out of date: {path} (run: ftlab course build)")
             return 1 if paths else 0
         paths = build(args.root)
-    except (KeysError, BankError) as err:
+    except (KeysError, ValueError) as err:  # BankError is a ValueError, as is a variant setting that does not fit
         print(err)
         return 2
     for path in paths:

@@ -38,6 +38,7 @@ from ftlab.assessment.course.execute import GUARD_KEY, flag_notebook
 from ftlab.assessment.course.overlap import public_sentences
 from ftlab.assessment.course.state import (StateError, dump_source, load_record, load_seal, rebuild_model,
                                            rebuild_optimizer, seal_source)
+from ftlab.assessment.course.variants import Variant, for_submission, note, show
 
 FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
 TRAINED_GROUPS = ("stage3", "stage4", "head")
@@ -144,6 +145,7 @@ class GradeCells(NbGraderPreprocessor):
         if assignment is None:
             return nb, resources
         keys = course_keys(_root(self))
+        variant = for_submission(self, resources, keys)  # the student's own variant, None when variants are off
         specs = graded(assignment)
         sources = {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell)}
         flags: list[dict] = []
@@ -153,9 +155,9 @@ class GradeCells(NbGraderPreprocessor):
                 continue
             points = float(cell.metadata["nbgrader"]["points"])
             if spec.kind == "item":
-                verdict = self.item(spec, points, sources.get(spec.answer, ""), keys)
+                verdict = self.item(spec, points, sources.get(spec.answer, ""), keys, variant)
             else:
-                verdict = self.objects(spec, points, records.get(spec.answer))
+                verdict = self.objects(spec, points, records.get(spec.answer), variant)
             cell.outputs = verdict.outputs(cell.get("execution_count"))
             if not verdict.confident:
                 unsure.add(grade_id(cell))
@@ -165,11 +167,12 @@ class GradeCells(NbGraderPreprocessor):
         if flags:
             nb.metadata.setdefault("ftlab", {}).setdefault("flags", []).extend(flags)
             flag_notebook(resources)
+        show(nb.cells, variant, keys)  # formgrader and feedback show the variant graded against
         return nb, resources
 
-    def item(self, spec: Graded, points: float, source: str, keys: Keys) -> Verdict:
-        """A question, scored by the bank's grade() on the literal the answer cell assigns."""
-        item = keys.bank.get(spec.item)
+    def item(self, spec: Graded, points: float, source: str, keys: Keys, variant: Variant | None = None) -> Verdict:
+        """A question, scored by the bank's grade() on the literal the answer cell assigns, in the student's variant."""
+        item = variant.item(spec.item, keys) if variant else keys.bank.get(spec.item)
         try:
             answer = read_answer(source, spec.variable)
         except NoAnswer as err:
@@ -214,10 +217,11 @@ class GradeCells(NbGraderPreprocessor):
         if copied:
             lines.append(f"{len(copied)} sentence(s) copied from ftlab's public question bank earned nothing: "
                          + " / ".join(f"\"{sentence[:80]}\"" for sentence in copied))
-            return Verdict(score, points, lines, confident=False, flag="PublicPaste")
-        return Verdict(score, points, lines, confident)
+            return Verdict(score, points, lines + note(variant, spec.item), confident=False, flag="PublicPaste")
+        return Verdict(score, points, lines + note(variant, spec.item), confident)
 
-    def objects(self, spec: Graded, points: float, record: dict | StateError | None) -> Verdict:
+    def objects(self, spec: Graded, points: float, record: dict | StateError | None,
+                variant: Variant | None = None) -> Verdict:
         """A coding task, scored on the objects rebuilt from the state saved after the answer cell."""
         try:
             if record is None:
@@ -234,8 +238,11 @@ class GradeCells(NbGraderPreprocessor):
             return Verdict(0.0, points, [f"Not graded: {err}."], confident=not err.unsure,
                            flag="StateRejected" if err.flag else "")
         if spec.kind == "exercise":
-            result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer})
-            return Verdict(points * result.score / result.max_score, points, str(result).splitlines())
+            settings = variant.settings(spec.item) if variant else {}  # the student's own head size, groups, rates
+            result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer},
+                         **settings)
+            return Verdict(points * result.score / result.max_score, points,
+                           str(result).splitlines() + note(variant, spec.item))
         if spec.kind == "structure":
             return finetune_structure(model, optimizer, points)
         acc = accuracy(model, *private_test_set(self.test_seed, self.test_size), batch=250)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).parent / "template" / "nbgrader_config.py"
 SEED_LINE = "c.GradeCells.test_seed = 7919"
+SECRET_LINE = 'c.CourseVariants.secret = "ftlab-quizzes-example-secret"'
+VARIANTS_LINE = "c.CourseVariants.assignments = []"
+VARIANTS_ON = '["concepts", "freezing"]'  # a new course gives each student their own variant of these
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,10 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(e.g. quizzes/bank of an ftlab checkout); without it, add bank/ yourself")
 
 
-def config_text(seed: int) -> str:
-    """The template nbgrader_config.py with this course's own private test seed."""
-    text = TEMPLATE.read_text(encoding="utf-8")
-    return text.replace(SEED_LINE, f"c.GradeCells.test_seed = {seed}")
+def config_text(seed: int, secret: str) -> str:
+    """The template nbgrader_config.py with this course's own private test seed and variant secret, variants on."""
+    text = TEMPLATE.read_text(encoding="utf-8").replace(SEED_LINE, f"c.GradeCells.test_seed = {seed}")
+    text = text.replace(SECRET_LINE, f'c.CourseVariants.secret = "{secret}"')
+    return text.replace(VARIANTS_LINE, f"c.CourseVariants.assignments = {VARIANTS_ON}")
 
 
 def init(folder: Path, bank: Path | None) -> list[Path]:
@@ -34,7 +38,8 @@ def init(folder: Path, bank: Path | None) -> list[Path]:
     if bank is not None:
         read_bank(bank)  # refuse a bad bank before writing anything
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "nbgrader_config.py").write_text(config_text(secrets.randbelow(2**31)), encoding="utf-8")
+    config = config_text(secrets.randbelow(2**31), secrets.token_hex(32))
+    (folder / "nbgrader_config.py").write_text(config, encoding="utf-8")
     (folder / "exchange").mkdir()
     if bank is None:
         (folder / BANK_DIR / "solutions").mkdir(parents=True)

@@ -98,6 +98,8 @@ def test_init_makes_a_complete_course_and_refuses_to_overwrite(tmp_path, capsys)
     root = _course(tmp_path)
     config = (root / "nbgrader_config.py").read_text()
     seed = re.search(r"c\.GradeCells\.test_seed = (\d+)", config).group(1)
+    secret = re.search(r'c\.CourseVariants\.secret = "([0-9a-f]{64})"', config).group(1)  # random per course
+    config = config.replace(secret, "ftlab-quizzes-example-secret").replace('["concepts", "freezing"]  # e.g.', "[]  # e.g.")
     assert config.replace(seed, "7919") == TEMPLATE.read_text()
     assert (root / "exchange").is_dir() and stale(root) == []
     with pytest.raises(SystemExit):
