@@ -398,12 +398,6 @@ def group_lrs(model: nn.Module, optimizer: torch.optim.Optimizer, first: str = "
     head_lr."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         return failed(f"`optimizer` should be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
-    wrong_kind = optimizer_kind(optimizer, kind) if kind else None
-    if wrong_kind:
-        return failed(wrong_kind)
-    if momentum >= 0 and not all(same_number(g.get("momentum"), momentum) for g in optimizer.param_groups):
-        return failed(f"The optimizer's momentum is {', '.join(sorted({str(g.get('momentum')) for g in optimizer.param_groups}))}; "
-                      f"the task asks for {momentum:g}.")
     order = [n for n, _ in blocks(model)]
     if first not in order[:-1]:
         return failed(f"The model has no group {first!r} before its head; its groups are {', '.join(order)}.")
@@ -413,10 +407,20 @@ def group_lrs(model: nn.Module, optimizer: torch.optim.Optimizer, first: str = "
     if wrong:
         return failed(f"{', '.join(wrong)} should {'train' if wrong[0] in wanted else 'stay frozen'}: the task "
                       f"unfreezes {', '.join(wanted)} and nothing below {first}.", diagnosis=attribute_traps(model))
+    wrong_kind = optimizer_kind(optimizer, kind) if kind else None
+    if wrong_kind:
+        return failed(wrong_kind)
+    if momentum >= 0 and not all(same_number(g.get("momentum"), momentum) for g in optimizer.param_groups):
+        return failed(f"The optimizer's momentum is {', '.join(sorted({str(g.get('momentum')) for g in optimizer.param_groups}))}; "
+                      f"the task asks for {momentum:g}.")
     fit = optimizer_fit(model, optimizer)
     if not fit.exact:
         return failed("The optimizer does not hold exactly the trainable parameters.",
                       diagnosis="An optimizer built before unfreezing keeps only what was trainable then.")
+    groups = [g for g in optimizer.param_groups if g["params"]]
+    if len(groups) != 2:
+        return failed(f"The optimizer has {len(groups)} parameter groups; the task asks for two: the unfrozen "
+                      f"stages together, and the head.")
     lr_of = {id(p): group.get("lr") for group in optimizer.param_groups for p in group["params"]}
     for group in wanted:
         lr = head_lr if group == wanted[-1] else body_lr

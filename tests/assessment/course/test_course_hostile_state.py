@@ -24,6 +24,7 @@ import ftlab.cli
 from ftlab.assessment.bank.checks import run
 from ftlab.assessment.course import guard
 from ftlab.assessment.course.adversaries import FIRST, FORGERIES, forgers
+from ftlab.assessment.course.your_variant import fill_code
 from ftlab.assessment.course.answers import NoAnswer, read_answer
 from ftlab.assessment.course.assignments import BY_NAME, graded
 from ftlab.assessment.course.grader import GradeCells
@@ -256,7 +257,7 @@ def test_optimizer_checks_ask_what_their_prompts_ask():
         exec(code, scope)
         return run(item, {"model": scope["model"], "optimizer": scope.get("optimizer")})
 
-    assert grade(e3, e3.solution).correct and grade(e4, e4.solution).correct
+    assert grade(e3, e3.solution).correct and grade(e4, fill_code(e4.solution, e4.settings)).correct
     wrong_e3 = {
         "ftlab.unfreeze(model)\noptimizer = torch.optim.SGD(model.parameters(), lr=1)": "stem trains",
         "optimizer = torch.optim.SGD(model.head.parameters(), lr=3e-4)": "asks for torch.optim.Adam",
@@ -268,11 +269,11 @@ def test_optimizer_checks_ask_what_their_prompts_ask():
     body = 'list(model.stage3.parameters()) + list(model.stage4.parameters())'
     wrong_e4 = {
         "ftlab.unfreeze(model)\noptimizer = torch.optim.Adam([{'params': [p for n, p in model.named_parameters() "
-        "if not n.startswith('head')], 'lr': 0.1}, {'params': model.head.parameters(), 'lr': 0.2}])": "stem trains",
+        "if not n.startswith('head')], 'lr': 0.1}, {'params': model.head.parameters(), 'lr': 0.2}])": "should stay frozen",
         f"ftlab.unfreeze(model, 'stage3', 'stage4', 'head')\noptimizer = torch.optim.SGD([{{'params': {body}, "
         "'lr': 5e-5}, {'params': model.head.parameters(), 'lr': 5e-3}])": "momentum",
         f"ftlab.unfreeze(model, 'stage3', 'stage4', 'head')\noptimizer = torch.optim.SGD([{{'params': {body}, "
-        "'lr': 1e-4}, {'params': model.head.parameters(), 'lr': 5e-3}], momentum=0.9)": "asks for 5e-05",
+        "'lr': 1e-4}, {'params': model.head.parameters(), 'lr': 5e-3}], momentum=0.9)": "the task sets 5e-05",
         "ftlab.unfreeze(model, 'stage3', 'stage4', 'head')\noptimizer = torch.optim.SGD([{'params': "
         "model.stage3.parameters(), 'lr': 5e-5}, {'params': model.stage4.parameters(), 'lr': 5e-5}, "
         "{'params': model.head.parameters(), 'lr': 5e-3}], momentum=0.9)": "asks for two",
