@@ -62,8 +62,11 @@ def prepare(nb, answers: dict[str, str] = ANSWERS) -> None:
             cells.append(new_code_cell(f"{name}.commit({name}.choices[0] if {name}.choices else {name}.low)"))
         if "ftlab.teaching.dashboard.dashboard(" in cell.source:  # what pressing Start does, on a short run
             cells.append(new_code_cell("dash.start(max_steps=30)"))
-    cells.append(new_code_cell("import resource, time\nlessons.record(kernel_cpu_s=time.process_time(), "  # the cost
-                               "kernel_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"))
+    # The cost. Peak RSS from VmHWM, the kernel's own high-water mark: ru_maxrss would carry over that of the
+    # process that started the kernel (Linux keeps it across fork and exec), pytest's own after heavy tests.
+    cells.append(new_code_cell("import time\nfrom pathlib import Path\nhwm = [l for l in Path('/proc/self/status')"
+                               ".read_text().splitlines() if l.startswith('VmHWM')]\nlessons.record(kernel_cpu_s="
+                               "time.process_time(), kernel_peak_rss_mb=int(hwm[0].split()[1]) / 1024)"))
     nb.cells = cells
 
 

@@ -38,8 +38,14 @@ def full(standin, tmp_path_factory):
     return get
 
 
+# Lessons 7 and 8 (past the syllabus) are left out for CI's time: shortened, they still take 5.5 minutes here on
+# resnet18 (3 seeds of 4 strategies and a mixing curve); their resnet18 paths are checked in
+# tests/runtime/test_adapters.py and tests/teaching/test_forgetting.py.
+SYLLABUS_LESSONS = [name for name in NOTEBOOKS if name < "07"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", SYLLABUS_LESSONS)
 def test_each_lesson_runs_in_the_full_profile_and_accepts_a_resnet_students_turns(full, name):
     m = full(name)
     turns = {k: v for k, v in m.items() if k.startswith("turn ")}
