@@ -156,6 +156,15 @@ def as_number(value: Any) -> float | None:
     return None
 
 
+def optimizer_mismatch(optimizer: torch.optim.Optimizer, kind: str = "", momentum: float = -1.0) -> str | None:
+    """Why the optimizer is not of the class `kind` with this `momentum` (each only when the task sets it), or None."""
+    wrong = optimizer_kind(optimizer, kind) if kind else None
+    if wrong or momentum < 0 or all(same_number(g.get("momentum"), momentum) for g in optimizer.param_groups):
+        return wrong
+    found = ", ".join(sorted({str(g.get("momentum")) for g in optimizer.param_groups}))
+    return f"The optimizer's momentum is {found}; the task asks for {momentum:g}."
+
+
 def same_number(value: Any, wanted: float) -> bool:
     """A hyper-parameter equal to the task's, to one part in a million."""
     number = as_number(value)
@@ -222,12 +231,9 @@ def discriminative_lr(model: nn.Module, optimizer: torch.optim.Optimizer, kind: 
         return failed(f"Body lr {max(fit.body_lrs):g} is not lower than head lr {min(fit.head_lrs):g}.",
                       diagnosis="Pretrained layers need smaller steps than the new head; a large learning "
                                 "rate overwrites the features they learned.")
-    wrong = optimizer_kind(optimizer, kind) if kind else None
+    wrong = optimizer_mismatch(optimizer, kind, momentum)
     if wrong:
         return failed(wrong)
-    if momentum >= 0 and not all(same_number(g.get("momentum"), momentum) for g in optimizer.param_groups):
-        return failed(f"The optimizer's momentum is {', '.join(sorted({str(g.get('momentum')) for g in optimizer.param_groups}))}; "
-                      f"the task asks for {momentum:g}.")
     return passed(f"Body lr {max(fit.body_lrs):g} < head lr {min(fit.head_lrs):g}: the pretrained "
                   f"layers move gently while the new head learns fast.")
 
@@ -407,12 +413,9 @@ def group_lrs(model: nn.Module, optimizer: torch.optim.Optimizer, first: str = "
     if wrong:
         return failed(f"{', '.join(wrong)} should {'train' if wrong[0] in wanted else 'stay frozen'}: the task "
                       f"unfreezes {', '.join(wanted)} and nothing below {first}.", diagnosis=attribute_traps(model))
-    wrong_kind = optimizer_kind(optimizer, kind) if kind else None
+    wrong_kind = optimizer_mismatch(optimizer, kind, momentum)
     if wrong_kind:
         return failed(wrong_kind)
-    if momentum >= 0 and not all(same_number(g.get("momentum"), momentum) for g in optimizer.param_groups):
-        return failed(f"The optimizer's momentum is {', '.join(sorted({str(g.get('momentum')) for g in optimizer.param_groups}))}; "
-                      f"the task asks for {momentum:g}.")
     fit = optimizer_fit(model, optimizer)
     if not fit.exact:
         return failed("The optimizer does not hold exactly the trainable parameters.",
