@@ -33,7 +33,8 @@ STATES = {Verdict.ASSERTED: "stated", Verdict.ABSENT: "missing", Verdict.CONTRAD
 LESSON_OF_TOPIC = {"basics": "01_why_fine_tune", "transfer": "01_why_fine_tune", "freezing": "02_freezing",
                    "batchnorm": "02_freezing", "layers": "03_which_layers", "similarity": "03_which_layers",
                    "learning-rate": "04_learning_rates", "optimizer": "04_learning_rates",
-                   "recipe": "05_the_recipe", "overfitting": "05_the_recipe"}
+                   "recipe": "05_the_recipe", "overfitting": "05_the_recipe",
+                   "forgetting": "07_forgetting_and_shift", "adapters": "08_few_parameters"}
 
 
 class ReportError(ValueError):

@@ -321,3 +321,12 @@ def test_free_text_verdicts_quote_the_evidence_and_send_doubt_to_a_person():
     mixed = grader.item(spec, 2.0, 'explain_2 = "The pretrained weights are already good. Large steps do not '
                                    'destroy the features they learned."', KEYS)
     assert not mixed.confident  # right and wrong claims together: formgrader asks a person
+
+
+def test_every_bank_topic_has_a_lesson_the_class_report_can_point_to():
+    from ftlab.assessment.bank import load_bank
+    from ftlab.assessment.course.report import LESSON_OF_TOPIC
+
+    lessons = {p.stem for p in (Path(__file__).resolve().parents[3] / "lessons").glob("*.ipynb")}
+    assert {item.topic for item in load_bank().items} <= set(LESSON_OF_TOPIC)
+    assert set(LESSON_OF_TOPIC.values()) <= lessons
