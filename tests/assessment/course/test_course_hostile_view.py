@@ -11,6 +11,7 @@ the instructor's own score. A tampered notebook is graded as released and flagge
 import base64
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -153,6 +154,10 @@ def graded(tmp_path_factory):
     """`ftlab course init`, generate, submit, `ftlab course autograde`, `nbgrader generate_feedback`."""
     course = tmp_path_factory.mktemp("hostile") / "course"
     main(["course", "init", str(course), "--bank", str(REPO / "quizzes" / "bank")])
+    config = course / "nbgrader_config.py"  # variants off: every student answers the released questions as keyed
+    config.write_text(re.sub(r"c\.CourseVariants\.assignments = .*", "c.CourseVariants.assignments = []",
+                             config.read_text()))
+    main(["course", "build", "--root", str(course)])
     nbgrader(course, "generate_assignment", "concepts", "--create")
     keys = solutions(course / "source" / "concepts" / "concepts.ipynb")
     released = course / "release" / "concepts" / "concepts.ipynb"
