@@ -22,9 +22,10 @@ from ftlab.assessment.bank.grading import Context, choice_index, concept_decisio
 from ftlab.assessment.bank.scorer import Verdict
 from ftlab.assessment.course.answers import NoAnswer, read_answer
 from ftlab.assessment.course.assignments import BY_NAME, Graded, graded
-from ftlab.assessment.course.keys import load_keys
+from ftlab.assessment.course.keys import Keys, load_keys
 from ftlab.assessment.course.overlap import public_sentences
 from ftlab.assessment.course.restore import grade_id
+from ftlab.assessment.course.variants import Variant, course_variants, derive
 
 LOW_DISCRIMINATION = 0.20  # item-rest correlation below this: the question does not track the assessment total
 NOTABLE_SHARE = 0.10  # a misconception held by at least this share of the class (and 2 students) is worth reteaching
@@ -113,6 +114,7 @@ class Report:
     flags: dict[str, list[str]]  # student -> why the submission was flagged
     seconds: dict[str, float]  # student -> seconds the grader spent running the notebook
     misheld: list[Misheld]  # ranked: the most widely held first
+    variants: dict[str, str] = field(default_factory=dict)  # student -> the code of their variant, when on
 
     def discrimination(self, question: Question) -> float | None:
         """Item-rest correlation: does scoring on this question go with scoring on the rest? None without spread."""
@@ -213,8 +215,19 @@ def _question(spec: Graded, grade: str, points: float, bank: Bank) -> Question:
     return q
 
 
+def _canonical(q: Question, item: Choice, index: int | None, variant: Variant | None) -> int | None:
+    """The picked option as an index into the question's own options: a variant's order is undone; None when the
+    student was asked another item of the question's pool (counted in the score, not among its options)."""
+    if index is None or variant is None or q.item_id not in variant.labels:
+        return index
+    picked, order = variant.picks[variant.labels[q.item_id]]
+    if picked != q.item_id:
+        return None
+    return order[index] if item.kind == "choice" else index
+
+
 def _respond(q: Question, spec: Graded, student: str, graded_score: tuple[float, float, bool],
-             cells: dict[str, NotebookNode], bank: Bank) -> Response:
+             cells: dict[str, NotebookNode], keys: Keys, variant: Variant | None) -> Response:
     """What this student did on this question, from the answer cell and the grader's verdict."""
     r = Response(student, graded_score[0], to_person=graded_score[2])
     answer_cell = cells.get(spec.answer)
@@ -223,17 +236,18 @@ def _respond(q: Question, spec: Graded, student: str, graded_score: tuple[float,
         r.attempted = bool(source.strip()) and "raise NotImplementedError" not in source
         r.failures = _failures(q.kind, _output_text(cells.get(q.grade_id, {})))
         return r
-    item = bank.get(q.item_id)
+    item = variant.item(q.item_id, keys) if variant else keys.bank.get(q.item_id)  # what this student was asked
     try:
         value = read_answer(source, spec.variable)
     except NoAnswer:
         r.attempted = False
         return r
     if isinstance(item, Choice):
-        r.choice = choice_index(item, value)
-        r.attempted = r.choice is not None
-        if r.choice is not None and r.choice in item.mistakes and r.choice != item.answer:
-            r.misconceptions[item.mistakes[r.choice]] = f"picked {item.letters[r.choice]}) {item.options[r.choice]}"
+        index = choice_index(item, value)
+        r.attempted = index is not None
+        if index is not None and index in item.mistakes and index != item.answer:
+            r.misconceptions[item.mistakes[index]] = f"picked {item.letters[index]}) {item.options[index]}"
+        r.choice = _canonical(q, item, index, variant)
         return r
     if not isinstance(value, str) or not value.strip():
         r.attempted = False
@@ -266,6 +280,9 @@ def build(course: Path, assignment: str, public: Bank | None = None) -> Report:
     if not students:
         raise ReportError(f"no autograded submission of {assignment!r} in {course}: run `ftlab course autograde "
                           f"{assignment}` (or `nbgrader autograde {assignment}`) first")
+    config = course_variants(course)
+    variants = {s: derive(BY_NAME[assignment], keys, config.secret, s) for s in students} \
+        if config.on(assignment) else {}
     for student in students:
         nb = notebooks[student]
         cells = {grade_id(c): c for c in nb.get("cells", []) if grade_id(c)}
@@ -278,7 +295,7 @@ def build(course: Path, assignment: str, public: Bank | None = None) -> Report:
                 continue
             points = gradebook[student][grade][1]
             q = questions.setdefault(grade, _question(spec, grade, points, keys.bank))
-            response = _respond(q, spec, student, gradebook[student][grade], cells, keys.bank)
+            response = _respond(q, spec, student, gradebook[student][grade], cells, keys, variants.get(student))
             q.responses.append(response)
             if response.to_person:
                 reasons.append(f"{grade} waits for a person")
@@ -289,6 +306,7 @@ def build(course: Path, assignment: str, public: Bank | None = None) -> Report:
     totals = {s: sum(gradebook[s].get(q.grade_id, (0.0,))[0] for q in ordered) for s in students}
     report = Report(assignment, students, ordered, totals, sum(q.points for q in ordered), flags, seconds, [])
     report.misheld = _misheld(report, public if public is not None else load_bank())
+    report.variants = {s: v.code for s, v in variants.items()}
     return report
 
 

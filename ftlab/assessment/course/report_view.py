@@ -186,6 +186,12 @@ def to_html(reports: list[Report], anonymise: bool = False) -> str:
                 + [escape(str(row["discrimination"])), escape(row["flag"])] for row in question_rows(report)]
         body.append(_table(rows, ["question", "kind", "points", "mean", "sd", "full", "partial", "zero",
                                   "not attempted", "to a person", "discrimination", "look at"]))
+        if report.variants:
+            body.append(f"<p>Variants on: {len(set(report.variants.values()))} distinct variants among "
+                        f"{len(report.variants)} students (option orders undone in the counts below).</p>")
+            if not anonymise:
+                body.append(_table([[escape(s), escape(code)] for s, code in sorted(report.variants.items())],
+                                   ["student", "variant"]))
         if report.seconds:
             times = sorted(report.seconds.values())
             body.append(f"<p>Grading time per submission: median {times[len(times) // 2]:.1f} s, "

@@ -208,6 +208,13 @@ def test_a_class_on_its_own_variants_scores_full_marks_and_a_copier_what_the_cop
     report = capsys.readouterr().out
     codes = {line.split()[0]: line.split()[1] for line in report.splitlines()[1:]}
     assert len(set(codes.values())) == len(CLASS) + 1
+    from ftlab.assessment.course.report import build as report_of
+
+    class_report = report_of(root, "concepts")  # `ftlab course report`: each student's order undone in the counts
+    assert class_report.variants == codes
+    for q in (q for q in class_report.questions if q.options):
+        picked = [r.choice for r in q.responses if r.student in CLASS and r.choice is not None]
+        assert picked and set(picked) == {q.answer}, (q.grade_id, picked)
     nbgrader(root, "generate_feedback", "concepts", "--student", COPIER)
     feedback = (root / "feedback" / COPIER / "concepts" / "concepts.html").read_text()
     assert f"variant of {COPIER} (variant {codes[COPIER]})" in feedback
