@@ -177,7 +177,7 @@ DOMAIN_WORDS = {"knowledge", "pretrained", "dataset", "features", "generalize", 
                 "efficient", "adapters", "weights", "layers", "early", "later", "generic", "scratch", "labelled",
                 "requires_grad", "optimizer", "capacity", "memorise", "memorize", "destroy", "preserve",
                 "protect", "retain", "update", "updated", "learned", "specialise", "specialize", "details",
-                "domain", "smaller", "faster", "better", "cheaper"}
+                "domain", "smaller", "faster", "better", "cheaper", "ood", "distribution"}
 _VOCAB = sorted(set(SYNONYMS) | DOMAIN_WORDS)
 # Words any answer to these questions uses: repeating them is not echoing the prompt.
 ECHO_FREE = {"finetuning", "finetune", "finetuned", "model", "layer", "network", "pretrained", "train", "training",
