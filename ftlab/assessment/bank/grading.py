@@ -6,7 +6,7 @@ from typing import Any
 
 from ftlab.assessment.bank.items import RATINGS, Card, Choice, Explain, Grade, Item, Outcome
 from ftlab.assessment.bank.kinds import KINDS
-from ftlab.assessment.bank.scorer import Scored, Verdict, score
+from ftlab.assessment.bank.scorer import ZEROING, Scored, Verdict, score
 
 CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
 
@@ -113,12 +113,12 @@ def concept_grade(item: Explain | Card, answer: str, max_score: float, context: 
 GUARD_NOTES = {
     "keyword-list": "a list of keywords states nothing, so it earns nothing",
     "no-statement": "words without a sentence around them state nothing, so they earn nothing",
-    "fragment": "a phrase without a verb may mean what a concept says, but it does not say it",
+    "fragment": "a phrase without a verb was read as the claim it names; a person confirms what it meant",
     "prompt-echo": "repeating the question earns nothing",
     "hint-echo": "repeating the hint earns nothing",
     "pasted-model-answer": "text copied from the model answer on screen earns nothing",
     "pasted-concept-names": "copied concept names earn nothing",
-    "self-contradiction": "a claim and its opposite cancel out",
+    "self-contradiction": "a claim and its opposite side by side: a person decides which was meant",
 }
 UNSURE = {True: "This score is a suggestion for a person to confirm.",
           False: "The scorer is not sure of this one: compare your answer with the model answer and rate yourself."}
@@ -132,14 +132,19 @@ def concept_feedback(result: Scored, for_instructor: bool = False) -> str:
     for d in result.decisions:
         if d.verdict is Verdict.ASSERTED:
             text += f" Covered: {d.concept.name} (you wrote: '{d.evidence}')."
+            if d.misconception:
+                text += f" But '{d.against}' reads as the misconception: {d.misconception}."
         elif d.verdict is Verdict.CONTRADICTED:
             said = f"; that is the misconception: {d.misconception}" if d.misconception else ", which says the opposite"
             text += f" Contradicted: {d.concept.name} (you wrote: '{d.evidence}'{said})."
     if absent:
         text += " Missing: " + "; ".join(absent) + "."
-    notes = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES]
+    notes = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES and f in ZEROING]
     if notes:
         text += " Not credited: " + "; ".join(notes) + "."
+    checks = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES and f not in ZEROING]
+    if checks:
+        text += " To check: " + "; ".join(checks) + "."
     if not result.confident:
         text += " " + UNSURE[for_instructor]
     return text

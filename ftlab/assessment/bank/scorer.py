@@ -25,6 +25,8 @@ _CONTRACTIONS = (("can't", "can not"), ("won't", "will not"), ("n't", " not"), (
 NEGATIONS = {"not", "no", "never", "without", "nor", "neither", "cannot", "hardly", "instead", "nothing", "none",
              "rather", "lack", "lacks", "stop", "stops", "stopped", "stopping", "prevent", "prevents", "prevented",
              "preventing", "avoid", "avoids", "avoiding", "barely", "nobody"}
+# A clause with one of these says what could happen: it may assert a concept, but it never denies one.
+HYPOTHETICAL = {"would", "could", "might", "if", "unless", "otherwise"}
 # Predicates that deny the clause before them: "overfitting is not the problem", "eval mode is not needed".
 DENIED_BY = {"problem", "issue", "need", "necessary", "true", "case", "important", "matter", "concern", "relevant",
              "happen", "risk", "helpful", "useful", "worry", "danger", "correct", "right", "fact", "either"}
@@ -210,6 +212,7 @@ class Clause:
     scratch: bool = False
     lemmas: frozenset[tuple[str, str]] = frozenset()  # (lemma, stem) per content word, for echo detection
     counterfactual: bool = False  # speaks of the opposite of the question's premise ("small steps" for a high LR)
+    hypothetical: bool = False  # "would", "if", "otherwise": says what could happen, so it asserts but never denies
     span: str = ""  # the answer's own words for this clause (its comma-delimited part), quoted as evidence
     states: bool = True  # its sentence has a predicate (see `states`); a clause that does not decides nothing
 
@@ -462,7 +465,7 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
             words = [w for w in previous.words if w.stem in POSITIONS] + words
         scratch = scratch or (previous.scratch and not any(w.stem in ("tun", "pretrain") and not w.negated
                                                            for w in words))
-    return Clause(words, text, scratch, frozenset(lemmas(raw)))
+    return Clause(words, text, scratch, frozenset(lemmas(raw)), hypothetical=bool(HYPOTHETICAL.intersection(raw)))
 
 
 def lemmas(raw: list[str]) -> set[tuple[str, str]]:
@@ -493,7 +496,7 @@ def compile_phrasing(phrasing: str) -> tuple[Word, ...]:
     return tuple(out)
 
 
-def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
+def match(phrasing: str, clause: Clause, opposites: bool = True, turn: bool = True) -> Verdict:
     """Whether the clause says what the phrasing says, its opposite, or neither (opposites=False: negation only)."""
     wanted = compile_phrasing(phrasing)
     if not wanted:
@@ -516,8 +519,8 @@ def match(phrasing: str, clause: Clause, opposites: bool = True) -> Verdict:
         return Verdict.ABSENT
     verdict = Verdict.CONTRADICTED if flips else Verdict.ASSERTED
     stems = {w.stem for w in wanted}
-    turned = clause.counterfactual != (clause.scratch and bool(stems & COMPARATIVES)
-                                       and not stems & ({"scratch"} | SOURCE))
+    turned = turn and clause.counterfactual != (clause.scratch and bool(stems & COMPARATIVES)
+                                                and not stems & ({"scratch"} | SOURCE))
     if not opposites:  # strict reading: a turned clause only ever asserts, so its contradictions stay weak
         return (Verdict.ASSERTED if verdict is Verdict.CONTRADICTED else Verdict.ABSENT) if turned else verdict
     if turned:
@@ -540,6 +543,7 @@ class Decision:
     fragment: str = ""  # a part without a predicate that would have decided it: a person should look
     opposite_only: bool = False  # contradicted only by an opposite word, not by a negation or a named misconception
     strength: int = 0  # words in the longest phrasing that asserted it, one more if it starts with a rare word
+    against: str = ""  # asserted, yet this part of the answer states the misconception: a person weighs the two
 
 
 # Stems any answer about fine-tuning uses: a phrasing of one of them alone is weak evidence (see `confident`).
@@ -562,11 +566,12 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
         found = ""
         if Verdict.ASSERTED in verdicts.values():  # one clause makes one claim: an asserted phrasing outweighs a miss
             found = "asserted"
-        elif Verdict.CONTRADICTED in verdicts.values():
+        elif Verdict.CONTRADICTED in verdicts.values() and not clause.hypothetical:
             strict = any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings)
             found = "contradicted" if strict else "opposed"
         wrong = [(len(compile_phrasing(p)), m.name) for m in concept.misconceptions for p in m.phrasings
-                 if match(p, clause) is Verdict.ASSERTED]
+                 if not clause.hypothetical and match(p, clause, turn=False) is Verdict.ASSERTED
+                 and match(p, clause) is Verdict.ASSERTED]  # stated as it is, not read into a clause about scratch
         mistake = max(wrong)[1] if wrong else None
         right = max((len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED), default=0)
         if mistake and max(wrong)[0] >= right:  # the misconception, unless the concept matched with more words
@@ -585,14 +590,16 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
             named = named or mistake
         else:
             opposed = opposed or clause.span
-    if asserted and not named:  # a claim and a stray opposite: on held-out answers the claim was meant far more often
-        return Decision(concept, Verdict.ASSERTED, evidence=asserted, fragment=fragment, both=bool(contradicted),
-                        strength=strength)
+    if asserted:  # a claim beside a stray opposite or a misconception: held-out answers meant the claim more often
+        return Decision(concept, Verdict.ASSERTED, named, evidence=asserted, fragment=fragment, both=bool(contradicted),
+                        strength=strength, against=contradicted if named else "")
     if contradicted or (opposed and not asserted):  # unnamed: the concept's first misconception, if it has one
         named = named or next((m.name for m in concept.misconceptions), None)
         return Decision(concept, Verdict.CONTRADICTED, named, both=bool(asserted), evidence=contradicted or opposed,
                         fragment=fragment, opposite_only=not contradicted)
-    return Decision(concept, fragment=fragment)
+    if fragment:  # a fragment next to real sentences was meant as the claim far more often: a suggestion, not sure
+        return Decision(concept, Verdict.ASSERTED, evidence=fragment, fragment=fragment)
+    return Decision(concept)
 
 
 @dataclass
@@ -694,18 +701,28 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
         decisions = [Decision(d.concept) for d in decisions]
-    elif any(d.fragment and d.verdict is not Verdict.ASSERTED for d in decisions):
-        flags.append("fragment")  # a keyword fragment next to real statements: a person decides what it meant
-    if any(d.both and d.verdict is Verdict.CONTRADICTED for d in decisions):
+    elif any(d.fragment and d.evidence == d.fragment for d in decisions):
+        flags.append("fragment")  # credited from a keyword fragment next to real statements: a person confirms
+    if any(d.against for d in decisions):
         flags.append("self-contradiction")
     per_concept = (len(concepts) if max_score is None else max_score) / max(len(concepts), 1)
-    return Scored(decisions, tuple(dict.fromkeys(flags)), confident(decisions, kept, flags, per_concept))
+    return Scored(decisions, tuple(dict.fromkeys(flags)),
+                  confident(decisions, kept, flags, per_concept, unexplained(decisions, kept, common)))
+
+
+def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset[str]) -> int:
+    """Stated parts of the answer that decided no concept yet say something of their own (two or more stems beyond
+    the words every answer uses): where a concept left out may have been said in words no phrasing reaches."""
+    used = {d.evidence for d in decisions} | {d.fragment for d in decisions}
+    return len({c.span for c in kept if c.states and c.span not in used
+                and len({w.stem for w in c.words} - common - NOUNS) >= 2})
 
 
 ZEROING = {"keyword-list", "no-statement", "prompt-echo", "hint-echo", "pasted-model-answer", "pasted-concept-names"}
 
 
-def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], per_concept: float = 1.0) -> bool:
+def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], per_concept: float = 1.0,
+              unused: int = 0) -> bool:
     """Sure when the decisions that held-out answers showed to be doubtful cannot move the score by a point.
 
     Measured on the tune half of the blind set (ftlab.bench.scorer): guards that zero an answer crediting nothing
@@ -724,4 +741,6 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
         doubtful += min(credited, contradicted)
     barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \
         and not contradicted  # a long answer it may not understand
+    if unused and sum(len(c.words) for c in kept) >= 10 and any(d.verdict is Verdict.ABSENT for d in decisions):
+        doubtful += 1  # a concept left out, and a part of the answer it did not read: maybe said in other words
     return not barely and doubtful * per_concept < 1

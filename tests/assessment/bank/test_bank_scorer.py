@@ -143,9 +143,13 @@ def test_echoing_the_prompt_earns_nothing_and_is_flagged_when_it_would_have_scor
     assert grade(SCRATCH, "Consider the benefits of transfer learning.").score == 0  # the hint, repeated
 
 
-def test_a_self_contradicting_answer_loses_the_concept_and_is_unsure():
+def test_a_claim_beside_its_misconception_goes_to_a_person_with_both_quoted():
+    """On held-out answers the claim was meant more often than the misconception beside it, so the suggestion keeps
+    the claim; a person decides, and the feedback quotes both parts."""
     result = grade(ROLE, "Frozen weights are not updated. Frozen layers are updated normally.")
-    assert result.score == 0 and "self-contradiction" in result.flags and not result.confident
+    assert result.score == 1 and "self-contradiction" in result.flags and not result.confident
+    assert "'Frozen weights are not updated'" in result.feedback and "'Frozen layers are updated normally'" in \
+        result.feedback and "To check:" in result.feedback
 
 
 def test_honest_short_and_code_style_answers_earn_full_credit():
