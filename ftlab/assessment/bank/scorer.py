@@ -633,10 +633,12 @@ def _loose(sentence: str) -> bool:
 
 
 def _states(fragment: str) -> bool:
-    """A verb with something it is said of: "freeze layers" states, "updated" or "less data" does not."""
+    """A verb with something it is said of, held by a function word or given as a command: "freeze the layers" and
+    "freeze layers" state; "updated", "less data" and a note such as "weights fixed" do not."""
     raw = _words(fragment)
     content = [w for w in raw if w not in STOPWORDS and w not in NEGATIONS]
-    return len(content) >= 2 and any(w in VERBS or canon(w) in VERBS for w in raw)
+    held = _imperative(raw) or any(w in FUNCTION for w in raw if w not in NEGATIONS)
+    return len(content) >= 2 and held and any(w in VERBS or canon(w) in VERBS for w in raw)
 
 
 def _echoes(said: frozenset[tuple[str, str]], given: set[str], rubric: set[str]) -> bool:
