@@ -4,8 +4,10 @@ Answers are cut into clauses; each word is reduced to a course-level stem (synon
 typos via rapidfuzz) carrying the polarity its clause gives it. A phrasing is asserted when its words occur in one
 clause with the phrasing's polarity, contradicted when an odd number of them occur negated or as their opposite
 (early/late, generic/specific, ...); the claim is turned round when its clause is about training from scratch or
-about the opposite of the question's premise. Keyword lists, prompt and hint echoes and pasted model answers or
-concept names earn nothing and are flagged; so is a claim made together with its opposite.
+about the opposite of the question's premise, but a misconception counts only where it is stated as it stands, and a
+hypothetical clause ("would", "if") asserts without ever denying. Keyword lists, prompt and hint echoes and pasted
+model answers or concept names earn nothing and are flagged; a claim beside a misconception, or read from a keyword
+fragment next to real sentences, is a suggestion a person confirms.
 """
 from __future__ import annotations
 
@@ -96,7 +98,9 @@ SYNONYMS = {
     "update": "updat", "modify": "updat", "change": "updat", "alter": "updat", "move": "updat", "shift": "updat",
     "destroy": "ruin", "ruin": "ruin", "wipe": "ruin", "damage": "ruin", "forget": "ruin", "overwrite": "ruin",
     "wreck": "ruin", "erase": "ruin", "lose": "ruin", "lost": "ruin", "discard": "ruin", "throw": "ruin",
-    "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin",
+    "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin", "smash": "ruin",
+    "trash": "ruin", "mess": "ruin", "spoil": "ruin", "clobber": "ruin", "undo": "ruin", "override": "ruin",
+    "drift": "updat",
     "keep": "keep", "preserve": "keep", "retain": "keep", "protect": "keep", "save": "keep", "conserve": "keep",
     "maintain": "keep", "survive": "keep", "stay": "keep", "remain": "keep", "reuse": "keep", "carry": "keep",
     "leverage": "keep", "transfer": "keep", "exploit": "keep",
@@ -727,11 +731,13 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
               unused: int = 0) -> bool:
     """Sure when the decisions that held-out answers showed to be doubtful cannot move the score by a point.
 
-    Measured on the tune half of the blind set (ftlab.bench.scorer): guards that zero an answer crediting nothing
-    else agreed with the labeller; one-word matches of a word every answer uses (or the question's) agreed on about
-    60% of decisions, longer phrasings on 86-94%; contradictions by an opposite word alone were mostly wrong; and
-    when right and wrong claims are mixed, how they weigh is a person's call. A claim next to a stray opposite
-    counts as the claim (it was meant in 12 of 17 held-out cases) and is not doubted.
+    Measured on the open labelled sets (ftlab.bench.scorer): guards that zero an answer crediting nothing else agreed
+    with the labeller; one-word matches of a word every answer uses (or the question's) agreed on about 60% of
+    decisions, longer phrasings on 86-94%; contradictions by an opposite word alone were mostly wrong; and when right
+    and wrong claims are mixed, how they weigh is a person's call. A claim next to a stray opposite counts as the
+    claim (it was meant in 12 of 17 held-out cases) and is not doubted. Most confident mistakes were honest answers
+    saying a concept in words no phrasing reaches, so an answer that leaves a concept out while a stated part of it
+    decided nothing (`unexplained`) is doubted too.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
     if flags:  # an echo beside other statements may be an honest answer using the question's words: a person looks
