@@ -24,7 +24,7 @@ from ftlab.assessment.bank.items import Concept
 
 _CONTRACTIONS = (("can't", "can not"), ("won't", "will not"), ("n't", " not"), ("'re", " are"), ("'s", ""),
                  ("'ve", " have"), ("'ll", " will"), ("'d", " would"))
-NEGATIONS = {"not", "no", "never", "without", "nor", "neither", "cannot", "hardly", "instead", "nothing", "none",
+NEGATIONS = {"not", "no", "never", "without", "nor", "neither", "cannot", "hardly", "nothing", "none",
              "rather", "lack", "lacks", "stop", "stops", "stopped", "stopping", "prevent", "prevents", "prevented",
              "preventing", "avoid", "avoids", "avoiding", "barely", "nobody"}
 # A clause with one of these says what could happen: it may assert a concept, but it never denies one.
@@ -245,6 +245,9 @@ def normalize(text: str) -> str:
     text = text.lower().replace("’", "'").replace("`", " ").replace("e.g.", " ").replace("i.e.", " ")
     for short, full in _CONTRACTIONS:
         text = text.replace(short, full)
+    text = re.sub(r"\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must|need)nt\b", r"\1 not", text)
+    text = re.sub(r"\b(?:cant|wont)\b", lambda m: {"cant": "can not", "wont": "will not"}[m.group(0)], text)
+    text = re.sub(r"\binstead of\b", "not", text)  # "instead" alone ("starts instead from ...") denies nothing
     text = (text.replace("pre-trained", "pretrained").replace("pre trained", "pretrained")
             .replace("fine-tun", "finetun").replace("fine tun", "finetun").replace("from-scratch", "from scratch")
             .replace("un-freez", "unfreez")
