@@ -752,6 +752,8 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
         doubtful += min(credited, contradicted)
     barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \
         and not contradicted  # a long answer it may not understand
-    if unused and sum(len(c.words) for c in kept) >= 10 and any(d.verdict is Verdict.ABSENT for d in decisions):
-        doubtful += 1  # a concept left out, and a part of the answer it did not read: maybe said in other words
+    left_out = sum(d.verdict is Verdict.ABSENT for d in decisions)
+    if unused and sum(len(c.words) for c in kept) >= 10 and 0 < left_out <= -(-len(decisions) // 2):
+        doubtful += 1  # a concept or two left out, and a part it did not read: maybe said in other words (answers
+        # leaving out most concepts were, on the open sets, short of the ideas and not of the phrasings)
     return not barely and doubtful * per_concept < 1
