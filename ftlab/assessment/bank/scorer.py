@@ -293,7 +293,7 @@ def sentences(text: str) -> list[tuple[str, list[str]]]:
     short heading before a colon ("Small and similar: freeze most layers") stays with what it introduces."""
     text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
     text = _HEADING.sub(lambda m: m.group(1) + m.group(2) + (" " if _heading(m.group(2)) else ": "), text)
-    return [(s.strip(), [p.strip() for p in re.split(r"[,/|]", s) if p.strip()]) for s in _sentences(text)]
+    return [(s.strip(), [p.strip() for p in re.split(r"[,|]|\s/|/\s", s) if p.strip()]) for s in _sentences(text)]
 
 
 def _heading(words: str) -> bool:
@@ -336,6 +336,7 @@ def _verb_lemma(word: str) -> str | None:
 
 def _imperative(words: list[str]) -> bool:
     """A base verb opening the part with something after it that is not another bare verb: "freeze the layers"."""
+    words = words[1:] if words and words[0].isdigit() else words  # "1) load the model": a numbered step
     if len(words) < 2 or _verb_lemma(words[0]) != words[0] or words[0] in FUNCTION \
             or "ADJ" in getAllLemmas(words[0]):
         return False
@@ -407,7 +408,7 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
             carry = False
             for i, w in enumerate(raw):
                 nxt = raw[i + 1] if i + 1 < len(raw) else ""
-                if (w in _BREAKS and not (w == "so" and canon(nxt) in COMPARATIVES)) or \
+                if (w in _BREAKS and not (w == "so" and (canon(nxt) in COMPARATIVES or _degree(nxt)))) or \
                         (w in ("and", "or", "nor") and _starts_clause(nxt)):
                     if current:
                         pieces.append((current, carry))
@@ -424,6 +425,12 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
                     out.append(clause)
                     previous = clause
     return out
+
+
+def _degree(word: str) -> bool:
+    """An adjective or adverb after "so" ("so far that", "so big"): a degree, not the start of a new clause."""
+    found = getAllLemmas(word)
+    return word not in FUNCTION and bool(found.keys() & {"ADJ", "ADV"}) and "VERB" not in found
 
 
 def _starts_clause(word: str) -> bool:
