@@ -364,11 +364,12 @@ def states(sentence: list[str], alone: bool = True) -> bool:
 
 
 def _clause_shape(words: list[str]) -> bool:
-    """A short subject-verb-object clause without function words: "small batches give noisy statistics"."""
-    if not 3 <= len(words) <= 8:
+    """A short subject-verb-object clause without function words: "small batches give noisy statistics"; adverbs
+    ("pretrained weights already encode good features") are set aside."""
+    kinds = [k for k in map(getAllLemmas, words) if k and set(k) != {"ADV"}]
+    if not 3 <= len(kinds) <= 8:
         return False
-    kinds = [getAllLemmas(w) for w in words]
-    for i in range(1, min(4, len(words) - 1)):
+    for i in range(1, min(4, len(kinds) - 1)):
         subject, rest = kinds[:i], kinds[i + 1:]
         if "VERB" in kinds[i] and "NOUN" in kinds[i - 1] \
                 and all(k.keys() & {"NOUN", "ADJ"} for k in subject) \

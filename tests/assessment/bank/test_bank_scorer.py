@@ -152,6 +152,32 @@ def test_a_claim_beside_its_misconception_goes_to_a_person_with_both_quoted():
         result.feedback and "To check:" in result.feedback
 
 
+def test_notes_without_glue_are_a_keyword_list_and_a_clause_with_an_adverb_still_states():
+    notes = grade(BANK.get("freezing-card-meaning"), "weights fixed, no updates, requires_grad False, keep pretrained "
+                                                      "knowledge")
+    assert notes.score == 0 and "keyword-list" in notes.flags and notes.confident
+    assert clauses("Pretrained weights already encode good features.")[0].states
+    assert not clauses("pretrained weights large steps big updates forget destroy")[0].states
+
+
+def test_negation_without_apostrophe_and_hypotheticals_that_never_deny():
+    assert grade(ROLE, "Frozen layers dont get updated.").evidence[0][:2] == \
+        ("frozen weights are not updated during training", "asserted")
+    lr = BANK.get("lr-explain-high")
+    said = {name: verdict for name, verdict, _ in grade(lr, "Huge steps would not wipe them out.").evidence}
+    assert "contradicted" not in said.values()  # what could happen is no denial
+    assert {name: v for name, v, _ in grade(lr, "Huge steps do not wipe them out.").evidence}.get(
+        "the learned features get destroyed (forgetting)") == "contradicted"
+
+
+def test_a_concept_left_out_beside_a_part_the_scorer_did_not_read_goes_to_a_person():
+    said = "Frozen weights are not updated, so the knowledge is kept. Early layers hold generic edges and textures."
+    assert grade(ROLE, said).confident and grade(ROLE, said).score == 3
+    unread = grade(ROLE, said + " Everything past the middle of the network gets rebuilt around the oddities of your "
+                                "own photos.")
+    assert unread.score == 3 and not unread.confident
+
+
 def test_honest_short_and_code_style_answers_earn_full_credit():
     short = grade(RECIPE, "load pretrained model, freeze layers, new head, train head, unfreeze top, low LR")
     assert short.correct and short.confident and not short.flags
