@@ -366,7 +366,8 @@ def states(sentence: list[str], alone: bool = True) -> bool:
 def _clause_shape(words: list[str]) -> bool:
     """A short subject-verb-object clause without function words: "small batches give noisy statistics"; adverbs
     ("pretrained weights already encode good features") are set aside."""
-    kinds = [k for k in map(getAllLemmas, words) if k and set(k) != {"ADV"}]
+    kinds = [k for k in (getAllLemmas(w) or ({"ADJ": (w,)} if w in _VOCAB else {}) for w in words)  # "pretrained"
+             if set(k) != {"ADV"}]
     if not 3 <= len(kinds) <= 8:
         return False
     for i in range(1, min(4, len(kinds) - 1)):
