@@ -70,7 +70,7 @@ SYNONYMS = {
     "small": "small", "smaller": "small", "few": "small", "fewer": "small", "limited": "small",
     "tiny": "small", "less": "small", "scarce": "small", "handful": "small", "low": "low", "lower": "low",
     "large": "big", "big": "big", "huge": "big", "bigger": "big", "larger": "big", "massive": "big", "more": "big",
-    "many": "big", "much": "big", "tons": "big", "lots": "big", "plenty": "big", "thousands": "big", "millions": "big",
+    "many": "big", "much": "big", "tons": "big", "plenty": "big", "thousands": "big", "millions": "big",
     "vast": "big", "enormous": "big", "greater": "big", "high": "high", "higher": "high", "bunch": "big",
     "fast": "fast", "faster": "fast", "shorter": "fast", "short": "fast", "quick": "fast", "quicker": "fast",
     "quickly": "fast", "speed": "fast",
@@ -411,7 +411,7 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
             for i, w in enumerate(raw):
                 nxt = raw[i + 1] if i + 1 < len(raw) else ""
                 if (w in _BREAKS and not (w == "so" and (canon(nxt) in COMPARATIVES or _degree(nxt)))) or \
-                        (w in ("and", "or", "nor") and _starts_clause(nxt)):
+                        (w in ("and", "or", "nor") and _starts_clause(nxt) and "between" not in current):
                     if current:
                         pieces.append((current, carry))
                     carry = w in ("or", "nor") and any(x in NEGATIONS for x in current)
