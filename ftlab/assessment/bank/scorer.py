@@ -632,14 +632,15 @@ class Scored:
         return sum(d.verdict is Verdict.ASSERTED for d in self.decisions)
 
 
-def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b") -> bool:
-    """A run of three or more short fragments that mostly state nothing: keywords, not claims."""
+def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b", short_share: float = 0.75) -> bool:
+    """A run of three or more fragments, mostly short (`short_share`), that mostly state nothing: keywords, not
+    claims."""
     fragments = [f for f in re.split(separators, sentence) if _words(f)]
     if len(fragments) < 3:
         return False
     stated = sum(_states(f) for f in fragments)
     short = sum(len(_words(f)) <= 4 for f in fragments) / len(fragments)
-    return short >= 0.75 and (stated == 0 or (len(fragments) >= 4 and stated < len(fragments) / 2))
+    return short >= short_share and (stated == 0 or (len(fragments) >= 4 and stated < len(fragments) / 2))
 
 
 def _loose(sentence: str) -> bool:
@@ -692,7 +693,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     listed = is_keyword_list(";".join(normal), separators=r"[;,/|+&]|\band\b|\bor\b")
     listing = False
     for (sentence, stated), norm in zip(stating, normal):
-        if (not stated and listed) or (is_keyword_list(norm) and (not stated or _loose(norm))):  # tell a person
+        if (not stated and (listed or is_keyword_list(norm, short_share=0))) or \
+                (is_keyword_list(norm) and (not stated or _loose(norm))):  # notes without grammar: tell a person
             listing = True
             for clause in clauses(sentence, said=False):
                 clause.states = False
