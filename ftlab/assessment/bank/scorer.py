@@ -730,12 +730,18 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                   confident(decisions, kept, flags, per_concept, unexplained(decisions, kept, common)))
 
 
+# Words of a learner's hedge ("I'm not totally sure about the rest"): a part made of them says nothing unread.
+HEDGES = {"sure", "know", "think", "guess", "idea", "remember", "exactly", "totally", "explain", "rest", "mainly",
+          "basically", "probably", "maybe", "certain", "cause", "reason", "main", "why", "how"}
+
+
 def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset[str]) -> int:
     """Stated parts of the answer that decided no concept yet say something of their own (two or more stems beyond
     the words every answer uses): where a concept left out may have been said in words no phrasing reaches."""
     used = {d.evidence for d in decisions} | {d.fragment for d in decisions}
     return len({c.span for c in kept if c.states and c.span not in used
-                and len({w.stem for w in c.words} - common - NOUNS) >= 2})
+                and len({w.stem for w in c.words} - common - NOUNS - HEDGES) >= 2})
+
 
 
 ZEROING = {"keyword-list", "no-statement", "prompt-echo", "hint-echo", "pasted-model-answer", "pasted-concept-names"}
