@@ -357,7 +357,7 @@ def states(sentence: list[str], alone: bool = True) -> bool:
     ("freeze the early layers"), terse clauses ("val loss rises") and short subject-verb-object clauses are
     checked per part (`_imperative`, `_terse`, `_clause_shape`).
     """
-    glue = sum(w in FUNCTION or w in STOPWORDS for w in sentence)
+    glue = sum((w in FUNCTION or w in STOPWORDS) and w not in NEGATIONS for w in sentence)  # "no gradient": a note
     if len(sentence) - glue <= 3:
         return glue > 0 or alone
     return glue >= max(1.0, len(sentence) / 8)
@@ -646,7 +646,7 @@ def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b", 
 def _loose(sentence: str) -> bool:
     """Most of its comma-separated fragments have no function word: a list of keywords despite a stray "on" or "no"."""
     fragments = [_words(f) for f in re.split(r"[,/|+&]|\band\b|\bor\b", sentence) if _words(f)]
-    return sum(any(w in FUNCTION for w in f) for f in fragments) < len(fragments) / 2
+    return sum(any(w in FUNCTION and w not in NEGATIONS for w in f) for f in fragments) < len(fragments) / 2
 
 
 def _states(fragment: str) -> bool:
