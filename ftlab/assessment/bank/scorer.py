@@ -272,6 +272,9 @@ def normalize(text: str) -> str:
     text = _DEPTH.sub(lambda m: f"{'early' if m.group(1) else 'late'} {m.group(3)}", text)
     text = re.sub(r"\bthe (?:later|last|final|deeper|higher|top)\b", "the late", text)
     text = re.sub(r"\bthe (?:earlier|first|initial|lower|shallow)\b", "the early", text)
+    text = re.sub(r"weights\s*=\s*['\"]?(?:\w+\.)?(?:imagenet1k_v\d|default)['\"]?|pretrained\s*=\s*true",
+                  " pretrained imagenet weights ", text)  # torchvision: resnet18(weights="DEFAULT")
+    text = re.sub(r"(?<=[a-z)])\s+=\s+(?=[a-z(])", " is ", text)  # notes: "lower = general"
     text = re.sub(r"(?<=[a-z_])\.(?=[a-z_])", " ", text)  # model.eval() -> model eval
     text = re.sub(r"(?<=\w)\(\)", "", text)
     return text
