@@ -557,7 +557,6 @@ class Decision:
     concept: Concept
     verdict: Verdict = Verdict.ABSENT
     misconception: str | None = None  # the wrong belief the answer states, when the bank names one
-    both: bool = False  # asserted in one clause and contradicted in another
     evidence: str = ""  # the part of the answer that decided it; empty exactly when the verdict is ABSENT
     fragment: str = ""  # a part without a predicate that would have decided it: a person should look
     opposite_only: bool = False  # contradicted only by an opposite word, not by a negation or a named misconception
@@ -570,11 +569,12 @@ COMMON = {"pretrain", "perform", "weight", "layer", "data", "featur", "train", "
 
 
 def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str] = frozenset(COMMON)) -> Decision:
-    """Assert, contradict or leave out one concept; a claim and its opposite in one answer count as neither.
+    """Assert, contradict or leave out one concept; a claim wins over its opposite elsewhere in the answer, and a
+    misconception beside it is kept as `against` for a person to weigh.
 
-    A misconception or a negated phrasing contradicts outright; an opposite word alone ("small steps ...") only
-    when nothing else in the answer asserts the concept. Only clauses that state something decide; a keyword
-    fragment that would have decided is kept as `fragment`.
+    A misconception or a negated phrasing contradicts when nothing asserts the concept; an opposite word alone
+    ("small steps ...") is weaker evidence (`opposite_only`). Only clauses that state something decide; a keyword
+    fragment that would have decided is kept as `fragment` and is the evidence when nothing else decides.
     """
     asserted = contradicted = opposed = ""
     named: str | None = None
@@ -610,12 +610,12 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
         else:
             opposed = opposed or clause.span
     if asserted:  # a claim beside a stray opposite or a misconception: held-out answers meant the claim more often
-        return Decision(concept, Verdict.ASSERTED, named, evidence=asserted, fragment=fragment, both=bool(contradicted),
-                        strength=strength, against=contradicted if named else "")
-    if contradicted or (opposed and not asserted):  # unnamed: the concept's first misconception, if it has one
+        return Decision(concept, Verdict.ASSERTED, named, evidence=asserted, fragment=fragment, strength=strength,
+                        against=contradicted if named else "")
+    if contradicted or opposed:  # unnamed: the concept's first misconception, if it has one
         named = named or next((m.name for m in concept.misconceptions), None)
-        return Decision(concept, Verdict.CONTRADICTED, named, both=bool(asserted), evidence=contradicted or opposed,
-                        fragment=fragment, opposite_only=not contradicted)
+        return Decision(concept, Verdict.CONTRADICTED, named, evidence=contradicted or opposed, fragment=fragment,
+                        opposite_only=not contradicted)
     if fragment:  # a fragment next to real sentences was meant as the claim far more often: a suggestion, not sure
         return Decision(concept, Verdict.ASSERTED, evidence=fragment, fragment=fragment)
     return Decision(concept)
@@ -744,7 +744,6 @@ def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset
     used = {d.evidence for d in decisions} | {d.fragment for d in decisions}
     return len({c.span for c in kept if c.states and c.span not in used
                 and len({w.stem for w in c.words} - common - NOUNS - HEDGES) >= 2})
-
 
 
 ZEROING = {"keyword-list", "no-statement", "prompt-echo", "hint-echo", "pasted-model-answer", "pasted-concept-names"}
