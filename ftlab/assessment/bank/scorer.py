@@ -762,13 +762,12 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     decided nothing (`unexplained`) is doubted too.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
-    weighed = set(flags) - {"fragment"}  # a concept read from a fragment is doubted below, like a weak match
-    if weighed:  # an echo beside other statements may be an honest answer using the question's words: a person looks
+    if flags:  # a fragment read as a claim, or an echo beside other statements (an honest answer using the question's
+        # words): a person looks
         echoed = {"prompt-echo", "hint-echo"} & set(flags)
-        return credited == 0 and weighed <= ZEROING and not (echoed and any(c.states for c in kept))
+        return credited == 0 and set(flags) <= ZEROING and not (echoed and any(c.states for c in kept))
     contradicted = sum(d.verdict is Verdict.CONTRADICTED for d in decisions)
-    doubtful = sum(d.opposite_only or d.evidence == d.fragment != ""
-                   or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
+    doubtful = sum(d.opposite_only or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
     if credited and contradicted:
         doubtful += min(credited, contradicted)
     barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \
