@@ -515,6 +515,13 @@ def compile_phrasing(phrasing: str) -> tuple[Word, ...]:
     return tuple(out)
 
 
+def turns(stems: set[str], clause: Clause) -> bool:
+    """Whether the clause says the opposite of what its words say for these stems: a counterfactual, or a comparison
+    made about training from scratch ("from scratch it needs more data")."""
+    about_scratch = clause.scratch and bool(stems & COMPARATIVES) and not stems & ({"scratch"} | SOURCE)
+    return clause.counterfactual != about_scratch
+
+
 def match(phrasing: str, clause: Clause, opposites: bool = True, turn: bool = True) -> Verdict:
     """Whether the clause says what the phrasing says, its opposite, or neither (opposites=False: negation only)."""
     wanted = compile_phrasing(phrasing)
@@ -538,8 +545,7 @@ def match(phrasing: str, clause: Clause, opposites: bool = True, turn: bool = Tr
         return Verdict.ABSENT
     verdict = Verdict.CONTRADICTED if flips else Verdict.ASSERTED
     stems = {w.stem for w in wanted}
-    turned = turn and clause.counterfactual != (clause.scratch and bool(stems & COMPARATIVES)
-                                                and not stems & ({"scratch"} | SOURCE))
+    turned = turn and turns(stems, clause)
     if not opposites:  # strict reading: a turned clause only ever asserts, so its contradictions stay weak
         return (Verdict.ASSERTED if verdict is Verdict.CONTRADICTED else Verdict.ABSENT) if turned else verdict
     if turned:
@@ -590,7 +596,7 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
             found = "contradicted" if strict else "opposed"
         wrong = [(len(compile_phrasing(p)), m.name) for m in concept.misconceptions for p in m.phrasings
                  if not clause.hypothetical and match(p, clause, turn=False) is Verdict.ASSERTED
-                 and match(p, clause) is Verdict.ASSERTED]  # stated as it is, not read into a clause about scratch
+                 and not turns({w.stem for w in compile_phrasing(p)}, clause)]  # stated as it is, not turned
         mistake = max(wrong)[1] if wrong else None
         right = max((len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED), default=0)
         if mistake and max(wrong)[0] >= right:  # the misconception, unless the concept matched with more words
@@ -770,10 +776,10 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     doubtful = sum(d.opposite_only or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
     if credited and contradicted:
         doubtful += min(credited, contradicted)
-    barely = sum(len(c.words) for c in kept) >= 14 and credited < len(decisions) / 2 \
-        and not contradicted  # a long answer it may not understand
+    length = sum(len(c.words) for c in kept)
+    barely = length >= 14 and credited < len(decisions) / 2 and not contradicted  # a long answer it may not understand
     left_out = sum(d.verdict is Verdict.ABSENT for d in decisions)
-    if unused and sum(len(c.words) for c in kept) >= 10 and 0 < left_out <= -(-len(decisions) // 2):
+    if unused and length >= 10 and 0 < left_out <= -(-len(decisions) // 2):
         doubtful += 1  # a concept or two left out, and a part it did not read: maybe said in other words (answers
         # leaving out most concepts were, on the open sets, short of the ideas and not of the phrasings)
     return not barely and doubtful * per_concept < 1
