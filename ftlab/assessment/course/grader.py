@@ -38,7 +38,7 @@ from ftlab.assessment.course.execute import GUARD_KEY, flag_notebook
 from ftlab.assessment.course.overlap import public_sentences
 from ftlab.assessment.course.state import (StateError, dump_source, load_record, load_seal, rebuild_model,
                                            rebuild_optimizer, seal_source)
-from ftlab.assessment.course.variants import Variant, for_submission, note, show
+from ftlab.assessment.course.variants import Variant, asked, for_submission, note, show
 
 FROZEN_GROUPS = ("stem", "stage1", "stage2")  # the fine-tuning task keeps these fixed
 TRAINED_GROUPS = ("stage3", "stage4", "head")
@@ -172,7 +172,7 @@ class GradeCells(NbGraderPreprocessor):
 
     def item(self, spec: Graded, points: float, source: str, keys: Keys, variant: Variant | None = None) -> Verdict:
         """A question, scored by the bank's grade() on the literal the answer cell assigns, in the student's variant."""
-        item = variant.item(spec.item, keys) if variant else keys.bank.get(spec.item)
+        item = asked(spec.item, keys, variant)
         try:
             answer = read_answer(source, spec.variable)
         except NoAnswer as err:

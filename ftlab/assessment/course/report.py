@@ -25,7 +25,7 @@ from ftlab.assessment.course.assignments import BY_NAME, Graded, graded
 from ftlab.assessment.course.keys import Keys, load_keys
 from ftlab.assessment.course.overlap import public_sentences
 from ftlab.assessment.course.restore import grade_id
-from ftlab.assessment.course.variants import Variant, course_variants, derive
+from ftlab.assessment.course.variants import Variant, asked, course_variants, derive
 
 LOW_DISCRIMINATION = 0.20  # item-rest correlation below this: the question does not track the assessment total
 NOTABLE_SHARE = 0.10  # a misconception held by at least this share of the class (and 2 students) is worth reteaching
@@ -236,7 +236,7 @@ def _respond(q: Question, spec: Graded, student: str, graded_score: tuple[float,
         r.attempted = bool(source.strip()) and "raise NotImplementedError" not in source
         r.failures = _failures(q.kind, _output_text(cells.get(q.grade_id, {})))
         return r
-    item = variant.item(q.item_id, keys) if variant else keys.bank.get(q.item_id)  # what this student was asked
+    item = asked(q.item_id, keys, variant)
     try:
         value = read_answer(source, spec.variable)
     except NoAnswer:

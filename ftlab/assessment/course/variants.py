@@ -123,6 +123,11 @@ class Variant:
         return f"{self.code}  " + "; ".join(parts)
 
 
+def asked(item_id: str, keys: Keys, variant: Variant | None) -> Item:
+    """The item a student was asked in the slot of `item_id`: their variant's, or the bank's when variants are off."""
+    return variant.item(item_id, keys) if variant else keys.bank.get(item_id)
+
+
 class Draws:
     """Random draws from HMAC-SHA256(secret, "assignment/student/n"): the same on every Python and machine."""
 
