@@ -410,11 +410,17 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
             part_states = stated or command or listed or _terse(raw) or _clause_shape(raw)
             pieces: list[tuple[list[str], bool]] = []  # (words, negation carried from an "or" before it)
             current: list[str] = []
-            carry = False
+            carry = paired = False
             for i, w in enumerate(raw):
                 nxt = raw[i + 1] if i + 1 < len(raw) else ""
+                if w in PAIRED:  # "between the head and the body": its "and" joins the pair, not two clauses
+                    paired = True
+                elif w in ("and", "or") and paired:
+                    paired = False
+                    current.append(w)
+                    continue
                 if (w in _BREAKS and not (w == "so" and (canon(nxt) in COMPARATIVES or _degree(nxt)))) or \
-                        (w in ("and", "or", "nor") and _starts_clause(nxt) and "between" not in current):
+                        (w in ("and", "or", "nor") and _starts_clause(nxt)):
                     if current:
                         pieces.append((current, carry))
                     carry = w in ("or", "nor") and any(x in NEGATIONS for x in current)
@@ -430,6 +436,9 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
                     out.append(clause)
                     previous = clause
     return out
+
+
+PAIRED = {"between", "both"}  # words whose "A and B" names a pair, never the start of a second clause
 
 
 def _degree(word: str) -> bool:

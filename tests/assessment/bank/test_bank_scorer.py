@@ -161,6 +161,13 @@ def test_notes_without_glue_are_a_keyword_list_and_a_clause_with_an_adverb_still
     assert not clauses("pretrained weights large steps big updates forget destroy")[0].states
 
 
+def test_the_and_of_a_pair_joins_it_and_a_later_and_still_starts_a_clause():
+    stems = [[w.stem for w in c.words] for c in clauses("The gap between training and validation loss grows and "
+                                                         "the model overfits.")]
+    assert len(stems) == 2 and "valid" in stems[0] and "overfit" in stems[1]
+    assert len(clauses("Both the head and the last block are trained, and the rest stays frozen.")) == 2
+
+
 def test_negation_without_apostrophe_and_hypotheticals_that_never_deny():
     assert grade(ROLE, "Frozen layers dont get updated.").evidence[0][:2] == \
         ("frozen weights are not updated during training", "asserted")
