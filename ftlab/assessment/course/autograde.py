@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ftlab.assessment.course.intake import copy_submission, student_id_ok
+
 FORMAT = "ftlab-autograde-result/1"
 
 
@@ -89,7 +91,6 @@ def grade(task: Task) -> dict:
 
     from nbgrader.apps.autogradeapp import AutogradeApp
 
-    from ftlab.assessment.course.intake import copy_submission
     from ftlab.assessment.course.jail import workspace
 
     scratch = Path(tempfile.mkdtemp(prefix=f"ftlab-grade-{task.student}-"))
@@ -184,9 +185,11 @@ def _check_course(course: Path, assignment: str) -> None:
         raise AutogradeError(f"unknown assignment {assignment!r}; the gradebook has: {', '.join(known) or 'none'}")
 
 
-def submitted(course: Path, assignment: str) -> list[str]:
-    """Students with a submitted/<student>/<assignment>/ folder, sorted."""
-    return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
+def submitted(course: Path, assignment: str, valid: bool = True) -> list[str]:
+    """Students with a submitted/<student>/<assignment>/ folder, sorted: those whose folder name is a student id
+    (valid=False: the others, which are never graded, so their names never reach the gradebook or formgrader)."""
+    return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}")
+                  if p.is_dir() and student_id_ok(p.parent.name) == valid)
 
 
 def snapshot(course: Path, dest: Path) -> Path:
@@ -284,16 +287,23 @@ def pending(course: Path, assignment: str, shard: Shard | None = None, force: bo
 
 
 def skipped_note(course: Path, assignment: str, students: list[str]) -> str | None:
-    """What autograde leaves out and why: no submissions at all, or those already autograded."""
-    everyone = submitted(course, assignment)
+    """What autograde leaves out and why: folders whose name is no student id, no submissions at all, or those
+    already autograded."""
+    everyone, notes = submitted(course, assignment), []
+    odd = submitted(course, assignment, valid=False)
+    if odd:
+        notes.append(f"not graded: {len(odd)} folder(s) in {course / 'submitted'} whose name is no student id "
+                     f"(letters, digits and . _ @ - only, at most 64): {', '.join(map(ascii, odd[:20]))}; rename "
+                     f"the folder to the student's id to grade it")
     if not everyone:
-        return (f"nothing to grade: no submissions in {course / 'submitted'}/*/{assignment}/ "
-                f"(run `nbgrader collect {assignment}` first)")
+        notes.append(f"nothing to grade: no submissions in {course / 'submitted'}/*/{assignment}/ "
+                     f"(run `nbgrader collect {assignment}` first)")
     skipped = sorted(set(everyone) - set(students))
-    if not skipped:
-        return None
-    return (f"skipped {len(skipped)} of {len(everyone)} submissions, already autograded and not submitted again since: "
-            f"{', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}; pass --force to grade them again")
+    if skipped:
+        notes.append(f"skipped {len(skipped)} of {len(everyone)} submissions, already autograded and not submitted "
+                     f"again since: {', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''}; pass --force to "
+                     f"grade them again")
+    return "\n".join(notes) or None
 
 
 def _stale(course: Path, assignment: str, student: str) -> bool:

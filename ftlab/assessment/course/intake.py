@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")  # what a login or an LMS id looks like; no markup
 MAX_DEPTH = 32  # levels of JSON nesting kept; a notebook's own structure needs about eight
 MAX_NOTEBOOK = 64 << 20  # bytes of one notebook read; a course notebook without outputs is far smaller
 MAX_FILE = 16 << 20  # bytes of any other file a submission may bring (a small data file)
 EMPTY = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def student_id_ok(name: str) -> bool:
+    """Whether a submission folder's name can be a student id: nbgrader's formgrader writes the id into its pages
+    unescaped, even into a script, so a name made of markup would run in the instructor's browser."""
+    return STUDENT_ID.fullmatch(name) is not None
 
 
 def _regular(path: Path, limit: int) -> tuple[int | None, str | None]:

@@ -13,7 +13,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from ftlab.assessment.course.adversaries import students
-from ftlab.assessment.course.autograde import AutogradeError, Shard, merge, run
+from ftlab.assessment.course.autograde import AutogradeError, Shard, merge, run, skipped_note, submitted
 from ftlab.assessment.course.jail import Jail, Limits, SandboxUnavailable
 from ftlab.assessment.course.sandbox import copy_course, nbgrader, solutions, submit
 
@@ -22,6 +22,7 @@ ASSIGNMENT = "freezing"
 KINDS = ("honest", "partial", "blank", "sigint", "crash", "probe")
 TOTALS = {"honest": 9.0, "partial": 5.0, "blank": 0.0, "sigint": 7.0, "crash": 7.0, "probe": 9.0}
 FLAGGED = {"sigint": ("e1-freeze-all", "CellTimeoutError"), "crash": ("e2-replace-head", "DeadKernelError")}
+MARKUP_ID = "<img src=x onerror=alert(1)>"  # a folder name formgrader would write unescaped into its pages
 TIMEOUT = 20  # seconds per cell: cuts the endless loop; far above what an honest cell needs
 ENV = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
 
@@ -75,6 +76,7 @@ def graded(tmp_path_factory):
         submit(pristine, ASSIGNMENT, cohort[kind])
     copies = {name: Path(shutil.copytree(pristine, tmp_path_factory.mktemp(name) / "course"))
               for name in ("parallel", "serial", "sharded")}
+    shutil.copytree(copies["parallel"] / "submitted" / "honest", copies["parallel"] / "submitted" / MARKUP_ID)
     parallel = ftlab(copies["parallel"], "autograde", ASSIGNMENT, "--jobs", "2", "--timeout", str(TIMEOUT))
     nbgrader(copies["serial"], "autograde", ASSIGNMENT, f"--Execute.timeout={TIMEOUT}")
     sharded = copies["sharded"]
@@ -91,7 +93,8 @@ def graded(tmp_path_factory):
 @pytest.mark.sandbox
 def test_parallel_grades_match_serial_nbgrader_and_the_expected_totals(graded):
     parallel, serial = dump(graded["courses"]["parallel"]), dump(graded["courses"]["serial"])
-    assert set(parallel) == set(KINDS)
+    assert set(parallel) == set(KINDS)  # the folder named with markup is not graded, and the instructor is told
+    assert "not graded: 1 folder(s)" in graded["summary"] and ascii(MARKUP_ID) in graded["summary"]
     for student in KINDS:
         assert parallel[student] == serial[student], student
     assert {s: sum(a or 0.0 for a, _ in parallel[s]["grades"].values()) for s in KINDS} == TOTALS
@@ -154,6 +157,15 @@ def test_bad_input_is_refused_with_the_valid_choices(tmp_path):
         merge(tmp_path, [junk])
     with pytest.raises(ValueError, match="memory_mb"):
         Limits(memory_mb=0)
+
+
+def test_only_folders_named_like_a_student_id_are_graded(tmp_path):
+    for name in ("alice", "s.smith@uni.edu", "a_1-b", MARKUP_ID, '";alert(1);"', "-rf", "x" * 65, "é"):
+        (tmp_path / "submitted" / name / "freezing").mkdir(parents=True)
+    assert submitted(tmp_path, "freezing") == ["a_1-b", "alice", "s.smith@uni.edu"]
+    note = skipped_note(tmp_path, "freezing", ["a_1-b", "alice", "s.smith@uni.edu"])
+    assert note.startswith("not graded: 5 folder(s)") and "letters, digits and . _ @ -" in note
+    assert ascii(MARKUP_ID) in note and "\\xe9" in note
 
 
 def test_no_bwrap_means_no_grading_unless_the_instructor_says_so(tmp_path, monkeypatch):
