@@ -5,7 +5,7 @@ Run: python -m ftlab.bench scorer [--set PATH ...] [--confusions]. A set is a TO
 kind (honest-full, honest-partial, half-right, wrong, misconception, keyword-list, echo, padded, ...), group
 (paraphrases of one answer share it), text, labels (concept name -> "stated" / "missing" / "contradicted") and
 optionally score (the labeller's points; without it, the concepts labelled stated, or `overall`: full / partial /
-none). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
+none) and second (a second labeller's concept labels, to print how far two people are apart). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
 bank (quizzes/bank), or --bank folders.
 """
 from __future__ import annotations
@@ -68,6 +68,15 @@ class Scored:
         """Points between the scorer's suggestion and the labeller's."""
         return abs(self.points - self.label)
 
+    @property
+    def second_off(self) -> float | None:
+        """Points between a second labeller's score and the first one's, when the set has second labels."""
+        second = self.answer.get("second")
+        if not second:
+            return None
+        stated = sum(second.get(c.name) == "stated" for c in self.item.concepts)
+        return abs(self.max_points * stated / len(self.item.concepts) - self.label)
+
 
 @dataclass
 class Figures:
@@ -75,6 +84,7 @@ class Figures:
 
     rows: list[Scored]
     concept: Counter = field(default_factory=Counter)  # (label, verdict) -> count
+    second: Counter = field(default_factory=Counter)  # (label, second labeller's label) -> count
 
     def share(self, rows: list[Scored], test) -> float:
         return sum(map(test, rows)) / max(len(rows), 1)
@@ -130,6 +140,8 @@ def measure(path: Path, items: dict[str, Item]) -> Figures:
             label = answer.get("labels", {}).get(name)
             if label in LABEL:
                 figures.concept[(LABEL[label], verdict)] += 1
+                if name in answer.get("second", {}):
+                    figures.second[(LABEL[label], LABEL[answer["second"][name]])] += 1
     return figures
 
 
@@ -152,6 +164,11 @@ def report(name: str, figures: Figures, confusions: bool) -> None:
           "label -> scorer: " + ", ".join(f"{label.value}->{verdict.value} {n}"
                                           for (label, verdict), n in sorted(figures.concept.items())
                                           if label is not verdict))
+    if figures.second:  # how far two careful people are apart on the same answers: the ceiling to read the figures by
+        same = sum(n for (a, b), n in figures.second.items() if a is b)
+        offs = [r.second_off for r in rows if r.second_off is not None]
+        print(f"  a second labeller against the first: concepts {same / sum(figures.second.values()):.1%} the same, "
+              f"off by a point or more on {sum(o >= 1 - 1e-9 for o in offs) / len(offs):.1%} of answers")
     print("  per kind: n, mean credit, labeller's mean, confident, confident and wrong")
     for kind in sorted({r.kind for r in rows}):
         mine = [r for r in rows if r.kind == kind]

@@ -116,6 +116,12 @@ item = "basics-card-less-data"
 kind = "honest-full"
 text = "Much less, because the pretrained features already do most of the work."
 overall = "full"
+[[answers]]
+item = "basics-card-less-data"
+kind = "honest-partial"
+text = "Less than from scratch."
+labels = { "much less data than training from scratch" = "stated" }
+second = { "much less data than training from scratch" = "missing" }
 ''')
     bench_main(["--set", str(labelled)])
     out = capsys.readouterr().out
@@ -123,3 +129,4 @@ overall = "full"
                    "honest-full credit", "paraphrase groups within one point", "CPU time per answer"):
         assert figure in out
     assert re.search(r"honest-full credit +100.0%", out) and "confident and wrong (0)" in out
+    assert "a second labeller against the first: concepts 0.0% the same, off by a point or more on 100.0%" in out
