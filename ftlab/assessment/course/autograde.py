@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ftlab.assessment.course.intake import copy_submission, student_id_ok
+from ftlab.assessment.course.intake import copy_submission, private_digests, student_id_ok
 
 FORMAT = "ftlab-autograde-result/1"
 
@@ -103,7 +103,7 @@ def grade(task: Task) -> dict:
         shutil.rmtree(out, ignore_errors=True)  # nothing of the last submission is left for this one
         submitted = scratch / "submitted"  # what nbgrader grades: the submission read within bounds (intake.py)
         intake = copy_submission(Path(task.course) / "submitted" / task.student / task.assignment,
-                                 submitted / task.student / task.assignment)
+                                 submitted / task.student / task.assignment, private_digests(Path(task.course)))
         os.chdir(task.course)  # nbgrader reads nbgrader_config.py from here
         app = AutogradeApp()
         logging.getLogger(type(app).__name__).handlers.clear()  # the logger is per class: drop the last run's

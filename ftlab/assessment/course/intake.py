@@ -5,14 +5,23 @@ nbgrader reads a notebook with Python's json module, which ends in RecursionErro
 thousand levels deep, and follows links and FIFOs like files. `copy_submission` makes the copy nbgrader
 grades instead: links, FIFOs, devices and oversized files are left out, values nested deeper than MAX_DEPTH
 become null, outputs are dropped (autograding clears them anyway), and a notebook that cannot be read at all
-becomes an empty one, so the grader restores its cells and grades it as blank. Each change is a flag.
+becomes an empty one, so the grader restores its cells and grades it as blank. A file with the same bytes as one
+of the course's own (bank, source notebooks, config) is left out too, or graded as blank if it is the notebook:
+`nbgrader collect` follows links, so a link a student plants in the exchange arrives as a copy of what it named.
+Each change is a flag. `ftlab course autograde` grades the copy; for plain `nbgrader autograde`, `pre_convert` (the
+course config's pre-convert hook) puts the copy in the submission's place, keeps the original in quarantine/ and
+records the flags there.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
+import shutil
 import stat
+import time
 from pathlib import Path
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")  # what a login or an LMS id looks like; no markup
@@ -20,6 +29,10 @@ MAX_DEPTH = 32  # levels of JSON nesting kept; a notebook's own structure needs 
 MAX_NOTEBOOK = 64 << 20  # bytes of one notebook read; a course notebook without outputs is far smaller
 MAX_FILE = 16 << 20  # bytes of any other file a submission may bring (a small data file)
 EMPTY = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+PRIVATE = ("bank/**/*", "source/**/*.ipynb", "nbgrader_config.py")  # course files no submission may bring (a data
+# file in source/ is released to students with the notebook, so it is theirs to bring back)
+QUARANTINE = "quarantine"  # course folder where plain nbgrader's intake keeps submissions as they came
+RECORD = "intake.json"  # beside them: the flags of the copy in place, for RestoreCellMetadata to show
 
 
 def student_id_ok(name: str) -> bool:
@@ -44,14 +57,20 @@ def _regular(path: Path, limit: int) -> tuple[int | None, str | None]:
     return fd, None
 
 
-def read_notebook(fd: int) -> tuple[dict, list[str]]:
+def private_digests(course: Path) -> frozenset[bytes]:
+    """SHA-256 of every course-private file (PRIVATE): what no submission may carry a copy of."""
+    return frozenset(hashlib.sha256(path.read_bytes()).digest() for pattern in PRIVATE
+                     for path in sorted(course.glob(pattern)) if path.is_file() and not path.is_symlink())
+
+
+def read_notebook(data: bytes) -> tuple[dict, list[str]]:
     """The notebook's JSON with values below MAX_DEPTH replaced by null and outputs dropped; the changes made."""
     import ijson
 
     notes: list[str] = []
     stack: list[tuple[object, str | None]] = []  # (container, key waiting for its value)
     skipping, root = 0, None
-    with os.fdopen(fd, "rb") as stream:
+    with io.BytesIO(data) as stream:
         for event, value in ijson.basic_parse(stream, use_float=True):
             if skipping:
                 skipping += event in ("start_map", "start_array")
@@ -97,8 +116,9 @@ def _where(stack: list) -> str:
     return "/".join(keys) or "the top"
 
 
-def copy_submission(source: Path, dest: Path) -> list[dict]:
-    """Copy the submission folder `source` to `dest` within the bounds above; the flags of what was changed."""
+def copy_submission(source: Path, dest: Path, private: frozenset[bytes] = frozenset()) -> list[dict]:
+    """Copy the submission folder `source` to `dest` within the bounds above, leaving out copies of the files whose
+    digests are `private`; the flags of what was changed."""
     flags = []
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
@@ -108,22 +128,66 @@ def copy_submission(source: Path, dest: Path) -> list[dict]:
         target.parent.mkdir(parents=True, exist_ok=True)
         notebook = path.suffix == ".ipynb"
         fd, why = _regular(path, MAX_NOTEBOOK if notebook else MAX_FILE)
+        data = None
+        if fd is not None:
+            with os.fdopen(fd, "rb") as stream:
+                data = stream.read(MAX_NOTEBOOK if notebook else MAX_FILE)
+            if hashlib.sha256(data).digest() in private:
+                data, why = None, "the same bytes as one of the course's own files (a link followed on collect?)"
         if not notebook:
-            if fd is None:
+            if data is None:
                 flags.append({"notebook": relative.stem, "grade_id": str(relative), "reason": "FileLeftOut",
                               "detail": f"{relative}: {why}; not given to the grader"})
             else:
-                with os.fdopen(fd, "rb") as stream:
-                    target.write_bytes(stream.read(MAX_FILE))
+                target.write_bytes(data)
             continue
         notes: list[str] = []
         try:
-            if fd is None:
+            if data is None:
                 raise ValueError(why)
-            nb, notes = read_notebook(fd)
+            nb, notes = read_notebook(data)
         except Exception as err:  # noqa: BLE001 - ijson's, OSError, ValueError: the same verdict
             nb, notes = dict(EMPTY), [f"the notebook could not be read ({str(err)[:120]}); graded as blank"]
         target.write_text(json.dumps(nb), encoding="utf-8")
         flags += [{"notebook": relative.stem, "grade_id": str(relative), "reason": "NotebookUnreadable", "detail": note}
                   for note in notes]
     return flags
+
+
+def pre_convert(course: Path | str, notebooks: list | tuple = (), **_) -> None:
+    """nbgrader's pre-convert hook for plain `nbgrader autograde`: the intake above, in place. When anything had to
+    change, the submission folder moves to quarantine/<student>/<assignment>/<time>/ as it came, its bounded copy
+    takes its place, and the flags are recorded beside it (`recorded_flags`), out of the submission's reach."""
+    course = Path(course)
+    folder = Path(os.path.abspath(notebooks[0])).parent if notebooks else None  # submitted/<student>/<assignment>:
+    if folder is None or not folder.is_relative_to(course):  # the hook is told the notebooks only; `ftlab course
+        return  # autograde` hands nbgrader a bounded copy outside the course
+    kept = course / QUARANTINE / folder.parent.name / folder.name
+    work = course / QUARANTINE / f".intake-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        flags = copy_submission(folder, work, private_digests(course))
+        if not flags:  # within bounds: the submission itself, or the copy an earlier run put here (keep its flags)
+            if (kept / RECORD).is_file() and json.loads((kept / RECORD).read_text())["digest"] != _digest(folder):
+                (kept / RECORD).unlink()  # a new submission since: the old flags are not about it
+            return
+        kept.mkdir(parents=True, exist_ok=True)
+        os.rename(folder, kept / time.strftime("%Y%m%d-%H%M%S"))
+        os.rename(work, folder)
+        (kept / RECORD).write_text(json.dumps({"digest": _digest(folder), "flags": flags}), encoding="utf-8")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def recorded_flags(course: Path, student: str, assignment: str) -> list[dict]:
+    """The flags plain nbgrader's intake recorded for the submission now in place (none if it was within bounds)."""
+    record = course / QUARANTINE / student / assignment / RECORD
+    return json.loads(record.read_text(encoding="utf-8"))["flags"] if record.is_file() else []
+
+
+def _digest(folder: Path) -> str:
+    """One SHA-256 over the submission's notebooks: tells the copy the intake left from a newer submission."""
+    found = hashlib.sha256()
+    for path in sorted(folder.glob("*.ipynb")):
+        found.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return found.hexdigest()

@@ -19,6 +19,7 @@ from nbgrader.api import Gradebook, SourceCell
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ftlab.assessment.course.intake import recorded_flags
 from ftlab.assessment.course.notebook import metadata
 
 
@@ -64,7 +65,8 @@ class RestoreCellMetadata(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         info = resources["nbgrader"]
-        flags, seen = [], set()
+        course = Path(CourseDirectory(parent=self).root)
+        flags, seen = recorded_flags(course, info["student"], info["assignment"]), set()  # plain nbgrader's intake
 
         def flag(index: int, gid: str | None, reason: str, detail: str) -> None:
             flags.append({"cell": index, "grade_id": gid, "reason": reason, "detail": detail})

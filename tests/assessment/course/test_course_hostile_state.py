@@ -424,3 +424,43 @@ def test_a_killed_worker_costs_only_time(hostile_class):
     assert "FAILED" not in hostile_class["run"].stdout
     assert all(_total(g) > 0 for g in hostile_class["grades"].values())
     assert _total(hostile_class["grades"]["victim"]) == 9.0  # graded again by a fresh worker
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_plain_nbgrader_autograde_takes_submissions_through_the_same_intake(tmp_path):
+    """The README's workflow, `nbgrader autograde`, with no ftlab command in between: a notebook nested 100,000 levels
+    deep beside a FIFO, a link and a copy of the course's bank, and a notebook that is the instructor's own source
+    (what `nbgrader collect` makes of a link planted in the exchange). Each is graded for its answers and flagged;
+    the submission as it came is kept in quarantine/."""
+    course = copy_course(QUIZZES, tmp_path / "course")
+    nbgrader(course, "generate_assignment", "concepts", "--create")
+    keys = solutions(course / "source" / "concepts" / "concepts.ipynb")
+    for name in ("honest", "deep", "stolen"):
+        submit(course, "concepts", Student(name, dict(keys)))
+    folder = course / "submitted" / "deep" / "concepts"
+    deep = nbformat.read(folder / "concepts.ipynb", as_version=4)
+    deep.metadata["x"] = "DEEP"
+    original = nbformat.writes(deep).replace('"DEEP"', "[" * 100000 + "]" * 100000)
+    (folder / "concepts.ipynb").write_text(original)
+    os.mkfifo(folder / "pipe")
+    (folder / "zero").symlink_to("/dev/zero")
+    (folder / "keys.toml").write_bytes((course / "bank" / "concepts.toml").read_bytes())
+    stolen = course / "submitted" / "stolen" / "concepts" / "concepts.ipynb"
+    stolen.write_bytes((course / "source" / "concepts" / "concepts.ipynb").read_bytes())
+    for run in ([], ["--force"]):  # graded again, the copy in place keeps its flags
+        nbgrader(course, "autograde", "concepts", *run)
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            nbs = {s: gb.find_submission_notebook("concepts", "concepts", s) for s in ("honest", "deep", "stolen")}
+            totals = {s: sum(g.auto_score or 0.0 for g in nb.grades) for s, nb in nbs.items()}
+            flagged = {s: nb.flagged for s, nb in nbs.items()}
+        assert totals["deep"] == totals["honest"] > 0 and totals["stolen"] == 0, totals
+        assert flagged == {"honest": False, "deep": True, "stolen": True}
+    graded = course / "autograded" / "deep" / "concepts"
+    assert not {"pipe", "zero", "keys.toml"} & {p.name for p in graded.iterdir()}
+    reasons = {(f["grade_id"], f["reason"]) for f in nbformat.read(graded / "concepts.ipynb", 4).metadata.ftlab.flags}
+    assert {("concepts.ipynb", "NotebookUnreadable"), ("pipe", "FileLeftOut"), ("zero", "FileLeftOut"),
+            ("keys.toml", "FileLeftOut")} <= reasons
+    kept, = (p for p in (course / "quarantine" / "deep" / "concepts").iterdir() if p.is_dir())  # nothing lost
+    assert (kept / "concepts.ipynb").read_text() == original and (kept / "pipe").is_fifo()
+    assert (kept / "zero").is_symlink() and (course / "quarantine" / "stolen" / "concepts").is_dir()

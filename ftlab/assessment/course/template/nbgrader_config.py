@@ -1,4 +1,5 @@
 """nbgrader settings of the ftlab fine-tuning course (written by `ftlab course init`)."""
+import functools
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -8,6 +9,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 from ftlab.assessment.course.execute import BoundedExecute
 from ftlab.assessment.course.grader import GradeCells, InsertStateDumps, SaveCourseGrades
 from ftlab.assessment.course.inert import InertContent
+from ftlab.assessment.course.intake import pre_convert
 from ftlab.assessment.course.restore import RestoreCellMetadata, RestoreMissingCells
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -44,6 +46,11 @@ c.Execute.interrupt_on_timeout = True
 # so wait longer and, if the output is still late, keep the reply and go on.
 c.Execute.iopub_timeout = 15
 c.Execute.raise_on_iopub_timeout = False
+
+# Intake, for plain `nbgrader autograde` too (`ftlab course autograde` grades a bounded copy anyway): links, FIFOs,
+# oversized files, copies of this course's own files and JSON nested too deep are set aside before nbgrader reads the
+# submission; when anything changes, the submission as it came is kept in quarantine/ and the notebook is flagged.
+c.Autograde.pre_convert_hook = functools.partial(pre_convert, HERE)
 
 # Put back the released nbgrader metadata of every cell, flagging each change (nbgrader would refuse the notebook:
 # "Inconsistent checksums"), and cells a student deleted (even all of them), before OverwriteCells restores edited
