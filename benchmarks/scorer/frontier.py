@@ -84,8 +84,9 @@ def main(argv: list[str]) -> None:
                 cut = next((t for t in np.linspace(0.3, 0.999, 300)
                             if np.mean((p_train >= t) & ~right[train]) <= allowed), 1.0)
                 out.append(figures(model.predict_proba((X[held] - mu) / sd)[:, 1] >= cut, held))
-            print(f"  {name}, cut for {allowed:.1%} on the rest: confident and wrong {np.mean([o[0] for o in out]):.1%}, "
-                  f"honest sent to a person {np.mean([o[1] for o in out]):.1%}")
+            wrong, person = np.mean([o[0] for o in out]), np.mean([o[1] for o in out])
+            print(f"  {name}, cut for {allowed:.1%} on the rest: confident and wrong {wrong:.1%}, "
+                  f"honest sent to a person {person:.1%}")
 
 
 if __name__ == "__main__":

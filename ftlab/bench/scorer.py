@@ -5,8 +5,9 @@ Run: python -m ftlab.bench scorer [--set PATH ...] [--confusions]. A set is a TO
 kind (honest-full, honest-partial, half-right, wrong, misconception, keyword-list, echo, padded, ...), group
 (paraphrases of one answer share it), text, labels (concept name -> "stated" / "missing" / "contradicted") and
 optionally score (the labeller's points; without it, the concepts labelled stated, or `overall`: full / partial /
-none) and second (a second labeller's concept labels, to print how far two people are apart). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
-bank (quizzes/bank), or --bank folders.
+none) and second (a second labeller's concept labels, to print how far two people are apart). Without --set it
+reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private bank (quizzes/bank), or
+--bank folders.
 """
 from __future__ import annotations
 

@@ -413,7 +413,7 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
             carry = paired = False
             for i, w in enumerate(raw):
                 nxt = raw[i + 1] if i + 1 < len(raw) else ""
-                if w in PAIRED:  # "between the head and the body": its "and" joins the pair, not two clauses
+                if w in PAIRED:  # "between the head and the body": its "and" joins the pair
                     paired = True
                 elif w in ("and", "or") and paired:
                     paired = False
@@ -438,7 +438,8 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
     return out
 
 
-PAIRED = {"between", "both"}  # words whose "A and B" names a pair, never the start of a second clause
+PAIRED = {"between"}  # words whose "A and B" names a pair, never the start of a second clause ("both" is also a
+# pronoun: "both stay frozen and the head trains" is two clauses)
 
 
 def _degree(word: str) -> bool:
