@@ -24,6 +24,11 @@ import stat
 import time
 from pathlib import Path
 
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")  # what a login or an LMS id looks like; no markup
 MAX_DEPTH = 32  # levels of JSON nesting kept; a notebook's own structure needs about eight
 MAX_NOTEBOOK = 64 << 20  # bytes of one notebook read; a course notebook without outputs is far smaller
@@ -39,6 +44,20 @@ def student_id_ok(name: str) -> bool:
     """Whether a submission folder's name can be a student id: nbgrader's formgrader writes the id into its pages
     unescaped, even into a script, so a name made of markup would run in the instructor's browser."""
     return STUDENT_ID.fullmatch(name) is not None
+
+
+class RefuseOddStudentIds(NbGraderPreprocessor):
+    """First sanitize step of plain `nbgrader autograde`, which makes a gradebook student from any folder name: a
+    name that is no student id is not graded and leaves the gradebook again, so it never reaches formgrader."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        student = resources["nbgrader"]["student"]
+        if student_id_ok(student):
+            return nb, resources
+        with Gradebook(resources["nbgrader"]["db_url"]) as gb:
+            gb.remove_student(student)
+        raise ValueError(f"not graded: the folder submitted/{ascii(student)} is no student id (letters, digits and "
+                         f". _ @ - only, at most 64); rename it to the student's id")
 
 
 def _regular(path: Path, limit: int) -> tuple[int | None, str | None]:

@@ -426,17 +426,21 @@ def test_a_killed_worker_costs_only_time(hostile_class):
     assert _total(hostile_class["grades"]["victim"]) == 9.0  # graded again by a fresh worker
 
 
+MARKUP = '<img src=x onerror="alert(1)">'  # a student id formgrader would write unescaped into its pages
+
+
 @pytest.mark.slow
 @pytest.mark.sandbox
 def test_plain_nbgrader_autograde_takes_submissions_through_the_same_intake(tmp_path):
     """The README's workflow, `nbgrader autograde`, with no ftlab command in between: a notebook nested 100,000 levels
     deep beside a FIFO, a link and a copy of the course's bank, and a notebook that is the instructor's own source
     (what `nbgrader collect` makes of a link planted in the exchange). Each is graded for its answers and flagged;
-    the submission as it came is kept in quarantine/."""
+    the submission as it came is kept in quarantine/. A folder named with markup is not graded and leaves no student
+    behind for formgrader's pages."""
     course = copy_course(QUIZZES, tmp_path / "course")
     nbgrader(course, "generate_assignment", "concepts", "--create")
     keys = solutions(course / "source" / "concepts" / "concepts.ipynb")
-    for name in ("honest", "deep", "stolen"):
+    for name in ("honest", "deep", "stolen", MARKUP):
         submit(course, "concepts", Student(name, dict(keys)))
     folder = course / "submitted" / "deep" / "concepts"
     deep = nbformat.read(folder / "concepts.ipynb", as_version=4)
@@ -449,8 +453,10 @@ def test_plain_nbgrader_autograde_takes_submissions_through_the_same_intake(tmp_
     stolen = course / "submitted" / "stolen" / "concepts" / "concepts.ipynb"
     stolen.write_bytes((course / "source" / "concepts" / "concepts.ipynb").read_bytes())
     for run in ([], ["--force"]):  # graded again, the copy in place keeps its flags
-        nbgrader(course, "autograde", "concepts", *run)
+        done = nbgrader(course, "autograde", "concepts", *run, check=False)  # exits 1: one folder was not graded
+        assert done.returncode == 1 and f"the folder submitted/{ascii(MARKUP)} is no student id" in done.stderr
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            assert {s.id for s in gb.students} == {"honest", "deep", "stolen"}
             nbs = {s: gb.find_submission_notebook("concepts", "concepts", s) for s in ("honest", "deep", "stolen")}
             totals = {s: sum(g.auto_score or 0.0 for g in nb.grades) for s, nb in nbs.items()}
             flagged = {s: nb.flagged for s, nb in nbs.items()}

@@ -9,7 +9,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 from ftlab.assessment.course.execute import BoundedExecute
 from ftlab.assessment.course.grader import GradeCells, InsertStateDumps, SaveCourseGrades
 from ftlab.assessment.course.inert import InertContent
-from ftlab.assessment.course.intake import pre_convert
+from ftlab.assessment.course.intake import RefuseOddStudentIds, pre_convert
 from ftlab.assessment.course.restore import RestoreCellMetadata, RestoreMissingCells
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -50,14 +50,15 @@ c.Execute.raise_on_iopub_timeout = False
 # Intake, for plain `nbgrader autograde` too (`ftlab course autograde` grades a bounded copy anyway): links, FIFOs,
 # oversized files, copies of this course's own files and JSON nested too deep are set aside before nbgrader reads the
 # submission; when anything changes, the submission as it came is kept in quarantine/ and the notebook is flagged.
+# A folder whose name is no student id (formgrader writes ids into its pages unescaped) is not graded at all.
 c.Autograde.pre_convert_hook = functools.partial(pre_convert, HERE)
 
 # Put back the released nbgrader metadata of every cell, flagging each change (nbgrader would refuse the notebook:
 # "Inconsistent checksums"), and cells a student deleted (even all of them), before OverwriteCells restores edited
 # ones from their checksums; nbgrader's own add_missing_cells fails on an emptied notebook.
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, RestoreCellMetadata, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells, OverwriteCells,
-    CheckCellMetadata,
+    RefuseOddStudentIds, ClearOutput, RestoreCellMetadata, DeduplicateIds, OverwriteKernelspec, RestoreMissingCells,
+    OverwriteCells, CheckCellMetadata,
 ]
 
 # Execution. Each kernel runs under bubblewrap (ftlab/assessment/course/jail.py): read-only system, only the
