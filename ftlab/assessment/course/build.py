@@ -85,6 +85,7 @@ def build(root: Path) -> list[Path]:
         path = source_path(root, assignment)
         if nb.write(nb.notebook(source_cells(root, assignment, keys)), path):
             written.append(path)
+    (root / "source").chmod(0o700)  # the instructor's notebooks hold the solutions
     return written
 
 

@@ -40,11 +40,14 @@ def init(folder: Path, bank: Path | None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     config = config_text(secrets.randbelow(2**31), secrets.token_hex(32))
     (folder / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    (folder / "nbgrader_config.py").chmod(0o600)  # its test seed and variant secret are the instructor's alone
     (folder / "exchange").mkdir()
     if bank is None:
         (folder / BANK_DIR / "solutions").mkdir(parents=True)
+        (folder / BANK_DIR).chmod(0o700)
         return []
     shutil.copytree(bank, folder / BANK_DIR)
+    (folder / BANK_DIR).chmod(0o700)  # every key: no other user on a shared machine reads it
     return build(folder)
 
 

@@ -183,6 +183,7 @@ def pre_convert(course: Path | str, notebooks: list | tuple = (), **_) -> None:
         return  # autograde` hands nbgrader a bounded copy outside the course
     kept = course / QUARANTINE / folder.parent.name / folder.name
     work = course / QUARANTINE / f".intake-{os.getpid()}"
+    (course / QUARANTINE).mkdir(mode=0o700, exist_ok=True)  # students' files: the instructor's eyes only
     shutil.rmtree(work, ignore_errors=True)
     try:
         flags = copy_submission(folder, work, private_digests(course))

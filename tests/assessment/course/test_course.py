@@ -102,6 +102,8 @@ def test_init_makes_a_complete_course_and_refuses_to_overwrite(tmp_path, capsys)
     config = config.replace(secret, "ftlab-quizzes-example-secret").replace('["concepts", "freezing"]  # e.g.', "[]  # e.g.")
     assert config.replace(seed, "7919") == TEMPLATE.read_text()
     assert (root / "exchange").is_dir() and stale(root) == []
+    modes = {name: (root / name).stat().st_mode & 0o777 for name in ("bank", "source", "nbgrader_config.py")}
+    assert modes == {"bank": 0o700, "source": 0o700, "nbgrader_config.py": 0o600}  # private on a shared machine
     with pytest.raises(SystemExit):
         main(["course", "init", str(root)])
     assert "not an empty folder" in capsys.readouterr().out

@@ -468,5 +468,6 @@ def test_plain_nbgrader_autograde_takes_submissions_through_the_same_intake(tmp_
     assert {("concepts.ipynb", "NotebookUnreadable"), ("pipe", "FileLeftOut"), ("zero", "FileLeftOut"),
             ("keys.toml", "FileLeftOut")} <= reasons
     kept, = (p for p in (course / "quarantine" / "deep" / "concepts").iterdir() if p.is_dir())  # nothing lost
+    assert (course / "quarantine").stat().st_mode & 0o777 == 0o700
     assert (kept / "concepts.ipynb").read_text() == original and (kept / "pipe").is_fifo()
     assert (kept / "zero").is_symlink() and (course / "quarantine" / "stolen" / "concepts").is_dir()
