@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ftlab.assessment.course.intake import copy_submission, private_digests, student_id_ok
+from ftlab.assessment.course.intake import ID_RULE, copy_submission, private_digests, student_id_ok
 
 FORMAT = "ftlab-autograde-result/1"
 
@@ -293,7 +293,7 @@ def skipped_note(course: Path, assignment: str, students: list[str]) -> str | No
     odd = submitted(course, assignment, valid=False)
     if odd:
         notes.append(f"not graded: {len(odd)} folder(s) in {course / 'submitted'} whose name is no student id "
-                     f"(letters, digits and . _ @ - only, at most 64): {', '.join(map(ascii, odd[:20]))}; rename "
+                     f"({ID_RULE}): {', '.join(map(ascii, odd[:20]))}; rename "
                      f"the folder to the student's id to grade it")
     if not everyone:
         notes.append(f"nothing to grade: no submissions in {course / 'submitted'}/*/{assignment}/ "
