@@ -60,7 +60,10 @@ class Scored:
             return float(self.answer["score"])
         if not self.item.concepts or "labels" not in self.answer:  # labelled as a whole: full, partial or none
             return self.max_points * {"full": 1.0, "partial": 0.5}.get(self.answer.get("overall", ""), 0.0)
-        labels = self.answer.get("labels", {})
+        return self.stated_points(self.answer.get("labels", {}))
+
+    def stated_points(self, labels: dict) -> float:
+        """The share of the item's concepts these labels call stated, scaled to max."""
         stated = sum(labels.get(c.name) == "stated" for c in self.item.concepts)
         return self.max_points * stated / len(self.item.concepts)
 
@@ -73,10 +76,7 @@ class Scored:
     def second_off(self) -> float | None:
         """Points between a second labeller's score and the first one's, when the set has second labels."""
         second = self.answer.get("second")
-        if not second:
-            return None
-        stated = sum(second.get(c.name) == "stated" for c in self.item.concepts)
-        return abs(self.max_points * stated / len(self.item.concepts) - self.label)
+        return abs(self.stated_points(second) - self.label) if second else None
 
 
 @dataclass

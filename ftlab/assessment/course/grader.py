@@ -19,7 +19,6 @@ import nbformat
 import torch
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
-from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from torch import nn
 from traitlets import Bool, Int
@@ -33,7 +32,7 @@ from ftlab.runtime.measure import accuracy
 from ftlab.assessment.course.answers import NoAnswer, read_answer
 from ftlab.assessment.course.assignments import ACCURACY_THRESHOLD, BY_NAME, Graded, dumped, graded
 from ftlab.assessment.course.keys import Keys, load_keys
-from ftlab.assessment.course.restore import grade_id
+from ftlab.assessment.course.restore import course_root, grade_id
 from ftlab.assessment.course.execute import GUARD_KEY, flag_notebook
 from ftlab.assessment.course.overlap import public_sentences
 from ftlab.assessment.course.state import (StateError, dump_source, load_record, load_seal, rebuild_model,
@@ -50,10 +49,6 @@ DUMPS, DUMP_TOKEN, SEAL, UNSURE = "ftlab_dumps", "ftlab_dump_token", "ftlab_seal
 def course_keys(root: Path) -> Keys:
     """The private bank, read once per grading process before the first student's kernel starts."""
     return load_keys(root)
-
-
-def _root(preprocessor: NbGraderPreprocessor) -> Path:
-    return Path(CourseDirectory(parent=preprocessor).root).resolve()
 
 
 @dataclass
@@ -89,7 +84,7 @@ class InsertStateDumps(NbGraderPreprocessor):
         assignment = BY_NAME.get(resources["nbgrader"]["assignment"])
         if assignment is None:
             return nb, resources
-        keys = course_keys(_root(self))  # before any code of this submission runs
+        keys = course_keys(course_root(self))  # before any code of this submission runs
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         with_id = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
 
@@ -144,7 +139,7 @@ class GradeCells(NbGraderPreprocessor):
         nb.cells = [cell for cell in nb.cells if token is None or _inserted(cell) != token]
         if assignment is None:
             return nb, resources
-        keys = course_keys(_root(self))
+        keys = course_keys(course_root(self))
         variant = for_submission(self, resources, keys)  # the student's own variant, None when variants are off
         specs = graded(assignment)
         sources = {grade_id(cell): cell.source for cell in nb.cells if grade_id(cell)}
@@ -239,7 +234,7 @@ class GradeCells(NbGraderPreprocessor):
                            flag="StateRejected" if err.flag else "")
         if spec.kind == "exercise":
             settings = variant.settings(spec.item) if variant else {}  # the student's own head size, groups, rates
-            result = run(course_keys(_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer},
+            result = run(course_keys(course_root(self)).bank.get(spec.item), {"model": model, "optimizer": optimizer},
                          **settings)
             return Verdict(points * result.score / result.max_score, points,
                            str(result).splitlines() + note(variant, spec.item))

@@ -38,6 +38,11 @@ def flag_place(flag: dict) -> str:
     return flag.get("grade_id") or (f"cell {flag['cell']}" if flag.get("cell") is not None else "the notebook")
 
 
+def course_root(preprocessor: NbGraderPreprocessor) -> Path:
+    """The course folder nbgrader runs in (its CourseDirectory.root), resolved."""
+    return Path(CourseDirectory(parent=preprocessor).root).resolve()
+
+
 def flag_in_gradebook(ids: dict) -> None:
     """Mark the submission's notebook as flagged: formgrader shows the mark on its row."""
     with Gradebook(ids["db_url"]) as gb:
@@ -65,8 +70,8 @@ class RestoreCellMetadata(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         info = resources["nbgrader"]
-        course = Path(CourseDirectory(parent=self).root)
-        flags, seen = recorded_flags(course, info["student"], info["assignment"]), set()  # plain nbgrader's intake
+        flags = recorded_flags(course_root(self), info["student"], info["assignment"])  # plain nbgrader's intake
+        seen = set()
 
         def flag(index: int, gid: str | None, reason: str, detail: str) -> None:
             flags.append({"cell": index, "grade_id": gid, "reason": reason, "detail": detail})
