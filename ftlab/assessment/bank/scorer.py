@@ -100,7 +100,7 @@ SYNONYMS = {
     "wreck": "ruin", "erase": "ruin", "lose": "ruin", "lost": "ruin", "discard": "ruin", "throw": "ruin",
     "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin", "smash": "ruin",
     "trash": "ruin", "mess": "ruin", "spoil": "ruin", "clobber": "ruin", "undo": "ruin", "override": "ruin",
-    "drift": "updat",
+    "drift": "updat", "touch": "updat", "gamma": "weight", "beta": "bias",
     "keep": "keep", "preserve": "keep", "retain": "keep", "protect": "keep", "save": "keep", "conserve": "keep",
     "maintain": "keep", "survive": "keep", "stay": "keep", "remain": "keep", "reuse": "keep", "carry": "keep",
     "leverage": "keep", "transfer": "keep", "exploit": "keep",
@@ -219,6 +219,7 @@ class Clause:
     hypothetical: bool = False  # "would", "if", "otherwise": says what could happen, so it asserts but never denies
     span: str = ""  # the answer's own words for this clause (its comma-delimited part), quoted as evidence
     states: bool = True  # its sentence has a predicate (see `states`); a clause that does not decides nothing
+    sentence: int = 0  # which sentence of the answer it belongs to
 
 
 @lru_cache(maxsize=8192)
@@ -269,6 +270,10 @@ def normalize(text: str) -> str:
     text = re.sub(r"\beven (?:when|if|though)\b", "although", text)  # a concession is its own clause
     text = _DENIAL.sub(" not ", text)
     text = _INTENSIFIER.sub("", text)
+    text = re.sub(r"\b(?:a lot|lots|loads|heaps|a ton|tons) of\b", "many", text)  # "a lot of data": a quantity
+    text = re.sub(r"\ba lot\b", "much", text)  # "the weights change a lot"
+    text = re.sub(r"([a-z_][\w.\[\]]*)\s*=\s*(?:torch\.)?(?:nn\.)?(?:linear|sequential)\b",
+                  r"replace \1 with a new linear", text)  # "model.fc = nn.Linear(...)" replaces the head
     text = _DEPTH.sub(lambda m: f"{'early' if m.group(1) else 'late'} {m.group(3)}", text)
     text = re.sub(r"\bthe (?:later|last|final|deeper|higher|top)\b", "the late", text)
     text = re.sub(r"\bthe (?:earlier|first|initial|lower|shallow)\b", "the early", text)
@@ -401,7 +406,7 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
     full = units(text)
     written = [(sentence, unit_states(unit, len(full) == 1) if said is None else said)
                for unit in full for sentence in sentences(unit)]
-    for (_, parts), stated in written:
+    for number, ((_, parts), stated) in enumerate(written):
         normal = [normalize(part) for part in parts]
         commands = [_imperative(_words(part)) for part in normal]
         listed = sum(commands) >= max(2, len(parts) / 2)  # a list of steps: its verbless items are steps too
@@ -432,7 +437,7 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
             for piece, carried in pieces:
                 clause = _clause(piece, carried, previous)
                 if clause.words:
-                    clause.span, clause.states = span, part_states
+                    clause.span, clause.states, clause.sentence = span, part_states, number
                     out.append(clause)
                     previous = clause
     return out
@@ -510,11 +515,12 @@ def lemmas(raw: list[str]) -> set[tuple[str, str]]:
 
 @lru_cache(maxsize=4096)
 def compile_phrasing(phrasing: str) -> tuple[Word, ...]:
-    """The words a phrasing requires, each with the polarity it must have ("not updated": updat negated)."""
+    """The words a phrasing requires, each with the polarity it must have ("not updated": updat negated; what follows
+    "than" is negated, as in an answer)."""
     out: list[Word] = []
     negated = False
     for w in _words(normalize(phrasing)):
-        if w in NEGATIONS:
+        if w in NEGATIONS or w in _COMPARAND:  # "better than both": read as an answer's clause reads it
             negated = True
             continue
         if w in STOPWORDS or w in ("and", "or"):
@@ -580,8 +586,50 @@ class Decision:
     against: str = ""  # asserted, yet this part of the answer states the misconception: a person weighs the two
 
 
+CONDITIONS = {"if", "when", "whenever"}
+
+
+def conditionals(kept: list[Clause]) -> list[Clause]:
+    """A condition and the clause it governs read as one claim: "if your data is small and similar, train only the
+    head" states the rule only as a whole. A condition opening its sentence joins the clause after it, one closing it
+    joins the clause before. A joined claim only asserts: its parts, read alone, are what deny (held-out answers
+    joined this way read as invented contradictions)."""
+    out = []
+    for i, clause in enumerate(kept):
+        if not clause.text.split(" ", 1)[0] in CONDITIONS:
+            continue
+        after = kept[i + 1] if i + 1 < len(kept) and kept[i + 1].sentence == clause.sentence else None
+        before = kept[i - 1] if i and kept[i - 1].sentence == clause.sentence else None
+        first, second = (clause, after) if after else (before, clause)
+        if first is None or second is None or not (first.states and second.states):
+            continue
+        out.append(Clause(first.words + second.words, f"{first.text} {second.text}", first.scratch or second.scratch,
+                          first.lemmas | second.lemmas, first.counterfactual or second.counterfactual,
+                          True, first.span if first.span == second.span
+                          else f"{first.span}, {second.span}", True, clause.sentence))
+    return out
+
+
 # Stems any answer about fine-tuning uses: a phrasing of one of them alone is weak evidence (see `confident`).
 COMMON = {"pretrain", "perform", "weight", "layer", "data", "featur", "train", "tun", "model"}
+
+
+def both_parts(phrasings: list[str], answer_clauses: list[Clause]) -> list[tuple[str, Clause]]:
+    """A phrasing "A | B & C" is said when one sentence asserts A or B in one clause and C in another ("training
+    loss keeps falling while validation loss rises"): the clauses that say them, joined into one claim that only
+    asserts."""
+    out = []
+    for phrasing in (p for p in phrasings if "&" in p):
+        parts = [[x for x in part.split("|") if x.strip()] for part in phrasing.split("&")]
+        for number in sorted({c.sentence for c in answer_clauses}):
+            said = [next((c for c in answer_clauses if c.sentence == number and c.states
+                          and any(match(x, c) is Verdict.ASSERTED for x in part)), None) for part in parts]
+            if all(said):
+                spans = list(dict.fromkeys(c.span for c in said))
+                out.append((phrasing, Clause([w for c in said for w in c.words], " ".join(c.text for c in said),
+                                             lemmas=frozenset().union(*(c.lemmas for c in said)), hypothetical=True,
+                                             span=", ".join(spans), sentence=number)))
+    return out
 
 
 def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str] = frozenset(COMMON)) -> Decision:
@@ -596,8 +644,10 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
     named: str | None = None
     fragment = ""
     strength = 0
-    for clause in answer_clauses:
-        verdicts = {phrasing: match(phrasing, clause) for phrasing in concept.phrasings}
+    joined = both_parts(concept.phrasings, answer_clauses)
+    for clause in answer_clauses + [c for _, c in joined]:
+        verdicts = {phrasing: match(phrasing, clause) for phrasing in concept.phrasings if "&" not in phrasing}
+        verdicts.update({phrasing: Verdict.ASSERTED for phrasing, c in joined if c is clause})
         found = ""
         if Verdict.ASSERTED in verdicts.values():  # one clause makes one claim: an asserted phrasing outweighs a miss
             found = "asserted"
@@ -711,12 +761,12 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     pasted_whole = len(answer) >= 80 and any(fuzz.partial_ratio(whole, text) >= 90 for text in visible)
     listed = is_keyword_list(";".join(normal), separators=r"[;,/|+&]|\band\b|\bor\b")
     listing = False
-    for (sentence, stated), norm in zip(stating, normal):
+    for number, ((sentence, stated), norm) in enumerate(zip(stating, normal)):
         if (not stated and (listed or is_keyword_list(norm, short_share=0))) or \
                 (is_keyword_list(norm) and (not stated or _loose(norm))):  # notes without grammar: tell a person
             listing = True
             for clause in clauses(sentence, said=False):
-                clause.states = False
+                clause.states, clause.sentence = False, number
                 kept.append(clause)
         elif pasted_whole or (len(norm) >= 40 and any(fuzz.partial_ratio(norm.strip(), text) >= 90
                                                       for text in visible)):
@@ -725,6 +775,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
             flags.append("pasted-concept-names")
         else:
             sentence_clauses = clauses(sentence, said=stated)
+            for clause in sentence_clauses:
+                clause.sentence = number
             said_all = frozenset().union(*(c.lemmas for c in sentence_clauses))
             for clause in sentence_clauses:
                 said = said_all if _echoes(said_all, given, rubric) else clause.lemmas
@@ -736,7 +788,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
     common = frozenset(COMMON | premise)
-    decisions = [decide(c, kept, common) for c in concepts]
+    decisions = [decide(c, kept + conditionals(kept), common) for c in concepts]
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
         decisions = [Decision(d.concept) for d in decisions]
@@ -758,7 +810,7 @@ def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset
     """Stated parts of the answer that decided no concept yet say something of their own (two or more stems beyond
     the words every answer uses): where a concept left out may have been said in words no phrasing reaches."""
     used = {d.evidence for d in decisions} | {d.fragment for d in decisions}
-    return len({c.span for c in kept if c.states and c.span not in used
+    return len({c.span for c in kept if c.states and not any(c.span in span for span in used if span)
                 and len({w.stem for w in c.words} - common - NOUNS - HEDGES) >= 2})
 
 

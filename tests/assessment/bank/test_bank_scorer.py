@@ -20,7 +20,8 @@ RECIPE = BANK.get("recipe-explain-steps")
 
 def verdicts(item, answer: str) -> list[str]:
     """One letter per concept: A asserted, C contradicted, - absent."""
-    result = score(answer, item.concepts, prompt=item.prompt, hints=(item.hint,), shown=(item.model_answer,))
+    result = score(answer, item.concepts, prompt=item.prompt, hints=tuple(filter(None, [getattr(item, "hint", "")])),
+                   shown=tuple(filter(None, [getattr(item, "model_answer", "")])))
     return "".join({Verdict.ASSERTED: "A", Verdict.CONTRADICTED: "C", Verdict.ABSENT: "-"}[d.verdict]
                    for d in result.decisions)
 
@@ -50,9 +51,11 @@ def test_every_phrasing_is_plain_words_the_tool_stems():
                 stems = compile_phrasing(phrasing)
                 assert stems and not (len(stems) == 1 and stems[0].stem in GENERIC), phrasing
                 assert not set(phrasing.split()) & STEM_FRAGMENTS, (item.id, phrasing)  # "features", not "featur"
-                for word in (w for w in normalize(phrasing).split() if w not in STOPWORDS):
+                if "&" in phrasing:  # "A | B & C": every alternative of every part is a phrasing of its own
+                    assert all(x.strip() for part in phrasing.split("&") for x in part.split("|")), phrasing
+                for word in (w for w in normalize(phrasing).split() if w not in STOPWORDS | {"&", "|"}):
                     assert word in _CANON or getAllLemmas(word) or canon(word) != word or "_" in word \
-                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "lora", "autograd"}, (item.id, phrasing, word)
+                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "than", "lora", "autograd"}, (item.id, phrasing, word)
 
 
 @pytest.mark.parametrize("answer,expected", [
@@ -176,6 +179,42 @@ def test_negation_without_apostrophe_and_hypotheticals_that_never_deny():
     assert "contradicted" not in said.values()  # what could happen is no denial
     assert {name: v for name, v, _ in grade(lr, "Huge steps do not wipe them out.").evidence}.get(
         "the learned features get destroyed (forgetting)") == "contradicted"
+
+
+def test_a_phrasing_in_two_parts_needs_both_said_in_one_sentence():
+    signs = BANK.get("overfit-card-signs")  # "training loss keeps falling while validation loss rises"
+    assert verdicts(signs, "Validation loss going up.") == "-"  # one curve alone is half the sign
+    assert verdicts(signs, "Training loss keeps falling while validation loss rises.") == "A"
+    assert verdicts(signs, "When the val loss starts to increase even though training loss is still decreasing.") == "A"
+    assert verdicts(signs, "Training loss falls. Validation loss rises.") == "-"  # two sentences: two claims
+
+
+def test_a_condition_and_the_clause_it_governs_are_one_claim_that_never_denies():
+    rule = BANK.get("similarity-card-rule")  # 1 small similar: freeze most, 2 more or different data: unfreeze more
+    assert verdicts(rule, "If your dataset is tiny and looks like ImageNet, just train the head and leave the rest "
+                          "frozen.")[0] == "A"
+    assert verdicts(rule, "If you have plenty of very different images, you can unfreeze deeper layers.")[1] == "A"
+    assert verdicts(rule, "If your dataset is small you should fine-tune fewer layers.") == "--"  # nothing of similarity
+
+
+def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words():
+    lp_ft = BANK.get("forgetting-card-lp-ft")  # 1 head first then all layers, 2 beat plain fine-tuning, above all OOD
+    assert verdicts(lp_ft, "Kumar et al. showed it does better than both plain fine-tuning and linear probing.")[1] \
+        == "A"  # "than" negates what follows in a phrasing as in an answer: no invented contradiction
+    assert [w.stem for c in clauses("You need a lot of data.") for w in c.words] == ["need", "big", "data"]
+    assert "replace model fc with a new linear" in normalize("model.fc = nn.Linear(512, 5)")
+
+
+def test_merging_sold_as_compression_and_lp_ft_without_fine_tuning_are_misconceptions():
+    merge = BANK.get("adapters-card-merge")
+    result = score("It costs nothing because merging prunes the network, so the merged model is smaller and faster "
+                   "than the base model.", merge.concepts)
+    assert [d.verdict for d in result.decisions][1] is Verdict.CONTRADICTED
+    assert score("Once merged, the layer is as fast as the original and gives the same outputs.",
+                 merge.concepts).decisions[1].verdict is Verdict.ASSERTED
+    shift = BANK.get("forgetting-explain-shift")
+    assert verdicts(shift, "LP-FT trains only the linear head for the entire run and never unfreezes the body.")[1] \
+        == "C"
 
 
 def test_a_concept_left_out_beside_a_part_the_scorer_did_not_read_goes_to_a_person():
