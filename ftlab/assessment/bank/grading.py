@@ -119,6 +119,7 @@ GUARD_NOTES = {
     "pasted-model-answer": "text copied from the model answer on screen earns nothing",
     "pasted-concept-names": "copied concept names earn nothing",
     "self-contradiction": "a claim and its opposite side by side: a person decides which was meant",
+    "padding": "fluent filler words read as a claim: a person confirms the answer says it",
 }
 UNSURE = {True: "This score is a suggestion for a person to confirm.",
           False: "The scorer is not sure of this one: compare your answer with the model answer and rate yourself."}

@@ -796,9 +796,21 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
         flags.append("fragment")  # credited from a keyword fragment next to real statements: a person confirms
     if any(d.against for d in decisions):
         flags.append("self-contradiction")
+    if len(set(PADDING.findall(answer.lower()))) >= 2:
+        flags.append("padding")
     per_concept = (len(concepts) if max_score is None else max_score) / max(len(concepts), 1)
     return Scored(decisions, tuple(dict.fromkeys(flags)),
                   confident(decisions, kept, flags, per_concept, unexplained(decisions, kept, common)))
+
+
+# Words of promotional filler ("leverages the power of prior knowledge in a holistic way"): an answer using two of
+# them says something vague about a concept more often than it states it, so a person judges what it credits.
+PADDING = re.compile(r"\b(?:leverag\w*|holistic\w*|synerg\w*|elegant\w*|cornerstone|paradigm|journey|innovative|"
+                     r"clever\w*|numerous|powerful|the power of|seamless\w*|nuanced|principled|scalable|"
+                     r"best practices?|smart\w*|modern|crucial|essential|strategic\w*|well-rounded|rigorous|"
+                     r"remarkabl\w*|fascinating|exciting|ever-changing|cutting-edge|state-of-the-art|game[- ]changer|"
+                     r"thoughtful\w*|careful consideration|(?:wide|broad) range|great outcomes|compelling|"
+                     r"benefits|trade-offs)\b")
 
 
 # Words of a learner's hedge ("I'm not totally sure about the rest"): a part made of them says nothing unread.
@@ -833,7 +845,7 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     if flags:  # a fragment read as a claim, or an echo beside other statements (an honest answer using the question's
         # words): a person looks
         echoed = {"prompt-echo", "hint-echo"} & set(flags)
-        return credited == 0 and set(flags) <= ZEROING and not (echoed and any(c.states for c in kept))
+        return credited == 0 and set(flags) <= ZEROING | {"padding"} and not (echoed and any(c.states for c in kept))
     contradicted = sum(d.verdict is Verdict.CONTRADICTED for d in decisions)
     doubtful = sum(d.opposite_only or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
     if credited and contradicted:

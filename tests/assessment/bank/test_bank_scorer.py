@@ -217,6 +217,18 @@ def test_merging_sold_as_compression_and_lp_ft_without_fine_tuning_are_misconcep
         == "C"
 
 
+def test_promotional_filler_goes_to_a_person_and_filler_crediting_nothing_stays_a_sure_zero():
+    item = BANK.get("basics-card-vs-scratch")
+    padded = score("Using pretrained models is the smart, modern approach that leverages the power of prior knowledge "
+                   "and helps deliver great outcomes in a scalable and efficient way.", item.concepts)
+    assert "padding" in padded.flags and not padded.confident
+    empty = score("It is a modern, holistic way of working with numerous benefits.", item.concepts)
+    assert empty.credited == 0 and empty.confident
+    honest = score("The pretrained weights already encode useful features, so you need far less data and time.",
+                   item.concepts)
+    assert "padding" not in honest.flags and honest.confident and honest.credited == 2
+
+
 def test_a_concept_left_out_beside_a_part_the_scorer_did_not_read_goes_to_a_person():
     said = "Frozen weights are not updated, so the knowledge is kept. Early layers hold generic edges and textures."
     assert grade(ROLE, said).confident and grade(ROLE, said).score == 3
