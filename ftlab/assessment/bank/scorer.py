@@ -7,7 +7,9 @@ clause with the phrasing's polarity, contradicted when an odd number of them occ
 about the opposite of the question's premise, but a misconception counts only where it is stated as it stands, and a
 hypothetical clause ("would", "if") asserts without ever denying. Keyword lists, prompt and hint echoes and pasted
 model answers or concept names earn nothing and are flagged; a claim beside a misconception, or read from a keyword
-fragment next to real sentences, is a suggestion a person confirms.
+fragment next to real sentences, is a suggestion a person confirms, and so is anything credited in promotional
+filler. A condition is read with the clause it governs, and a two-part phrasing ("A & B") with two clauses of one
+sentence; such joined readings only ever assert.
 """
 from __future__ import annotations
 
