@@ -66,7 +66,7 @@ SYNONYMS = {
     "constant": "freez", "hold": "freez", "intact": "freez",
     "unfreeze": "unfreez", "unfreezing": "unfreez", "unfrozen": "unfreez", "trainable": "unfreez",
     "unlock": "unfreez", "unlocked": "unfreez", "unlocking": "unfreez", "special": "specif",
-    "construct": "build", "instantiate": "build", "create": "build", "recalibrate": "updat",
+    "construct": "build", "instantiate": "build", "create": "build", "recalibrate": "updat", "despite": "despite",
     "tune": "tun", "tuning": "tun", "finetune": "tun", "finetuning": "tun", "finetuned": "tun", "tweak": "tun",
     "adapt": "adapt", "adjust": "adapt", "refine": "adapt", "specialize": "adapt", "specialise": "adapt",
     "retrain": "train", "training": "train", "learn": "learn", "learning": "learn", "learnt": "learn",
@@ -271,7 +271,8 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b([^.,;:]{0,60}?)"
                   r"\bfrom (?:being |getting )?", r"\1\2 not ", text)  # "keeps X from being overwritten"
     text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
-    text = re.sub(r"\beven (?:when|if|though)\b", "although", text)  # a concession is its own clause
+    text = re.sub(r"\beven (?:when|if|though|with)\b|\bregardless of\b|\bin spite of\b|\bdespite\b", "although despite",
+                  text)  # a concession is its own clause, marked: "despite requires_grad false"
     text = _DENIAL.sub(" not ", text)
     text = _INTENSIFIER.sub("", text)
     text = re.sub(r"\b(?:a lot|lots|loads|heaps|a ton|tons) of\b", "many", text)  # "a lot of data": a quantity
@@ -527,7 +528,7 @@ def compile_phrasing(phrasing: str) -> tuple[Word, ...]:
         if w in NEGATIONS or w in _COMPARAND:  # "better than both": read as an answer's clause reads it
             negated = True
             continue
-        if w in STOPWORDS or w in ("and", "or"):
+        if w in STOPWORDS or w in _BREAKS or w in ("and", "or"):  # a break word never sits inside a clause
             continue
         stem = w if w in _CANON else canon(w)
         if stem:

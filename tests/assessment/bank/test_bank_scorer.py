@@ -8,7 +8,7 @@ from lemminflect import getAllLemmas
 from ftlab.assessment.bank import BankError, Concept, Context, grade, load_bank
 from ftlab.assessment.bank.items import Misconception
 from ftlab.assessment.bank.scorer import (
-    _CANON, DOMAIN_WORDS, STOPWORDS, Verdict, canon, clauses, compile_phrasing, normalize, score,
+    _BREAKS, _CANON, DOMAIN_WORDS, STOPWORDS, Verdict, canon, clauses, compile_phrasing, normalize, score,
 )
 
 SAMPLES = Path(__file__).parents[3] / "ftlab" / "assessment" / "bank" / "samples"
@@ -55,7 +55,7 @@ def test_every_phrasing_is_plain_words_the_tool_stems():
                     assert all(x.strip() for part in phrasing.split("&") for x in part.split("|")), phrasing
                 for word in (w for w in normalize(phrasing).split() if w not in STOPWORDS | {"&", "|"}):
                     assert word in _CANON or getAllLemmas(word) or canon(word) != word or "_" in word \
-                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "than", "lora", "autograd"}, (item.id, phrasing, word)
+                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "than", "lora", "autograd"} | _BREAKS, (item.id, phrasing, word)
 
 
 @pytest.mark.parametrize("answer,expected", [
@@ -215,6 +215,14 @@ def test_merging_sold_as_compression_and_lp_ft_without_fine_tuning_are_misconcep
     shift = BANK.get("forgetting-explain-shift")
     assert verdicts(shift, "LP-FT trains only the linear head for the entire run and never unfreezes the body.")[1] \
         == "C"
+
+
+def test_a_concession_is_its_own_clause_and_keeps_its_marker():
+    bn = load_bank(Path(__file__).parents[3] / "quizzes" / "bank").get("course-explain-batchnorm")
+    result = score("In train mode BN still updates its running mean and variance, even with requires_grad=False.",
+                   bn.concepts, prompt=bn.prompt)
+    assert [d.verdict for d in result.decisions][:2] == [Verdict.ASSERTED, Verdict.ASSERTED]  # freezing stops nothing
+    assert compile_phrasing("linear probe then") == compile_phrasing("linear probe")  # a break word is never required
 
 
 def test_promotional_filler_goes_to_a_person_and_filler_crediting_nothing_stays_a_sure_zero():
