@@ -137,7 +137,7 @@ SYNONYMS = {
     "every": "all", "underfit": "underfit", "underfitting": "underfit", "average": "stat", "averages": "stat",
     "cheap": "cheap", "cheaper": "cheap", "cheaply": "cheap", "efficient": "cheap", "need": "need",
     "needs": "need", "needed": "need", "require": "need", "requires": "need", "required": "need",
-    "rest": "late", "remaining": "late", "affine": "affine", "just": "only", "solely": "only", "alone": "only",
+    "affine": "affine", "just": "only", "solely": "only", "alone": "only",
     "exclusively": "only", "purely": "only", "continue": "further", "continues": "further",
     "continued": "further", "continuing": "further",
 }
@@ -482,6 +482,10 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
         if w in STOPWORDS or w in ("and", "or"):
             continue
         stem = canon(w)
+        if w in ("rest", "remaining") and previous is not None:  # "freeze the early layers, train the rest": the
+            # other position than the one just named; with none named ("new head, freeze the rest") no position
+            named = [x.stem for x in previous.words if x.stem in POSITIONS]
+            stem = ANTONYMS[named[0]] if named else stem
         if not stem:
             continue
         if drop_position and stem in POSITIONS:  # "not the early layers": that position is excluded, not flipped

@@ -225,6 +225,15 @@ def test_a_concession_is_its_own_clause_and_keeps_its_marker():
     assert compile_phrasing("linear probe then") == compile_phrasing("linear probe")  # a break word is never required
 
 
+def test_the_rest_names_no_position():
+    plan = load_bank(Path(__file__).parents[3] / "quizzes" / "bank").get("course-explain-plan")
+    result = score("Use an ImageNet-pretrained model, replace the head with one for my classes, freeze the rest and "
+                   "train only the head.", plan.concepts, prompt=plan.prompt)
+    assert "self-contradiction" not in result.flags  # "freeze the rest" is not "freeze the last layers"
+    assert [w.stem for c in clauses("Freeze the early layers and train the rest.") for w in c.words][-2:] == \
+        ["train", "late"]  # after a position is named, the rest is the other one
+
+
 def test_promotional_filler_goes_to_a_person_and_filler_crediting_nothing_stays_a_sure_zero():
     item = BANK.get("basics-card-vs-scratch")
     padded = score("Using pretrained models is the smart, modern approach that leverages the power of prior knowledge "
