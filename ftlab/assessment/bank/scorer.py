@@ -67,6 +67,7 @@ SYNONYMS = {
     "unfreeze": "unfreez", "unfreezing": "unfreez", "unfrozen": "unfreez", "trainable": "unfreez",
     "unlock": "unfreez", "unlocked": "unfreez", "unlocking": "unfreez", "special": "specif",
     "construct": "build", "instantiate": "build", "create": "build", "recalibrate": "updat", "despite": "despite",
+    "giant": "big", "nuke": "ruin", "nuked": "ruin", "nukes": "ruin",
     "tune": "tun", "tuning": "tun", "finetune": "tun", "finetuning": "tun", "finetuned": "tun", "tweak": "tun",
     "adapt": "adapt", "adjust": "adapt", "refine": "adapt", "specialize": "adapt", "specialise": "adapt",
     "retrain": "train", "training": "train", "learn": "learn", "learning": "learn", "learnt": "learn",
@@ -252,6 +253,10 @@ def normalize(text: str) -> str:
         text = text.replace(short, full)
     text = re.sub(r"\b(do|does|did|is|are|was|were|has|have|had|should|would|could|must|need)nt\b", r"\1 not", text)
     text = re.sub(r"\b(?:cant|wont)\b", lambda m: {"cant": "can not", "wont": "will not"}[m.group(0)], text)
+    text = re.sub(r"\b(?:cuz|coz|bc|b/c)(?=\s)", "because", text)  # chat spellings of the words that hold a claim
+    text = re.sub(r"\bw/o\b", "without", text)
+    text = re.sub(r"\bur\b", "your", text)
+    text = re.sub(r"\bu\b", "you", text)
     text = re.sub(r"\binstead of\b", "not", text)  # "instead" alone ("starts instead from ...") denies nothing
     text = (text.replace("pre-trained", "pretrained").replace("pre trained", "pretrained")
             .replace("fine-tun", "finetun").replace("fine tun", "finetun").replace("from-scratch", "from scratch")

@@ -203,6 +203,7 @@ def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words
         == "A"  # "than" negates what follows in a phrasing as in an answer: no invented contradiction
     assert [w.stem for c in clauses("You need a lot of data.") for w in c.words] == ["need", "big", "data"]
     assert "replace model fc with a new linear" in normalize("model.fc = nn.Linear(512, 5)")
+    assert normalize("cuz u dont need ur own data") == "because you do not need your own data"  # chat spellings
 
 
 def test_merging_sold_as_compression_and_lp_ft_without_fine_tuning_are_misconceptions():
