@@ -148,6 +148,7 @@ _PAIRS = [("early", "late"), ("generic", "specif"), ("small", "big"), ("fast", "
           ("keep", "ruin"), ("stable", "unstable")]
 ANTONYMS = {a: b for pair in _PAIRS for a, b in (pair, pair[::-1])}
 POSITIONS = {"early", "late"}
+OBJECTS = {"layer", "body", "backbone", "head", "network", "model", "weight"}  # what a step acts on, named
 # Comparative claims ("less data", "faster") are turned round in a clause about training from scratch, and are not
 # contradicted by a clause about the source dataset ("pretrained on a large dataset").
 COMPARATIVES = {"small", "big", "fast", "slow", "perform", "worse", "cheap", "time"}
@@ -509,7 +510,8 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
         scratch = scratch and any(w.stem == "scratch" and not w.negated for w in words)
     text = " ".join(raw)
     if previous is not None and raw and (raw[0] in PRONOUNS or canon(raw[0]) in VERBS or raw[0] in VERBS):
-        if not any(w.stem in POSITIONS for w in words):
+        if not any(w.stem in POSITIONS or w.stem in OBJECTS for w in words):  # "..., then train them": the
+            # layers just named; a step naming its own ("replace the last layer, freeze the body") inherits nothing
             words = [w for w in previous.words if w.stem in POSITIONS] + words
         scratch = scratch or (previous.scratch and not any(w.stem in ("tun", "pretrain") and not w.negated
                                                            for w in words))

@@ -233,6 +233,9 @@ def test_the_rest_names_no_position():
     assert "self-contradiction" not in result.flags  # "freeze the rest" is not "freeze the last layers"
     assert [w.stem for c in clauses("Freeze the early layers and train the rest.") for w in c.words][-2:] == \
         ["train", "late"]  # after a position is named, the rest is the other one
+    steps = score("Replace the last layer with one for my classes, freeze the body and train just the head.",
+                  plan.concepts, prompt=plan.prompt)
+    assert "self-contradiction" not in steps.flags  # a step naming its own object inherits no position
 
 
 def test_promotional_filler_goes_to_a_person_and_filler_crediting_nothing_stays_a_sure_zero():
