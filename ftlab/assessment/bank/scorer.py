@@ -111,7 +111,8 @@ SYNONYMS = {
     "leverage": "keep", "transfer": "keep", "exploit": "keep",
     "dataset": "data", "datasets": "data", "data": "data", "image": "data", "images": "data", "example": "data",
     "examples": "data", "sample": "data", "samples": "data", "picture": "data", "pictures": "data",
-    "photo": "data", "photos": "data", "pics": "data", "imgs": "data", "annotated": "data", "label": "data", "labels": "data", "labelled": "data", "labeled": "data",
+    "photo": "data", "photos": "data", "pics": "data", "imgs": "data", "annotated": "data", "label": "data",
+    "labels": "data", "labelled": "data", "labeled": "data",
     "similar": "similar", "related": "similar", "alike": "similar", "close": "similar", "resemble": "similar",
     "different": "differ", "difference": "differ", "differences": "differ", "dissimilar": "differ",
     "unrelated": "differ", "differ": "differ", "distinct": "differ",
@@ -612,7 +613,7 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
     joined this way read as invented contradictions)."""
     out = []
     for i, clause in enumerate(kept):
-        if not clause.text.split(" ", 1)[0] in CONDITIONS:
+        if clause.text.split(" ", 1)[0] not in CONDITIONS:
             continue
         after = kept[i + 1] if i + 1 < len(kept) and kept[i + 1].sentence == clause.sentence else None
         before = kept[i - 1] if i and kept[i - 1].sentence == clause.sentence else None
@@ -621,8 +622,8 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
             continue
         out.append(Clause(first.words + second.words, f"{first.text} {second.text}", first.scratch or second.scratch,
                           first.lemmas | second.lemmas, first.counterfactual or second.counterfactual,
-                          True, first.span if first.span == second.span
-                          else f"{first.span}, {second.span}", True, clause.sentence))
+                          hypothetical=True, sentence=clause.sentence,
+                          span=first.span if first.span == second.span else f"{first.span}, {second.span}"))
     return out
 
 

@@ -185,7 +185,7 @@ def test_a_phrasing_in_two_parts_needs_both_said_in_one_sentence():
     signs = BANK.get("overfit-card-signs")  # "training loss keeps falling while validation loss rises"
     assert verdicts(signs, "Validation loss going up.") == "-"  # one curve alone is half the sign
     assert verdicts(signs, "Training loss keeps falling while validation loss rises.") == "A"
-    assert verdicts(signs, "When the val loss starts to increase even though training loss is still decreasing.") == "A"
+    assert verdicts(signs, "When val loss starts to increase even though training loss is still decreasing.") == "A"
     assert verdicts(signs, "Training loss falls. Validation loss rises.") == "-"  # two sentences: two claims
 
 
@@ -194,7 +194,7 @@ def test_a_condition_and_the_clause_it_governs_are_one_claim_that_never_denies()
     assert verdicts(rule, "If your dataset is tiny and looks like ImageNet, just train the head and leave the rest "
                           "frozen.")[0] == "A"
     assert verdicts(rule, "If you have plenty of very different images, you can unfreeze deeper layers.")[1] == "A"
-    assert verdicts(rule, "If your dataset is small you should fine-tune fewer layers.") == "--"  # nothing of similarity
+    assert verdicts(rule, "If your dataset is small you should fine-tune fewer layers.") == "--"  # no similarity
 
 
 def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words():
