@@ -14,7 +14,7 @@ sentence; such joined readings only ever assert.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 
@@ -620,11 +620,17 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
         first, second = (clause, after) if after else (before, clause)
         if first is None or second is None or not (first.states and second.states):
             continue
-        out.append(Clause(first.words + second.words, f"{first.text} {second.text}", first.scratch or second.scratch,
-                          first.lemmas | second.lemmas, first.counterfactual or second.counterfactual,
-                          hypothetical=True, sentence=clause.sentence,
-                          span=first.span if first.span == second.span else f"{first.span}, {second.span}"))
+        out.append(replace(joined([first, second]), scratch=first.scratch or second.scratch,
+                           counterfactual=first.counterfactual or second.counterfactual))  # the rule's own framing
     return out
+
+
+def joined(parts: list[Clause]) -> Clause:
+    """Clauses of one sentence read as one claim (a condition with its clause, the two halves of an "A & B"
+    phrasing): their words together, quoted as one span; it only ever asserts (`hypothetical`)."""
+    return Clause([w for c in parts for w in c.words], " ".join(c.text for c in parts),
+                  lemmas=frozenset().union(*(c.lemmas for c in parts)), hypothetical=True,
+                  sentence=parts[0].sentence, span=", ".join(dict.fromkeys(c.span for c in parts)))
 
 
 # Stems any answer about fine-tuning uses: a phrasing of one of them alone is weak evidence (see `confident`).
@@ -642,10 +648,7 @@ def both_parts(phrasings: list[str], answer_clauses: list[Clause]) -> list[tuple
             said = [next((c for c in answer_clauses if c.sentence == number and c.states
                           and any(match(x, c) is Verdict.ASSERTED for x in part)), None) for part in parts]
             if all(said):
-                spans = list(dict.fromkeys(c.span for c in said))
-                out.append((phrasing, Clause([w for c in said for w in c.words], " ".join(c.text for c in said),
-                                             lemmas=frozenset().union(*(c.lemmas for c in said)), hypothetical=True,
-                                             span=", ".join(spans), sentence=number)))
+                out.append((phrasing, joined(said)))
     return out
 
 
@@ -805,7 +808,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
     common = frozenset(COMMON | premise)
-    decisions = [decide(c, kept + conditionals(kept), common) for c in concepts]
+    read = kept + conditionals(kept)
+    decisions = [decide(c, read, common) for c in concepts]
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
         decisions = [Decision(d.concept) for d in decisions]

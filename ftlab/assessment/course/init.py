@@ -44,11 +44,10 @@ def init(folder: Path, bank: Path | None) -> list[Path]:
     (folder / "exchange").mkdir()
     if bank is None:
         (folder / BANK_DIR / "solutions").mkdir(parents=True)
-        (folder / BANK_DIR).chmod(0o700)
-        return []
-    shutil.copytree(bank, folder / BANK_DIR)
+    else:
+        shutil.copytree(bank, folder / BANK_DIR)
     (folder / BANK_DIR).chmod(0o700)  # every key: no other user on a shared machine reads it
-    return build(folder)
+    return [] if bank is None else build(folder)
 
 
 def run(args: argparse.Namespace) -> int:

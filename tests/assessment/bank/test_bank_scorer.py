@@ -13,6 +13,7 @@ from ftlab.assessment.bank.scorer import (
 
 SAMPLES = Path(__file__).parents[3] / "ftlab" / "assessment" / "bank" / "samples"
 BANK = load_bank()
+COURSE = load_bank(Path(__file__).parents[3] / "quizzes" / "bank")
 ROLE = BANK.get("freezing-explain-role")  # 1 not updated, 2 preserves knowledge, 3 early generic, 4 late specific
 SCRATCH = BANK.get("basics-explain-vs-scratch")  # 1 reuses knowledge, 2 less time, 3 less data, 4 better accuracy
 RECIPE = BANK.get("recipe-explain-steps")
@@ -44,8 +45,7 @@ STEM_FRAGMENTS = {"edg", "featur", "freez", "replac", "specif", "stat", "textur"
 
 
 def test_every_phrasing_is_plain_words_the_tool_stems():
-    course = load_bank(Path(__file__).parents[3] / "quizzes" / "bank")
-    for item in BANK.items + course.items:
+    for item in BANK.items + COURSE.items:
         for concept in getattr(item, "concepts", []):
             for phrasing in concept.phrasings + [p for m in concept.misconceptions for p in m.phrasings]:
                 stems = compile_phrasing(phrasing)
@@ -55,7 +55,8 @@ def test_every_phrasing_is_plain_words_the_tool_stems():
                     assert all(x.strip() for part in phrasing.split("&") for x in part.split("|")), phrasing
                 for word in (w for w in normalize(phrasing).split() if w not in STOPWORDS | {"&", "|"}):
                     assert word in _CANON or getAllLemmas(word) or canon(word) != word or "_" in word \
-                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "than", "lora", "autograd"} | _BREAKS, (item.id, phrasing, word)
+                        or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "than", "lora", "autograd"} \
+                        or word in _BREAKS, (item.id, phrasing, word)
 
 
 @pytest.mark.parametrize("answer,expected", [
@@ -219,7 +220,7 @@ def test_merging_sold_as_compression_and_lp_ft_without_fine_tuning_are_misconcep
 
 
 def test_a_concession_is_its_own_clause_and_keeps_its_marker():
-    bn = load_bank(Path(__file__).parents[3] / "quizzes" / "bank").get("course-explain-batchnorm")
+    bn = COURSE.get("course-explain-batchnorm")
     result = score("In train mode BN still updates its running mean and variance, even with requires_grad=False.",
                    bn.concepts, prompt=bn.prompt)
     assert [d.verdict for d in result.decisions][:2] == [Verdict.ASSERTED, Verdict.ASSERTED]  # freezing stops nothing
@@ -227,7 +228,7 @@ def test_a_concession_is_its_own_clause_and_keeps_its_marker():
 
 
 def test_the_rest_names_no_position():
-    plan = load_bank(Path(__file__).parents[3] / "quizzes" / "bank").get("course-explain-plan")
+    plan = COURSE.get("course-explain-plan")
     result = score("Use an ImageNet-pretrained model, replace the head with one for my classes, freeze the rest and "
                    "train only the head.", plan.concepts, prompt=plan.prompt)
     assert "self-contradiction" not in result.flags  # "freeze the rest" is not "freeze the last layers"
