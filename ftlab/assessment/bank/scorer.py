@@ -248,6 +248,10 @@ def canon(word: str) -> str:
     return word
 
 
+# What a loop over tensors names its variable: `p.requires_grad = False` freezes one tensor.
+PARAMETER_NAMES = r"p|params?|parameters?|w|b|t|tensor|weight|bias|\w*_(?:weight|bias)"
+
+
 def normalize(text: str) -> str:
     """Lowercase, expand contractions and denial framings, fold compounds and code into plain words."""
     text = text.lower().replace("’", "'").replace("`", " ").replace("e.g.", " ").replace("i.e.", " ")
@@ -286,6 +290,9 @@ def normalize(text: str) -> str:
     text = re.sub(r"\ba lot\b", "much", text)  # "the weights change a lot"
     text = re.sub(r"([a-z_][\w.\[\]]*)\s*=\s*(?:torch\.)?(?:nn\.)?(?:linear|sequential)\b",
                   r"replace \1 with a new linear", text)  # "model.fc = nn.Linear(...)" replaces the head
+    text = re.sub(r"\b((?:[a-z_]\w*\.)*([a-z_]\w*))\.requires_grad\s*=\s*(?=false\b)",
+                  lambda m: m.group(0) if re.fullmatch(PARAMETER_NAMES, m.group(2)) else
+                  f"{m.group(1)} requires_grad_on_module ", text)  # the trap: a flag on the module, not its tensors
     text = _DEPTH.sub(lambda m: f"{'early' if m.group(1) else 'late'} {m.group(3)}", text)
     text = re.sub(r"\bthe (?:later|last|final|deeper|higher|top)\b", "the late", text)
     text = re.sub(r"\bthe (?:earlier|first|initial|lower|shallow)\b", "the early", text)
@@ -625,6 +632,20 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
     return out
 
 
+ANAPHORS = {"it", "they"}  # subjects that stand for what the clause before them spoke of
+
+
+def continuations(kept: list[Clause]) -> list[Clause]:
+    """A clause whose subject is a pronoun read with the clause before it in its sentence: in "from scratch the net
+    must learn every feature, so it will just overfit" the second clause says what the first one's subject does. Like
+    a condition, the joined claim only asserts."""
+    return [replace(joined([before, clause]), scratch=before.scratch or clause.scratch,
+                    counterfactual=before.counterfactual or clause.counterfactual)
+            for before, clause in zip(kept, kept[1:])
+            if clause.text.split(" ", 1)[0] in ANAPHORS and before.sentence == clause.sentence
+            and before.states and clause.states]
+
+
 def joined(parts: list[Clause]) -> Clause:
     """Clauses of one sentence read as one claim (a condition with its clause, the two halves of an "A & B"
     phrasing): their words together, quoted as one span; it only ever asserts (`hypothetical`)."""
@@ -808,7 +829,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
     common = frozenset(COMMON | premise)
-    read = kept + conditionals(kept)
+    read = kept + conditionals(kept) + continuations(kept)
     decisions = [decide(c, read, common) for c in concepts]
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted

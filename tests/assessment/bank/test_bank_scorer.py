@@ -198,6 +198,27 @@ def test_a_condition_and_the_clause_it_governs_are_one_claim_that_never_denies()
     assert verdicts(rule, "If your dataset is small you should fine-tune fewer layers.") == "--"  # no similarity
 
 
+def test_a_clause_whose_subject_is_it_is_read_with_the_clause_before_it():
+    plan = COURSE.get("course-explain-plan")  # 4: little data, so training from scratch would overfit
+    assert verdicts(plan, "From scratch the net has to learn every feature itself, so it will just overfit.")[3] == "A"
+    assert verdicts(plan, "From scratch the net has to learn every feature itself. It will just overfit.")[3] == "-"
+
+
+def test_assigning_requires_grad_on_a_module_is_the_attribute_trap_not_a_freeze():
+    pytorch = BANK.get("freezing-card-pytorch")  # 1 requires_grad False, 2 on every parameter
+    assert verdicts(pytorch, "You just write model.requires_grad = False.")[0] == "C"
+    assert verdicts(pytorch, "for p in model.parameters(): p.requires_grad = False")[0] == "A"
+    assert verdicts(RECIPE, "Load a pretrained resnet and freeze it with model.requires_grad = False.")[1] == "C"
+    assert verdicts(RECIPE, "Load a pretrained resnet and freeze it: for p in model.parameters(): "
+                            "p.requires_grad = False.")[1] == "A"  # each tensor's own flag: a real freeze
+
+
+def test_a_two_part_rule_reads_small_data_and_freezing_from_two_clauses_of_one_sentence():
+    rule = BANK.get("similarity-card-rule")
+    assert verdicts(rule, "With a small dataset you keep almost everything frozen and train just the head.")[0] == "A"
+    assert verdicts(rule, "With a small dataset you must fine-tune more layers.")[0] != "A"
+
+
 def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words():
     lp_ft = BANK.get("forgetting-card-lp-ft")  # 1 head first then all layers, 2 beat plain fine-tuning, above all OOD
     assert verdicts(lp_ft, "Kumar et al. showed it does better than both plain fine-tuning and linear probing.")[1] \
