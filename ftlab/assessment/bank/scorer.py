@@ -67,7 +67,7 @@ SYNONYMS = {
     "unfreeze": "unfreez", "unfreezing": "unfreez", "unfrozen": "unfreez", "trainable": "unfreez",
     "unlock": "unfreez", "unlocked": "unfreez", "unlocking": "unfreez", "special": "specif",
     "construct": "build", "instantiate": "build", "create": "build", "recalibrate": "updat", "despite": "despite",
-    "giant": "big", "nuke": "ruin", "nuked": "ruin", "nukes": "ruin",
+    "identical": "same", "identically": "same", "giant": "big", "nuke": "ruin", "nuked": "ruin", "nukes": "ruin",
     "tune": "tun", "tuning": "tun", "finetune": "tun", "finetuning": "tun", "finetuned": "tun", "tweak": "tun",
     "adapt": "adapt", "adjust": "adapt", "refine": "adapt", "specialize": "adapt", "specialise": "adapt",
     "retrain": "train", "training": "train", "learn": "learn", "learning": "learn", "learnt": "learn",
@@ -271,6 +271,7 @@ def normalize(text: str) -> str:
             .replace("transfer learning", "transfer_learning").replace("deep learning", "deep_learning")
             .replace("machine learning", "machine_learning").replace("learning rate", "rate")
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
+    text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
                   r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
@@ -568,6 +569,8 @@ def match(phrasing: str, clause: Clause, opposites: bool = True, turn: bool = Tr
     if not wanted:
         return Verdict.ABSENT
     have = {(w.stem, w.negated) for w in clause.words}
+    if clause.scratch:  # "from scratch the net must learn everything, so it overfits": its subject is still scratch
+        have.add(("scratch", False))
     flips = named_scratch = 0
     subject = opposites and any(w.stem in FLIP_SUBJECTS for w in wanted)
     for w in wanted:
