@@ -121,6 +121,7 @@ SYNONYMS = {
     "improve": "perform", "accurate": "perform", "generalize": "perform", "generalise": "perform",
     "generalization": "perform", "generalisation": "perform", "good": "perform",
     "worse": "worse", "poorer": "worse", "poor": "worse", "degrade": "worse", "hurt": "worse",
+    "deteriorate": "worse", "worsen": "worse", "plummet": "drop", "tank": "drop",
     "rise": "rise", "rising": "rise", "increase": "rise", "grow": "rise", "climb": "rise", "widen": "rise",
     "go": "", "fall": "drop", "drop": "drop", "decrease": "drop", "down": "drop", "stall": "drop",
     "plateau": "drop", "flatten": "drop", "shrink": "drop", "decline": "drop", "accurately": "perform",
