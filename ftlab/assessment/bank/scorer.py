@@ -888,6 +888,10 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     decided nothing (`unexplained`) is doubted too.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
+    sentences = sum(c.states for c in kept) >= sum(not c.states for c in kept) and \
+        any(d.verdict is Verdict.ASSERTED and d.evidence != d.fragment for d in decisions)
+    if set(flags) == {"fragment"} and sentences:  # a note among sentences that credit on their own: on the open sets
+        flags = []  # every such answer was scored as its labeller scored it, and no keyword list was among them
     if flags:  # a fragment read as a claim, or an echo beside other statements (an honest answer using the question's
         # words): a person looks
         echoed = {"prompt-echo", "hint-echo"} & set(flags)

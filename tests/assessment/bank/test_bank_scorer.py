@@ -219,6 +219,14 @@ def test_a_two_part_rule_reads_small_data_and_freezing_from_two_clauses_of_one_s
     assert verdicts(rule, "With a small dataset you must fine-tune more layers.")[0] != "A"
 
 
+def test_a_note_among_sentences_that_credit_is_trusted_but_notes_outnumbering_sentences_are_not():
+    frozen = COURSE.get("course-card-frozen-tensor")
+    among = score("The optimizer never changes it. requires_grad False", frozen.concepts, max_score=1)
+    notes = score("requires_grad False. no gradient. The optimizer never changes it.", frozen.concepts, max_score=1)
+    assert among.flags == notes.flags == ("fragment",) and among.credited == notes.credited == 2
+    assert among.confident and not notes.confident
+
+
 def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words():
     lp_ft = BANK.get("forgetting-card-lp-ft")  # 1 head first then all layers, 2 beat plain fine-tuning, above all OOD
     assert verdicts(lp_ft, "Kumar et al. showed it does better than both plain fine-tuning and linear probing.")[1] \
