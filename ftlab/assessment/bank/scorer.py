@@ -46,7 +46,7 @@ _DEPTH = re.compile(r"\b(?:(lower|low|bottom|shallow|shallower|low[ -]level|firs
                     r"(higher|high|upper|top|deeper|high[ -]level|last|final|later|late))[ -]"
                     r"((?:few |\d+ |two |three )?"
                     r"(?:layers?|blocks?|stages?|convolutions?|filters?|ones|levels?|features?|conv))\b")
-STOPWORDS = {
+STOPWORDS = {"_then_",  # an arrow in notes ("can't constrain them -> memorises"): see `normalize`
     "a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "be", "been", "being", "was", "were", "it", "its",
     "this", "that", "these", "those", "with", "as", "by", "at", "from", "we", "you", "your", "they", "them", "their",
     "our", "do", "does", "did", "can", "could", "will", "would", "should", "what", "then", "very", "also",
@@ -273,6 +273,7 @@ def normalize(text: str) -> str:
             .replace("machine learning", "machine_learning").replace("learning rate", "rate")
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
+    text = re.sub(r"\s*(?:->|=>|→)\s*", " _then_ ", text)  # a note's arrow: what follows is its own claim
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
                   r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
@@ -386,7 +387,8 @@ def states(sentence: list[str], alone: bool = True) -> bool:
     ("freeze the early layers"), terse clauses ("val loss rises") and short subject-verb-object clauses are
     checked per part (`_imperative`, `_terse`, `_clause_shape`).
     """
-    glue = sum((w in FUNCTION or w in STOPWORDS) and w not in NEGATIONS for w in sentence)  # "no gradient": a note
+    glue = sum((w in FUNCTION or w in STOPWORDS) and w not in NEGATIONS | {"_then_"}  # "no gradient": a note
+               for w in sentence)
     if len(sentence) - glue <= 3:
         return glue > 0 or alone
     return glue >= max(1.0, len(sentence) / 8)
@@ -485,6 +487,9 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
     drop_position = False
     first_negation: int | None = None
     for w in raw:
+        if w == "_then_":  # "small data can't constrain them -> memorises": the negation ends at the arrow
+            negated = False
+            continue
         if w in NEGATIONS:
             negated = not negated if w != "nor" else True
             drop_position = True
@@ -753,7 +758,7 @@ def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b", 
     if len(fragments) < 3:
         return False
     stated = sum(_states(f) for f in fragments)
-    short = sum(len(_words(f)) <= 4 for f in fragments) / len(fragments)
+    short = sum(len([w for w in _words(f) if w != "_then_"]) <= 4 for f in fragments) / len(fragments)
     return short >= short_share and (stated == 0 or (len(fragments) >= 4 and stated < len(fragments) / 2))
 
 

@@ -227,6 +227,12 @@ def test_a_note_among_sentences_that_credit_is_trusted_but_notes_outnumbering_se
     assert among.confident and not notes.confident
 
 
+def test_a_negation_in_a_note_ends_at_its_arrow():
+    many = BANK.get("overfit-explain-many-layers")  # 2: the model overfits / memorises the training set
+    assert verdicts(many, "- small dataset can't constrain them -> model memorises training images")[1] == "A"
+    assert verdicts(many, "- with a big dataset the model does not memorise the training images")[1] != "A"
+
+
 def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words():
     lp_ft = BANK.get("forgetting-card-lp-ft")  # 1 head first then all layers, 2 beat plain fine-tuning, above all OOD
     assert verdicts(lp_ft, "Kumar et al. showed it does better than both plain fine-tuning and linear probing.")[1] \
