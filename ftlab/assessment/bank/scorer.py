@@ -6,10 +6,11 @@ clause with the phrasing's polarity, contradicted when an odd number of them occ
 (early/late, generic/specific, ...); the claim is turned round when its clause is about training from scratch or
 about the opposite of the question's premise, but a misconception counts only where it is stated as it stands, and a
 hypothetical clause ("would", "if") asserts without ever denying. Keyword lists, prompt and hint echoes and pasted
-model answers or concept names earn nothing and are flagged; a claim beside a misconception, or read from a keyword
-fragment next to real sentences, is a suggestion a person confirms, and so is anything credited in promotional
-filler. A condition is read with the clause it governs, and a two-part phrasing ("A & B") with two clauses of one
-sentence; such joined readings only ever assert.
+model answers or concept names earn nothing and are flagged; a claim beside a misconception, or read from keyword
+notes that outnumber the real sentences, is a suggestion a person confirms, and so is anything credited in
+promotional filler. A condition is read with the clause it governs, a clause whose subject is "it" or "they" with
+the clause before it, and a two-part phrasing ("A & B") with two clauses of one sentence; such joined readings only
+ever assert.
 """
 from __future__ import annotations
 
@@ -758,7 +759,7 @@ def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b", 
     if len(fragments) < 3:
         return False
     stated = sum(_states(f) for f in fragments)
-    short = sum(len([w for w in _words(f) if w != "_then_"]) <= 4 for f in fragments) / len(fragments)
+    short = sum(len(_words(f)) <= 4 for f in fragments) / len(fragments)
     return short >= short_share and (stated == 0 or (len(fragments) >= 4 and stated < len(fragments) / 2))
 
 
@@ -893,9 +894,9 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     decided nothing (`unexplained`) is doubted too.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
-    sentences = sum(c.states for c in kept) >= sum(not c.states for c in kept) and \
+    among_sentences = sum(c.states for c in kept) >= sum(not c.states for c in kept) and \
         any(d.verdict is Verdict.ASSERTED and d.evidence != d.fragment for d in decisions)
-    if set(flags) == {"fragment"} and sentences:  # a note among sentences that credit on their own: on the open sets
+    if set(flags) == {"fragment"} and among_sentences:  # a note among sentences that credit on their own: on the open sets
         flags = []  # every such answer was scored as its labeller scored it, and no keyword list was among them
     if flags:  # a fragment read as a claim, or an echo beside other statements (an honest answer using the question's
         # words): a person looks
