@@ -891,7 +891,8 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     and wrong claims are mixed, how they weigh is a person's call. A claim next to a stray opposite counts as the
     claim (it was meant in 12 of 17 held-out cases) and is not doubted. Most confident mistakes were honest answers
     saying a concept in words no phrasing reaches, so an answer that leaves a concept out while a stated part of it
-    decided nothing (`unexplained`) is doubted too.
+    decided nothing (`unexplained`) is doubted too. A keyword note is doubted only where notes outnumber the sentences
+    or nothing else credits.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
     among_sentences = sum(c.states for c in kept) >= sum(not c.states for c in kept) and \
