@@ -8,7 +8,7 @@ about the opposite of the question's premise, but a misconception counts only wh
 hypothetical clause ("would", "if") asserts without ever denying. Keyword lists, prompt and hint echoes and pasted
 model answers or concept names earn nothing and are flagged; a claim beside a misconception, or read from keyword
 notes that outnumber the real sentences, is a suggestion a person confirms, and so is anything credited in
-promotional filler. A condition is read with the clause it governs, a clause whose subject is "it" or "they" with
+promotional filler; a clause stating one concept's misconception credits no other concept. A condition is read with the clause it governs, a clause whose subject is "it" or "they" with
 the clause before it, and a two-part phrasing ("A & B") with two clauses of one sentence; such joined readings only
 ever assert.
 """
@@ -841,6 +841,11 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     common = frozenset(COMMON | premise)
     read = kept + conditionals(kept) + continuations(kept)
     decisions = [decide(c, read, common) for c in concepts]
+    mistaken = [misstated(c, kept) for c in concepts]
+    for i, concept in enumerate(concepts):  # a clause stating another concept's misconception earns this one nothing
+        wrong = set().union(*(spans for j, spans in enumerate(mistaken) if j != i))
+        if decisions[i].verdict is Verdict.ASSERTED and decisions[i].evidence in wrong:
+            decisions[i] = decide(concept, [c for c in read if c.span not in wrong], common)
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
         decisions = [Decision(d.concept) for d in decisions]
@@ -868,6 +873,14 @@ PADDING = re.compile(r"\b(?:leverag\w*|holistic\w*|synerg\w*|elegant\w*|cornerst
 # Words of a learner's hedge ("I'm not totally sure about the rest"): a part made of them says nothing unread.
 HEDGES = {"sure", "know", "think", "guess", "idea", "remember", "exactly", "totally", "explain", "rest", "mainly",
           "basically", "probably", "maybe", "certain", "cause", "reason", "main", "why", "how"}
+
+
+def misstated(concept: Concept, kept: list[Clause]) -> set[str]:
+    """The parts of the answer that state one of the concept's misconceptions as it stands ("eval mode freezes all
+    the weights")."""
+    return {c.span for c in kept if c.states and not c.hypothetical
+            for m in concept.misconceptions for p in m.phrasings
+            if match(p, c, turn=False) is Verdict.ASSERTED and not turns({w.stem for w in compile_phrasing(p)}, c)}
 
 
 def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset[str]) -> int:

@@ -233,6 +233,12 @@ def test_a_negation_in_a_note_ends_at_its_arrow():
     assert verdicts(many, "- with a big dataset the model does not memorise the training images")[1] != "A"
 
 
+def test_a_clause_stating_a_misconception_earns_no_other_concept():
+    pytorch = BANK.get("freezing-card-pytorch")  # 1 requires_grad False (not eval mode), 2 on every parameter
+    assert verdicts(pytorch, "Eval mode freezes all the parameters so they won't be updated.") == "C-"
+    assert verdicts(pytorch, "Set requires_grad to False on all the parameters.") == "AA"
+
+
 def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words():
     lp_ft = BANK.get("forgetting-card-lp-ft")  # 1 head first then all layers, 2 beat plain fine-tuning, above all OOD
     assert verdicts(lp_ft, "Kumar et al. showed it does better than both plain fine-tuning and linear probing.")[1] \
