@@ -47,7 +47,7 @@ _DEPTH = re.compile(r"\b(?:(lower|low|bottom|shallow|shallower|low[ -]level|firs
                     r"(higher|high|upper|top|deeper|high[ -]level|last|final|later|late))[ -]"
                     r"((?:few |\d+ |two |three )?"
                     r"(?:layers?|blocks?|stages?|convolutions?|filters?|ones|levels?|features?|conv))\b")
-STOPWORDS = {"_then_",  # an arrow in notes ("can't constrain them -> memorises"): see `normalize`
+STOPWORDS = {"_then_", "_either_",  # an arrow in notes, a guarded danger: see `normalize`
     "a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "be", "been", "being", "was", "were", "it", "its",
     "this", "that", "these", "those", "with", "as", "by", "at", "from", "we", "you", "your", "they", "them", "their",
     "our", "do", "does", "did", "can", "could", "will", "would", "should", "what", "then", "very", "also",
@@ -214,6 +214,7 @@ class Word:
 
     stem: str
     negated: bool = False
+    either: bool = False  # a danger a purpose guards against ("so you don't wreck the features"): both polarities
 
 
 @dataclass
@@ -254,6 +255,14 @@ def canon(word: str) -> str:
 PARAMETER_NAMES = r"p|params?|parameters?|w|b|t|tensor|weight|bias|\w*_(?:weight|bias)"
 
 
+# A danger named by what guards against it ("small steps, so you don't wreck the features", "to avoid forgetting"): the
+# clause says the danger is real and that it is prevented, so it neither denies the danger nor the protection.
+_DANGER = r"(?:ruin|wreck|destroy|mess|damag|lose|los|forget|forgot|overwrit|distort|wipe|eras|trash|overfit)"
+_GUARDED = re.compile(r"\bso (?:that )?(?:(?:you|we|it|they|the \w+|its \w+|their \w+|your \w+) )?(?:do|does|will|"
+                      r"would) not(?= " + _DANGER + r")|\b(?:avoid|prevent)(?:s|ed|ing)?(?= " + _DANGER
+                      + r")|\bnot to(?= " + _DANGER + r")")
+
+
 def normalize(text: str) -> str:
     """Lowercase, expand contractions and denial framings, fold compounds and code into plain words."""
     text = text.lower().replace("’", "'").replace("`", " ").replace("e.g.", " ").replace("i.e.", " ")
@@ -274,7 +283,9 @@ def normalize(text: str) -> str:
             .replace("machine learning", "machine_learning").replace("learning rate", "rate")
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
+    text = re.sub(r"\bless (?:accurate|effective|robust|reliable)\b", "worse", text)  # not "small accurate"
     text = re.sub(r"\s*(?:->|=>|→)\s*", " _then_ ", text)  # a note's arrow: what follows is its own claim
+    text = _GUARDED.sub(r"\g<0> _either_ ", text)
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
                   r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
@@ -388,7 +399,7 @@ def states(sentence: list[str], alone: bool = True) -> bool:
     ("freeze the early layers"), terse clauses ("val loss rises") and short subject-verb-object clauses are
     checked per part (`_imperative`, `_terse`, `_clause_shape`).
     """
-    glue = sum((w in FUNCTION or w in STOPWORDS) and w not in NEGATIONS | {"_then_"}  # "no gradient": a note
+    glue = sum((w in FUNCTION or w in STOPWORDS) and w not in NEGATIONS | {"_then_", "_either_"}  # "no gradient"
                for w in sentence)
     if len(sentence) - glue <= 3:
         return glue > 0 or alone
@@ -487,9 +498,13 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
     negated, scratch = carried, False
     drop_position = False
     first_negation: int | None = None
+    either = False
     for w in raw:
         if w == "_then_":  # "small data can't constrain them -> memorises": the negation ends at the arrow
             negated = False
+            continue
+        if w == "_either_":
+            either = True
             continue
         if w in NEGATIONS:
             negated = not negated if w != "nor" else True
@@ -516,7 +531,8 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
         drop_position = False
         if stem == "scratch" and not negated:
             scratch = True
-        words.append(Word(stem, negated and stem not in NOUNS and stem not in POSITIONS))
+        words.append(Word(stem, negated and stem not in NOUNS and stem not in POSITIONS, either))
+        either = False
     after = words[first_negation:] if first_negation is not None else []
     denial = DENIED_BY | NOUNS | _FILLERS
     if after and first_negation and all(w.stem in denial or w.stem.isdigit() for w in after) and \
@@ -570,12 +586,15 @@ def turns(stems: set[str], clause: Clause) -> bool:
     return clause.counterfactual != about_scratch
 
 
-def match(phrasing: str, clause: Clause, opposites: bool = True, turn: bool = True) -> Verdict:
-    """Whether the clause says what the phrasing says, its opposite, or neither (opposites=False: negation only)."""
+def match(phrasing: str, clause: Clause, opposites: bool = True, turn: bool = True,
+          misconception: bool = False) -> Verdict:
+    """Whether the clause says what the phrasing says, its opposite, or neither (opposites=False: negation only). A
+    guarded danger matches either polarity, but never a misconception: guarding against it is no claim it happens."""
     wanted = compile_phrasing(phrasing)
     if not wanted:
         return Verdict.ABSENT
     have = {(w.stem, w.negated) for w in clause.words}
+    have |= set() if misconception else {(w.stem, not w.negated) for w in clause.words if w.either}
     if clause.scratch:  # "from scratch the net must learn everything, so it overfits": its subject is still scratch
         have.add(("scratch", False))
     flips = named_scratch = 0
@@ -706,7 +725,7 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
             strict = any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings)
             found = "contradicted" if strict else "opposed"
         wrong = [(len(compile_phrasing(p)), m.name) for m in concept.misconceptions for p in m.phrasings
-                 if not clause.hypothetical and match(p, clause, turn=False) is Verdict.ASSERTED
+                 if not clause.hypothetical and match(p, clause, turn=False, misconception=True) is Verdict.ASSERTED
                  and not turns({w.stem for w in compile_phrasing(p)}, clause)]  # stated as it is, not turned
         mistake = max(wrong)[1] if wrong else None
         right = max((len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED), default=0)
@@ -880,7 +899,8 @@ def misstated(concept: Concept, kept: list[Clause]) -> set[str]:
     the weights")."""
     return {c.span for c in kept if c.states and not c.hypothetical
             for m in concept.misconceptions for p in m.phrasings
-            if match(p, c, turn=False) is Verdict.ASSERTED and not turns({w.stem for w in compile_phrasing(p)}, c)}
+            if match(p, c, turn=False, misconception=True) is Verdict.ASSERTED
+            and not turns({w.stem for w in compile_phrasing(p)}, c)}
 
 
 def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset[str]) -> int:

@@ -239,6 +239,14 @@ def test_a_clause_stating_a_misconception_earns_no_other_concept():
     assert verdicts(pytorch, "Set requires_grad to False on all the parameters.") == "AA"
 
 
+def test_a_danger_named_by_what_guards_against_it_is_neither_denied_nor_a_misconception():
+    lr = COURSE.get("course-explain-lr")  # 2: large steps destroy the learned features
+    assert verdicts(lr, "Smaller than from scratch, so you don't wreck the pretrained features.")[1] == "A"
+    assert verdicts(lr, "A high learning rate won't wreck the pretrained features.")[1] == "C"
+    small = BANK.get("lr-card-small")  # 2: the features are kept, not destroyed (misconception: small LR forgets)
+    assert verdicts(small, "Tiny updates, so you don't trash the pretrained features.") == "AA"
+
+
 def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words():
     lp_ft = BANK.get("forgetting-card-lp-ft")  # 1 head first then all layers, 2 beat plain fine-tuning, above all OOD
     assert verdicts(lp_ft, "Kumar et al. showed it does better than both plain fine-tuning and linear probing.")[1] \
