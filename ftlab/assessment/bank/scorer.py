@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
+from itertools import takewhile
 
 from lemminflect import getAllLemmas
 from rapidfuzz import fuzz, process
@@ -545,6 +546,10 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
         if not any(w.stem in POSITIONS or w.stem in OBJECTS for w in words):  # "..., then train them": the
             # layers just named; a step naming its own ("replace the last layer, freeze the body") inherits nothing
             words = [w for w in previous.words if w.stem in POSITIONS] + words
+        if {w.stem for w in words} <= {"rise", "drop", "only", "far", "again"}:  # "the validation loss turns around
+            # and climbs": a curve's bare verb goes on with the subject before it
+            subject = list(takewhile(lambda w: w.stem not in VERBS, previous.words))
+            words = [w for w in subject if w.stem not in {x.stem for x in words}] + words
         scratch = scratch or (previous.scratch and not any(w.stem in ("tun", "pretrain") and not w.negated
                                                            for w in words))
     return Clause(words, text, scratch, frozenset(lemmas(raw)), hypothetical=bool(HYPOTHETICAL.intersection(raw)))
