@@ -132,6 +132,7 @@ SYNONYMS = {
     "explode": "unstable", "instability": "unstable", "erratic": "unstable", "chaotic": "unstable",
     "scratch": "scratch", "random": "scratch", "randomly": "scratch", "category": "class", "categories": "class",
     "statistics": "stat", "stats": "stat", "statistic": "stat", "running_mean": "stat", "running_var": "stat",
+    "estimate": "stat", "estimates": "stat",
     "variance": "stat", "requires_grad_": "requires_grad",
     "evaluation": "eval", "inference": "eval",
     "lr": "rate", "rate": "rate", "step": "step", "steps": "step", "nudge": "step",
@@ -292,6 +293,8 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
                   "rises", text)
     text = re.sub(r"\b(?:go|goes|went|going|gone|moves?|heads?|comes?|ticks?) down\b", "drops", text)
+    text = re.sub(r"\b(?:crank|turn|dial|bring)(?:s|ed|ing)? (?:the )?(lr|rate)(?: way| right| all the way)? down\b",
+                  r"lower the \1", text)  # "crank the lr way down"
     text = re.sub(r"\bhow (?:much|many)\b", "amount of", text)  # a quantity named, not claimed large or small
     text = re.sub(r"\bhow (?:big|large|small)\b", "size of", text)
     text = re.sub(r"\bhow (?:fast|high|low)\b", "how", text)
