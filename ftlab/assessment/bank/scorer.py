@@ -894,7 +894,9 @@ PADDING = re.compile(r"\b(?:leverag\w*|holistic\w*|synerg\w*|elegant\w*|cornerst
                      r"best practices?|smart\w*|modern|crucial|essential|strategic\w*|well-rounded|rigorous|"
                      r"remarkabl\w*|fascinating|exciting|ever-changing|cutting-edge|state-of-the-art|game[- ]changer|"
                      r"thoughtful\w*|careful consideration|(?:wide|broad) range|great outcomes|compelling|"
-                     r"benefits|trade-offs)\b")
+                     r"benefits|trade-offs|practitioners|workflows?|delicate|fundamental\w*|strong foundation|toolbox|"
+                     r"valuable insights?|broad spectrum|trustworthy|responsible|increasingly|empowers?|efficiencies|"
+                     r"healthier)\b")
 
 
 # Words of a learner's hedge ("I'm not totally sure about the rest"): a part made of them says nothing unread.
