@@ -8,9 +8,9 @@ about the opposite of the question's premise, but a misconception counts only wh
 hypothetical clause ("would", "if") asserts without ever denying. Keyword lists, prompt and hint echoes and pasted
 model answers or concept names earn nothing and are flagged; a claim beside a misconception, or read from keyword
 notes that outnumber the real sentences, is a suggestion a person confirms, and so is anything credited in
-promotional filler; a clause stating one concept's misconception credits no other concept. A condition is read with the clause it governs, a clause whose subject is "it" or "they" with
-the clause before it, and a two-part phrasing ("A & B") with two clauses of one sentence; such joined readings only
-ever assert.
+promotional filler; a clause stating one concept's misconception credits no other concept. A condition is read with
+the clause it governs, a clause whose subject is "it" or "they" with the clause before it, and a two-part phrasing
+("A & B") with two clauses of one sentence; such joined readings only ever assert.
 """
 from __future__ import annotations
 
@@ -733,8 +733,7 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
             strict = any(match(p, clause, opposites=False) is Verdict.CONTRADICTED for p in concept.phrasings)
             found = "contradicted" if strict else "opposed"
         wrong = [(len(compile_phrasing(p)), m.name) for m in concept.misconceptions for p in m.phrasings
-                 if not clause.hypothetical and match(p, clause, turn=False, misconception=True) is Verdict.ASSERTED
-                 and not turns({w.stem for w in compile_phrasing(p)}, clause)]  # stated as it is, not turned
+                 if states_misconception(p, clause)]
         mistake = max(wrong)[1] if wrong else None
         right = max((len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED), default=0)
         if mistake and max(wrong)[0] >= right:  # the misconception, unless the concept matched with more words
@@ -904,13 +903,16 @@ HEDGES = {"sure", "know", "think", "guess", "idea", "remember", "exactly", "tota
           "basically", "probably", "maybe", "certain", "cause", "reason", "main", "why", "how"}
 
 
+def states_misconception(phrasing: str, clause: Clause) -> bool:
+    """Whether the clause states a misconception's phrasing as it stands: not turned, not as a hypothetical."""
+    return not clause.hypothetical and match(phrasing, clause, turn=False, misconception=True) is Verdict.ASSERTED \
+        and not turns({w.stem for w in compile_phrasing(phrasing)}, clause)
+
+
 def misstated(concept: Concept, kept: list[Clause]) -> set[str]:
-    """The parts of the answer that state one of the concept's misconceptions as it stands ("eval mode freezes all
-    the weights")."""
-    return {c.span for c in kept if c.states and not c.hypothetical
-            for m in concept.misconceptions for p in m.phrasings
-            if match(p, c, turn=False, misconception=True) is Verdict.ASSERTED
-            and not turns({w.stem for w in compile_phrasing(p)}, c)}
+    """The parts of the answer that state one of the concept's misconceptions ("eval mode freezes all the weights")."""
+    return {c.span for c in kept if c.states
+            for m in concept.misconceptions for p in m.phrasings if states_misconception(p, c)}
 
 
 def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset[str]) -> int:
@@ -940,8 +942,8 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
     among_sentences = sum(c.states for c in kept) >= sum(not c.states for c in kept) and \
         any(d.verdict is Verdict.ASSERTED and d.evidence != d.fragment for d in decisions)
-    if set(flags) == {"fragment"} and among_sentences:  # a note among sentences that credit on their own: on the open sets
-        flags = []  # every such answer was scored as its labeller scored it, and no keyword list was among them
+    if set(flags) == {"fragment"} and among_sentences:  # a note among sentences that credit on their own: on the open
+        flags = []  # sets every such answer was scored as its labeller scored it, and no keyword list was among them
     if flags:  # a fragment read as a claim, or an echo beside other statements (an honest answer using the question's
         # words): a person looks
         echoed = {"prompt-echo", "hint-echo"} & set(flags)

@@ -151,7 +151,7 @@ def test_the_grader_scores_recall_cells_and_sends_unsure_ones_to_a_person():
     assert _recall(2, WRONG["course-card-frozen-tensor"]["keywords"]).confident  # keywords: a sure zero
     pasted = _recall(2, frozen.answer)
     assert pasted.score == 0 and not pasted.confident  # a paste: zero, and a person sees it
-    unsure = _recall(2, "requires_grad False. no gradient. The optimizer never changes it.")  # notes outnumber sentences
+    unsure = _recall(2, "requires_grad False. no gradient. The optimizer never changes it.")  # notes outnumber it
     assert unsure.score == 1.0 and not unsure.confident and "Provisional" in unsure.outputs(1)[0].text  # a suggestion
     blank = _recall(1, "")
     assert blank.score == 0 and blank.confident
