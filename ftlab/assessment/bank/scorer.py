@@ -790,7 +790,12 @@ def is_keyword_list(sentence: str, separators: str = r"[,/|+&]|\band\b|\bor\b", 
 
 
 def _loose(sentence: str) -> bool:
-    """Most of its comma-separated fragments have no function word: a list of keywords despite a stray "on" or "no"."""
+    """Most of its comma-separated fragments have no function word: a list of keywords despite a stray "on" or "no".
+    A note whose arrow follows a held clause ("scratch must learn every feature from your data -> needs lots of data,
+    overfits small sets") lists what that clause leads to: it is not loose."""
+    before, arrow, _ = sentence.partition("_then_")
+    if arrow and any(w in FUNCTION and w not in NEGATIONS for w in _words(before)):
+        return False
     fragments = [_words(f) for f in re.split(r"[,/|+&]|\band\b|\bor\b", sentence) if _words(f)]
     return sum(any(w in FUNCTION and w not in NEGATIONS for w in f) for f in fragments) < len(fragments) / 2
 

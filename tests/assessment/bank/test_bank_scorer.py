@@ -247,6 +247,16 @@ def test_a_danger_named_by_what_guards_against_it_is_neither_denied_nor_a_miscon
     assert verdicts(small, "Tiny updates, so you don't trash the pretrained features.") == "AA"
 
 
+def test_a_note_whose_arrow_follows_a_held_clause_is_no_keyword_list():
+    note = ("Scratch: random weights, must learn all features from your data -> needs lots of data, compute and time, "
+            "overfits small sets. Fine-tuning: reuses features already learned on a big dataset -> faster, cheaper, "
+            "much less data needed, and usually better accuracy, especially on small datasets.")
+    assert verdicts(SCRATCH, note) == "AAAA"
+    keywords = score("small similar -> head only; small different -> careful, few layers; large similar -> more "
+                     "layers; large different -> whole network", BANK.get("similarity-card-rule").concepts)
+    assert keywords.credited == 0 and keywords.confident and {"keyword-list", "no-statement"} & set(keywords.flags)
+
+
 def test_comparisons_in_phrasings_read_as_in_answers_and_quantities_in_any_words():
     lp_ft = BANK.get("forgetting-card-lp-ft")  # 1 head first then all layers, 2 beat plain fine-tuning, above all OOD
     assert verdicts(lp_ft, "Kumar et al. showed it does better than both plain fine-tuning and linear probing.")[1] \
