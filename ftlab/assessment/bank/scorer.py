@@ -645,6 +645,7 @@ class Decision:
     opposite_only: bool = False  # contradicted only by an opposite word, not by a negation or a named misconception
     strength: int = 0  # words in the longest phrasing that asserted it, one more if it starts with a rare word
     against: str = ""  # asserted, yet this part of the answer states the misconception: a person weighs the two
+    misstated: frozenset[str] = frozenset()  # every part of the answer that states one of its misconceptions
 
 
 CONDITIONS = {"if", "when", "whenever"}
@@ -664,8 +665,7 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
         first, second = (clause, after) if after else (before, clause)
         if first is None or second is None or not (first.states and second.states):
             continue
-        out.append(replace(joined([first, second]), scratch=first.scratch or second.scratch,
-                           counterfactual=first.counterfactual or second.counterfactual))  # the rule's own framing
+        out.append(framed([first, second]))
     return out
 
 
@@ -676,11 +676,15 @@ def continuations(kept: list[Clause]) -> list[Clause]:
     """A clause whose subject is a pronoun read with the clause before it in its sentence: in "from scratch the net
     must learn every feature, so it will just overfit" the second clause says what the first one's subject does. Like
     a condition, the joined claim only asserts."""
-    return [replace(joined([before, clause]), scratch=before.scratch or clause.scratch,
-                    counterfactual=before.counterfactual or clause.counterfactual)
-            for before, clause in zip(kept, kept[1:])
+    return [framed([before, clause]) for before, clause in zip(kept, kept[1:])
             if clause.text.split(" ", 1)[0] in ANAPHORS and before.sentence == clause.sentence
             and before.states and clause.states]
+
+
+def framed(parts: list[Clause]) -> Clause:
+    """A joined claim that keeps its parts' framing: about training from scratch, or counter to the premise."""
+    return replace(joined(parts), scratch=any(c.scratch for c in parts),
+                   counterfactual=any(c.counterfactual for c in parts))
 
 
 def joined(parts: list[Clause]) -> Clause:
@@ -719,6 +723,7 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
     fragment that would have decided is kept as `fragment` and is the evidence when nothing else decides.
     """
     asserted = contradicted = opposed = ""
+    misstated: set[str] = set()
     named: str | None = None
     fragment = ""
     strength = 0
@@ -734,6 +739,8 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
             found = "contradicted" if strict else "opposed"
         wrong = [(len(compile_phrasing(p)), m.name) for m in concept.misconceptions for p in m.phrasings
                  if states_misconception(p, clause)]
+        if wrong and clause.states:
+            misstated.add(clause.span)
         mistake = max(wrong)[1] if wrong else None
         right = max((len(compile_phrasing(p)) for p, v in verdicts.items() if v is Verdict.ASSERTED), default=0)
         if mistake and max(wrong)[0] >= right:  # the misconception, unless the concept matched with more words
@@ -754,14 +761,15 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
             opposed = opposed or clause.span
     if asserted:  # a claim beside a stray opposite or a misconception: held-out answers meant the claim more often
         return Decision(concept, Verdict.ASSERTED, named, evidence=asserted, fragment=fragment, strength=strength,
-                        against=contradicted if named else "")
+                        against=contradicted if named else "", misstated=frozenset(misstated))
     if contradicted or opposed:  # unnamed: the concept's first misconception, if it has one
         named = named or next((m.name for m in concept.misconceptions), None)
         return Decision(concept, Verdict.CONTRADICTED, named, evidence=contradicted or opposed, fragment=fragment,
-                        opposite_only=not contradicted)
+                        opposite_only=not contradicted, misstated=frozenset(misstated))
     if fragment:  # a fragment next to real sentences was meant as the claim far more often: a suggestion, not sure
-        return Decision(concept, Verdict.ASSERTED, evidence=fragment, fragment=fragment)
-    return Decision(concept)
+        return Decision(concept, Verdict.ASSERTED, evidence=fragment, fragment=fragment,
+                        misstated=frozenset(misstated))
+    return Decision(concept, misstated=frozenset(misstated))
 
 
 @dataclass
@@ -872,7 +880,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     common = frozenset(COMMON | premise)
     read = kept + conditionals(kept) + continuations(kept)
     decisions = [decide(c, read, common) for c in concepts]
-    mistaken = [misstated(c, kept) for c in concepts]
+    mistaken = [d.misstated for d in decisions]
     for i, concept in enumerate(concepts):  # a clause stating another concept's misconception earns this one nothing
         wrong = set().union(*(spans for j, spans in enumerate(mistaken) if j != i))
         if decisions[i].verdict is Verdict.ASSERTED and decisions[i].evidence in wrong:
@@ -912,12 +920,6 @@ def states_misconception(phrasing: str, clause: Clause) -> bool:
     """Whether the clause states a misconception's phrasing as it stands: not turned, not as a hypothetical."""
     return not clause.hypothetical and match(phrasing, clause, turn=False, misconception=True) is Verdict.ASSERTED \
         and not turns({w.stem for w in compile_phrasing(phrasing)}, clause)
-
-
-def misstated(concept: Concept, kept: list[Clause]) -> set[str]:
-    """The parts of the answer that state one of the concept's misconceptions ("eval mode freezes all the weights")."""
-    return {c.span for c in kept if c.states
-            for m in concept.misconceptions for p in m.phrasings if states_misconception(p, c)}
 
 
 def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset[str]) -> int:
