@@ -467,7 +467,8 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
                         (w in ("and", "or", "nor") and _starts_clause(nxt)):
                     if current:
                         pieces.append((current, carry))
-                    carry = w in ("or", "nor") and any(x in NEGATIONS for x in current)
+                    carry = w in ("or", "nor") and any(x in NEGATIONS for x in current) or \
+                        _gerunds_denied(current, w, nxt)
                     current = []
                     continue
                 current.append(w)
@@ -484,6 +485,13 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
 
 PAIRED = {"between"}  # words whose "A and B" names a pair, never the start of a second clause ("both" is also a
 # pronoun: "both stay frozen and the head trains" is two clauses)
+
+
+def _gerunds_denied(current: list[str], joint: str, nxt: str) -> bool:
+    """A second gerund joined to a denied one ("instead of being overwritten and losing the features", "without
+    forgetting or drifting"): the denial covers both."""
+    return joint in ("and", "or") and nxt.endswith("ing") and \
+        any(w in NEGATIONS and v.endswith("ing") for w, v in zip(current, current[1:]))
 
 
 def _degree(word: str) -> bool:

@@ -437,3 +437,13 @@ def test_card_concepts_load(tmp_path):
     (tmp_path / "cards.toml").write_text(CARD_TOML)
     (card,) = load_bank(tmp_path).items
     assert card.concepts[0].misconceptions == [Misconception("frozen weights still change", ["freez updat"])]
+
+
+def test_a_denial_of_one_gerund_covers_the_gerund_joined_to_it():
+    small = BANK.get("lr-card-small")  # 2: the features are kept, not destroyed (misconception: small LR forgets)
+    kept = score("It keeps the updates small, so the pretrained weights are nudged instead of being overwritten and "
+                 "losing the features they learned.", small.concepts)
+    assert kept.flags == () and kept.credited == 2
+    lost = score("A small learning rate overwrites the weights and it loses the features they learned.",
+                 small.concepts)
+    assert lost.decisions[1].verdict is not Verdict.ASSERTED
