@@ -107,7 +107,7 @@ SYNONYMS = {
     "wreck": "ruin", "erase": "ruin", "lose": "ruin", "lost": "ruin", "discard": "ruin", "throw": "ruin",
     "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin", "smash": "ruin",
     "trash": "ruin", "mess": "ruin", "spoil": "ruin", "clobber": "ruin", "undo": "ruin", "override": "ruin",
-    "drift": "updat", "touch": "updat", "gamma": "weight", "beta": "bias",
+    "drift": "updat", "touch": "updat", "gamma": "weight", "beta": "bias", "w": "weight",
     "keep": "keep", "preserve": "keep", "retain": "keep", "protect": "keep", "save": "keep", "conserve": "keep",
     "maintain": "keep", "survive": "keep", "stay": "keep", "remain": "keep", "reuse": "keep", "carry": "keep",
     "leverage": "keep", "transfer": "keep", "exploit": "keep",

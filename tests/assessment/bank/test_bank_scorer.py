@@ -447,3 +447,10 @@ def test_a_denial_of_one_gerund_covers_the_gerund_joined_to_it():
     lost = score("A small learning rate overwrites the weights and it loses the features they learned.",
                  small.concepts)
     assert lost.decisions[1].verdict is not Verdict.ASSERTED
+
+
+def test_w_names_the_weight_and_continuing_to_update_it_is_no_frozen_weight():
+    lora = BANK.get("adapters-explain-lora")  # 1: the pretrained weight stays frozen, only B A trains
+    assert verdicts(lora, "Only A and B learn, so W stays exactly the pretrained one.")[0] == "A"
+    card = BANK.get("adapters-card-lora")  # 1: the pretrained weight stays frozen (misconception: LoRA updates it)
+    assert verdicts(card, "It also keeps updating W itself, with a smaller learning rate.")[0] == "C"
