@@ -107,7 +107,7 @@ SYNONYMS = {
     "wreck": "ruin", "erase": "ruin", "lose": "ruin", "lost": "ruin", "discard": "ruin", "throw": "ruin",
     "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin", "smash": "ruin",
     "trash": "ruin", "mess": "ruin", "spoil": "ruin", "clobber": "ruin", "undo": "ruin", "override": "ruin",
-    "drift": "updat", "touch": "updat", "gamma": "weight", "beta": "bias", "w": "weight",
+    "drift": "updat", "touch": "updat", "gamma": "weight", "beta": "bias", "w": "weight", "fresh": "new",
     "keep": "keep", "preserve": "keep", "retain": "keep", "protect": "keep", "save": "keep", "conserve": "keep",
     "maintain": "keep", "survive": "keep", "stay": "keep", "remain": "keep", "reuse": "keep", "carry": "keep",
     "leverage": "keep", "transfer": "keep", "exploit": "keep",
@@ -286,12 +286,16 @@ def normalize(text: str) -> str:
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
     text = re.sub(r"\bless (?:accurate|effective|robust|reliable)\b", "worse", text)  # not "small accurate"
+    text = re.sub(r"\bby (?:heart|rote)\b", "memorise", text)  # "remembers the training images by heart"
     text = re.sub(r"\s*(?:->|=>|→)\s*", " _then_ ", text)  # a note's arrow: what follows is its own claim
     text = _GUARDED.sub(r"\g<0> _either_ ", text)
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
                   r"(training|learning|tuning|to train|to learn)\b", r"further \1", text)
-    text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b",
+    text = re.sub(r"\b(?:go|goes|went|going|gone|shoots?|creeps?|moves?|starts? going|heads?|ticks?) up\b|"
+                  r"\b(?:go|goes|went|going|gone|turns?|turned|turning|trends?|trending|heads?|moves?) upwards?\b",
                   "rises", text)
+    text = re.sub(r"\b(train|val|valid|test)_(loss|acc|accuracy)\b",
+                  lambda m: f"{m.group(1)} {'accuracy' if m.group(2) == 'acc' else 'loss'}", text)  # logged names
     text = re.sub(r"\b(?:go|goes|went|going|gone|moves?|heads?|comes?|ticks?) down\b", "drops", text)
     text = re.sub(r"\b(?:crank|turn|dial|bring)(?:s|ed|ing)? (?:the )?(lr|rate)(?: way| right| all the way)? down\b",
                   r"lower the \1", text)  # "crank the lr way down"

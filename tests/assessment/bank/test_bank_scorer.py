@@ -454,3 +454,11 @@ def test_w_names_the_weight_and_continuing_to_update_it_is_no_frozen_weight():
     assert verdicts(lora, "Only A and B learn, so W stays exactly the pretrained one.")[0] == "A"
     card = BANK.get("adapters-card-lora")  # 1: the pretrained weight stays frozen (misconception: LoRA updates it)
     assert verdicts(card, "It also keeps updating W itself, with a smaller learning rate.")[0] == "C"
+
+
+def test_logged_curve_names_by_heart_and_a_fresh_head_read_as_words():
+    many = BANK.get("overfit-explain-many-layers")  # 3: the model memorises, 4: train/validation gap
+    assert verdicts(many, "train_loss keeps decreasing while val_loss turns upward.")[3] == "A"
+    assert verdicts(many, "The network learns each training photo by heart.")[2] == "A"
+    adjust = BANK.get("basics-explain-adjust")  # 2: adjusts some layers / a new head
+    assert verdicts(adjust, "You put a fresh output layer on top and train it on your data.")[1] == "A"
