@@ -175,6 +175,7 @@ PRONOUNS = {"they", "them", "these", "those", "it", "which", "that", "both", "th
 # Conjunctions that always start a new clause; "and"/"or" do so only before a new subject or verb.
 _BREAKS = {"but", "while", "whereas", "although", "though", "however", "because", "since", "so", "which", "where",
            "hence", "therefore", "thus", "otherwise", "meanwhile", "whilst", "then", "afterwards", "next"}
+CONTRASTS = {"but", "while", "whereas", "although", "though", "however", "otherwise", "meanwhile", "whilst"}
 _COMPARAND = {"than", "compared", "versus", "vs", "unlike"}
 _EXCEPT = {"except", "excluding", "besides", "apart"}
 # Verbs that make a fragment a statement rather than a keyword.
@@ -343,7 +344,10 @@ def sentences(text: str) -> list[tuple[str, list[str]]]:
     short heading before a colon ("Small and similar: freeze most layers") stays with what it introduces."""
     text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
     text = _HEADING.sub(lambda m: m.group(1) + m.group(2) + (" " if _heading(m.group(2)) else ": "), text)
-    return [(s.strip(), [p.strip() for p in re.split(r"[,|]|\s/|/\s", s) if p.strip()]) for s in _sentences(text)]
+    text = re.sub(r"\([^()]*\)(?=\s*\w)", lambda m: m.group(0).replace(",", "\0"), text)  # inside a clause:
+    # "early blocks (conv1, layer1) hold edge detectors" is one part
+    return [(s.strip(), [p.strip().replace("\0", ",") for p in re.split(r"[,|]|\s/|/\s", s) if p.strip()])
+            for s in _sentences(text)]
 
 
 def _heading(words: str) -> bool:
@@ -456,9 +460,11 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
         for span, part, command in zip(parts, normal, commands):
             raw = _words(part)
             part_states = stated or command or listed or _terse(raw) or _clause_shape(raw)
-            pieces: list[tuple[list[str], bool]] = []  # (words, negation carried from an "or" before it)
+            pieces: list[tuple[list[str], bool, str]] = []  # (words, negation carried from an "or" before it, the
+            # word that began it)
             current: list[str] = []
             carry = paired = False
+            joint = ","
             for i, w in enumerate(raw):
                 nxt = raw[i + 1] if i + 1 < len(raw) else ""
                 if w in PAIRED:  # "between the head and the body": its "and" joins the pair
@@ -470,16 +476,22 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
                 if (w in _BREAKS and not (w == "so" and (canon(nxt) in COMPARATIVES or _degree(nxt)))) or \
                         (w in ("and", "or", "nor") and _starts_clause(nxt)):
                     if current:
-                        pieces.append((current, carry))
+                        pieces.append((current, carry, joint))
                     carry = w in ("or", "nor") and any(x in NEGATIONS for x in current) or \
                         _gerunds_denied(current, w, nxt)
-                    current = []
+                    current, joint = [], w
                     continue
                 current.append(w)
             if current:
-                pieces.append((current, carry))
-            for piece, carried in pieces:
+                pieces.append((current, carry, joint))
+            for piece, carried, joint in pieces:
                 clause = _clause(piece, carried, previous)
+                if previous is not None and previous.scratch and previous.sentence == number and \
+                        joint not in CONTRASTS and not any(w.stem in ("tun", "pretrain") for w in clause.words) and \
+                        re.search(r"\bscratch\b|\brandom(?:ly)? (?:init|weight)", previous.text):
+                    clause.scratch = True  # "from scratch the network must learn every feature, so it needs much
+                    # data": the sentence goes on about scratch until it turns ("but", "while") or names fine-tuning
+                    # (random crops, or a random head, are no network trained from scratch)
                 if clause.words:
                     clause.span, clause.states, clause.sentence = span, part_states, number
                     out.append(clause)

@@ -462,3 +462,16 @@ def test_logged_curve_names_by_heart_and_a_fresh_head_read_as_words():
     assert verdicts(many, "The network learns each training photo by heart.")[2] == "A"
     adjust = BANK.get("basics-explain-adjust")  # 2: adjusts some layers / a new head
     assert verdicts(adjust, "You put a fresh output layer on top and train it on your data.")[1] == "A"
+
+
+def test_a_parenthesis_inside_a_clause_keeps_its_commas():
+    assert verdicts(ROLE, "Early blocks (conv1, layer1) hold edge detectors that transfer to nearly anything.")[2] == "A"
+
+
+def test_a_sentence_about_scratch_stays_about_scratch_until_it_turns():
+    said = ("Training from scratch makes the network learn every feature from the target data, which demands a large "
+            "labelled dataset and a lot of compute.")
+    assert verdicts(SCRATCH, said)[1:3] == "AA"  # scratch needs more: fine-tuning needs less
+    turned = ("Training from scratch makes the network learn every feature from the target data, whereas the network "
+              "demands a large labelled dataset and a lot of compute.")
+    assert "C" in verdicts(SCRATCH, turned)[1:3]
