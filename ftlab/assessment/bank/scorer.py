@@ -694,15 +694,23 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
 
 
 ANAPHORS = {"it", "they"}  # subjects that stand for what the clause before them spoke of
+BARE_STEP = {"train", "tun", "few", "epoch", "little", "bit", "couple"}  # "..., then train (it) a few epochs"
 
 
 def continuations(kept: list[Clause]) -> list[Clause]:
     """A clause whose subject is a pronoun read with the clause before it in its sentence: in "from scratch the net
-    must learn every feature, so it will just overfit" the second clause says what the first one's subject does. Like
-    a condition, the joined claim only asserts."""
+    must learn every feature, so it will just overfit" the second clause says what the first one's subject does. A
+    bare "train (it)" after a step trains what that step made: "swap the fc layer for your classes, then train".
+    Like a condition, the joined claim only asserts."""
     return [framed([before, clause]) for before, clause in zip(kept, kept[1:])
-            if clause.text.split(" ", 1)[0] in ANAPHORS and before.sentence == clause.sentence
-            and before.states and clause.states]
+            if before.states and clause.states and (
+                (clause.text.split(" ", 1)[0] in ANAPHORS and before.sentence == clause.sentence)
+                or _bare_step(clause))]
+
+
+def _bare_step(clause: Clause) -> bool:
+    stems = {w.stem for w in clause.words}
+    return bool(stems & {"train", "tun"}) and stems <= BARE_STEP and not any(w.negated for w in clause.words)
 
 
 def framed(parts: list[Clause]) -> Clause:

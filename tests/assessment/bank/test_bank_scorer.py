@@ -475,3 +475,9 @@ def test_a_sentence_about_scratch_stays_about_scratch_until_it_turns():
     turned = ("Training from scratch makes the network learn every feature from the target data, whereas the network "
               "demands a large labelled dataset and a lot of compute.")
     assert "C" in verdicts(SCRATCH, turned)[1:3]
+
+
+def test_a_bare_train_trains_what_the_step_before_it_made():
+    steps = "Load a pretrained resnet, freeze everything, swap model.fc for a new Linear with your classes, and train."
+    assert verdicts(RECIPE, steps)[3] == "A"  # 4: train the new head first, with the body frozen
+    assert verdicts(RECIPE, "Load a pretrained resnet and freeze everything. Train.")[3] != "A"
