@@ -108,6 +108,8 @@ SYNONYMS = {
     "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin", "smash": "ruin",
     "trash": "ruin", "mess": "ruin", "spoil": "ruin", "clobber": "ruin", "undo": "ruin", "override": "ruin",
     "drift": "updat", "touch": "updat", "gamma": "weight", "beta": "bias", "w": "weight", "fresh": "new",
+    **dict.fromkeys(("net", "cnn", "convnet", "resnet", "resnet18", "resnet34", "resnet50", "resnet101", "vgg", "vgg16",
+                     "alexnet", "vit", "efficientnet", "mobilenet", "densenet"), "network"),  # architectures named
     "keep": "keep", "preserve": "keep", "retain": "keep", "protect": "keep", "save": "keep", "conserve": "keep",
     "maintain": "keep", "survive": "keep", "stay": "keep", "remain": "keep", "reuse": "keep", "carry": "keep",
     "leverage": "keep", "transfer": "keep", "exploit": "keep",
@@ -288,6 +290,8 @@ def normalize(text: str) -> str:
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
     text = re.sub(r"\bless (?:accurate|effective|robust|reliable)\b", "worse", text)  # not "small accurate"
     text = re.sub(r"\bby (?:heart|rote)\b", "memorise", text)  # "remembers the training images by heart"
+    text = re.sub(r"\b(?:far |way |much )?(?:too few|too little|insufficient|nowhere near enough|not (?:that|so|very) "
+                  r"many)\b", "not enough", text)  # "50 photos is too few": a shortfall, not a small size
     text = re.sub(r"\s*(?:->|=>|→)\s*", " _then_ ", text)  # a note's arrow: what follows is its own claim
     text = _GUARDED.sub(r"\g<0> _either_ ", text)
     text = re.sub(r"\b(?:keeps?|kept|keeping|continues?|continued|continuing|carry on|goes on)\s+(?:on\s+)?"
@@ -694,7 +698,7 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
 
 
 ANAPHORS = {"it", "they"}  # subjects that stand for what the clause before them spoke of
-BARE_STEP = {"train", "tun", "few", "epoch", "little", "bit", "couple"}  # "..., then train (it) a few epochs"
+BARE_STEP = {"train", "tun", "only", "few", "epoch", "little", "bit", "couple"}  # "..., then train (it) a few epochs"
 
 
 def continuations(kept: list[Clause]) -> list[Clause]:

@@ -481,3 +481,11 @@ def test_a_bare_train_trains_what_the_step_before_it_made():
     steps = "Load a pretrained resnet, freeze everything, swap model.fc for a new Linear with your classes, and train."
     assert verdicts(RECIPE, steps)[3] == "A"  # 4: train the new head first, with the body frozen
     assert verdicts(RECIPE, "Load a pretrained resnet and freeze everything. Train.")[3] != "A"
+
+
+def test_named_architectures_are_networks_and_too_few_is_a_shortfall():
+    plan = COURSE.get("course-explain-plan")  # 1 pretrained network, 2 new head, 3 freeze early, 4 scratch overfits
+    said = "I'd grab a pretrained resnet, swap the last layer for my classes and only train that."
+    assert verdicts(plan, said)[:3] == "AAA"
+    assert verdicts(plan, "It beats scratch because the pretrained features are already good and 50 photos is too "
+                          "few.") == "---A"  # not "pretrained on a small dataset"
