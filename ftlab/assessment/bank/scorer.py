@@ -107,7 +107,7 @@ SYNONYMS = {
     "wreck": "ruin", "erase": "ruin", "lose": "ruin", "lost": "ruin", "discard": "ruin", "throw": "ruin",
     "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin", "smash": "ruin",
     "trash": "ruin", "mess": "ruin", "spoil": "ruin", "clobber": "ruin", "undo": "ruin", "override": "ruin",
-    "drift": "updat", "touch": "updat", "gamma": "weight", "beta": "bias", "w": "weight", "fresh": "new",
+    "touch": "updat", "gamma": "weight", "beta": "bias", "w": "weight", "fresh": "new",
     **dict.fromkeys(("net", "cnn", "convnet", "resnet", "resnet18", "resnet34", "resnet50", "resnet101", "vgg", "vgg16",
                      "alexnet", "vit", "efficientnet", "mobilenet", "densenet"), "network"),  # architectures named
     "keep": "keep", "preserve": "keep", "retain": "keep", "protect": "keep", "save": "keep", "conserve": "keep",
@@ -307,8 +307,9 @@ def normalize(text: str) -> str:
     text = re.sub(r"\bhow (?:much|many)\b", "amount of", text)  # a quantity named, not claimed large or small
     text = re.sub(r"\bhow (?:big|large|small)\b", "size of", text)
     text = re.sub(r"\bhow (?:fast|high|low)\b", "how", text)
-    text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b([^.,;:]{0,60}?)"
-                  r"\bfrom (?:being |getting )?", r"\1\2 not ", text)  # "keeps X from being overwritten"
+    text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b(?! \w+ing\b)"
+                  r"([^.,;:]{0,60}?)\bfrom (?:being |getting )?", r"\1\2 not ",
+                  text)  # "keeps X from being overwritten", not "keeps updating its statistics from the new batches"
     text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
     text = re.sub(r"\beven (?:when|if|though|with)\b|\bregardless of\b|\bin spite of\b|\bdespite\b", "although despite",
                   text)  # a concession is its own clause, marked: "despite requires_grad false"
@@ -697,6 +698,22 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
     return out
 
 
+def concessions(kept: list[Clause]) -> list[Clause]:
+    """A concession read with the claim it concedes to: in "BN keeps updating its statistics, even with
+    requires_grad=False" the statistics update despite the flag. One opening its sentence joins the clause after it,
+    any other the clause before. The joined claim only asserts."""
+    out = []
+    for i, clause in enumerate(kept):
+        if clause.text.split(" ", 1)[0] != "despite":
+            continue
+        before = kept[i - 1] if i and kept[i - 1].sentence == clause.sentence else None
+        after = kept[i + 1] if i + 1 < len(kept) and kept[i + 1].sentence == clause.sentence else None
+        other = before or after
+        if other is not None and other.states and clause.states:
+            out.append(framed([other, clause] if before else [clause, other]))
+    return out
+
+
 ANAPHORS = {"it", "they"}  # subjects that stand for what the clause before them spoke of
 BARE_STEP = {"train", "tun", "only", "few", "epoch", "little", "bit", "couple"}  # "..., then train (it) a few epochs"
 
@@ -914,7 +931,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
     common = frozenset(COMMON | premise)
-    read = kept + conditionals(kept) + continuations(kept)
+    read = kept + conditionals(kept) + concessions(kept) + continuations(kept)
     decisions = [decide(c, read, common) for c in concepts]
     mistaken = [d.misstated for d in decisions]
     for i, concept in enumerate(concepts):  # a clause stating another concept's misconception earns this one nothing

@@ -489,3 +489,12 @@ def test_named_architectures_are_networks_and_too_few_is_a_shortfall():
     assert verdicts(plan, said)[:3] == "AAA"
     assert verdicts(plan, "It beats scratch because the pretrained features are already good and 50 photos is too "
                           "few.") == "---A"  # not "pretrained on a small dataset"
+
+
+def test_a_concession_is_read_with_the_claim_it_concedes_to():
+    frozen = BANK.get("batchnorm-explain-frozen")  # 1 statistics update in train mode, 2 requires_grad only fixes
+    said = "In train mode BN keeps updating its running mean and variance from the new batches, even with " \
+           "requires_grad=False."  # weight and bias
+    assert verdicts(frozen, said)[:2] == "AA"
+    assert [w.negated for c in clauses("BN keeps updating its statistics from the new batches.") for w in c.words
+            if w.stem == "new"] == [False]  # continuing to update "from" a source is no "keeps X from happening"
