@@ -356,12 +356,18 @@ def sentences(text: str) -> list[tuple[str, list[str]]]:
 
 
 def _heading(words: str) -> bool:
-    """A label such as "Small and similar", not a clause: no negation, auxiliary or inflected verb."""
-    for w in re.findall(r"[\w'-]+", words.lower()):
+    """A label such as "Small and similar", not a clause: no negation, auxiliary or inflected verb, but for a
+    participle opening a label of two words at most ("Carried over:", "Kept:", "Learned anew:")."""
+    found = re.findall(r"[\w'-]+", words.lower())
+    for i, w in enumerate(found):
         lemma = _verb_lemma(w)
-        if w in NEGATIONS or w in FINITE or (lemma and lemma != w and not w.endswith("ing")):
+        participle = i == 0 and len(found) <= 2 and (w.endswith("ed") or w in PARTICIPLES)
+        if w in NEGATIONS or w in FINITE or (lemma and lemma != w and not w.endswith("ing") and not participle):
             return False
     return True
+
+
+PARTICIPLES = {"kept", "learnt", "frozen", "brought", "taken", "left", "built", "made", "thrown"}
 
 
 def units(text: str) -> list[str]:

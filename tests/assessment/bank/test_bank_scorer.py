@@ -498,3 +498,10 @@ def test_a_concession_is_read_with_the_claim_it_concedes_to():
     assert verdicts(frozen, said)[:2] == "AA"
     assert [w.negated for c in clauses("BN keeps updating its statistics from the new batches.") for w in c.words
             if w.stem == "new"] == [False]  # continuing to update "from" a source is no "keeps X from happening"
+
+
+def test_a_participle_heading_stays_with_what_it_introduces():
+    transfer = COURSE.get("course-card-transfer")  # 1 weights and features carry over, 2 a new head is learned
+    assert verdicts(transfer, "Carried over: the pretrained weights. Learned anew: the new head for your classes.") \
+        == "AA"
+    assert verdicts(transfer, "Kept: the pretrained feature extractor. New: the replaced classification head.") == "AA"
