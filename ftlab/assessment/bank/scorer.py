@@ -177,6 +177,7 @@ PRONOUNS = {"they", "them", "these", "those", "it", "which", "that", "both", "th
 # Conjunctions that always start a new clause; "and"/"or" do so only before a new subject or verb.
 _BREAKS = {"but", "while", "whereas", "although", "though", "however", "because", "since", "so", "which", "where",
            "hence", "therefore", "thus", "otherwise", "meanwhile", "whilst", "then", "afterwards", "next"}
+_SCRATCH_NAMED = re.compile(r"\bscratch\b|\brandom(?:ly)? (?:init|weight)")
 CONTRASTS = {"but", "while", "whereas", "although", "though", "however", "otherwise", "meanwhile", "whilst"}
 _COMPARAND = {"than", "compared", "versus", "vs", "unlike"}
 _EXCEPT = {"except", "excluding", "besides", "apart"}
@@ -455,16 +456,20 @@ def _terse(words: list[str]) -> bool:
     return "ADJ" not in before or "NOUN" not in getAllLemmas(words[-1])  # "bottom frozen", not "big updates"
 
 
-def clauses(text: str, said: bool | None = None) -> list[Clause]:
+def clauses(text: str, said: bool | None = None, before: Clause | None = None) -> list[Clause]:
     """Cut an answer into clauses of polarised stems, with subjects carried into clauses that lack one; each clause
     keeps the part of the answer it came from and whether its sentence states anything (`said`: decided by the
-    caller for a sentence cut from a longer answer)."""
+    caller for a sentence cut from a longer answer, `before`: the clause before it there, whose talk of scratch a
+    pronoun opening this text goes on with: "...from scratch; this demands a large dataset")."""
     out: list[Clause] = []
     previous: Clause | None = None
     full = units(text)
     written = [(sentence, unit_states(unit, len(full) == 1) if said is None else said)
                for unit in full for sentence in sentences(unit)]
     for number, ((_, parts), stated) in enumerate(written):
+        about_scratch = False  # "from scratch the network must learn every feature, so it needs much data": the
+        # sentence goes on about scratch until it turns ("but", "while") or names fine-tuning (random crops, or a
+        # random head, are no network trained from scratch)
         normal = [normalize(part) for part in parts]
         commands = [_imperative(_words(part)) for part in normal]
         listed = sum(commands) >= max(2, len(parts) / 2)  # a list of steps: its verbless items are steps too
@@ -497,12 +502,12 @@ def clauses(text: str, said: bool | None = None) -> list[Clause]:
                 pieces.append((current, carry, joint))
             for piece, carried, joint in pieces:
                 clause = _clause(piece, carried, previous)
-                if previous is not None and previous.scratch and previous.sentence == number and \
-                        joint not in CONTRASTS and not any(w.stem in ("tun", "pretrain") for w in clause.words) and \
-                        re.search(r"\bscratch\b|\brandom(?:ly)? (?:init|weight)", previous.text):
-                    clause.scratch = True  # "from scratch the network must learn every feature, so it needs much
-                    # data": the sentence goes on about scratch until it turns ("but", "while") or names fine-tuning
-                    # (random crops, or a random head, are no network trained from scratch)
+                if joint in CONTRASTS or any(w.stem in ("tun", "pretrain") for w in clause.words):
+                    about_scratch = False
+                clause.scratch = clause.scratch or about_scratch or (
+                    not out and before is not None and before.scratch and piece[0] in PRONOUNS
+                    and not any(w.stem in ("tun", "pretrain") for w in clause.words))
+                about_scratch = about_scratch or (clause.scratch and bool(_SCRATCH_NAMED.search(clause.text)))
                 if clause.words:
                     clause.span, clause.states, clause.sentence = span, part_states, number
                     out.append(clause)
@@ -923,7 +928,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
         elif norm in names:
             flags.append("pasted-concept-names")
         else:
-            sentence_clauses = clauses(sentence, said=stated)
+            sentence_clauses = clauses(sentence, said=stated, before=kept[-1] if kept else None)
             for clause in sentence_clauses:
                 clause.sentence = number
             said_all = frozenset().union(*(c.lemmas for c in sentence_clauses))

@@ -201,7 +201,8 @@ def test_a_condition_and_the_clause_it_governs_are_one_claim_that_never_denies()
 def test_a_clause_whose_subject_is_it_is_read_with_the_clause_before_it():
     plan = COURSE.get("course-explain-plan")  # 4: little data, so training from scratch would overfit
     assert verdicts(plan, "From scratch the net has to learn every feature itself, so it will just overfit.")[3] == "A"
-    assert verdicts(plan, "From scratch the net has to learn every feature itself. It will just overfit.")[3] == "-"
+    assert verdicts(plan, "From scratch the net has to learn every feature itself. It will just overfit.")[3] == "A"
+    assert verdicts(plan, "The net has to learn every feature itself. It will just overfit.")[3] == "-"  # no scratch
 
 
 def test_assigning_requires_grad_on_a_module_is_the_attribute_trap_not_a_freeze():
@@ -475,6 +476,9 @@ def test_a_sentence_about_scratch_stays_about_scratch_until_it_turns():
     turned = ("Training from scratch makes the network learn every feature from the target data, whereas the network "
               "demands a large labelled dataset and a lot of compute.")
     assert "C" in verdicts(SCRATCH, turned)[1:3]
+    chained = ("Training from scratch starts from random weights, so the network must learn every feature, from edges "
+               "upwards; this demands a large labelled dataset and a lot of compute.")
+    assert "C" not in verdicts(SCRATCH, chained)
 
 
 def test_a_bare_train_trains_what_the_step_before_it_made():
