@@ -14,9 +14,11 @@ CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
 @dataclass(frozen=True)
 class Context:
     """Where a free-text answer is graded: the text on screen while it was written (text pasted from it earns
-    nothing) and whether the feedback is for a person confirming the score rather than for the learner."""
+    nothing), the hints taken before it (repeating one earns nothing; one never shown is the learner's own words)
+    and whether the feedback is for a person confirming the score rather than for the learner."""
 
     shown: tuple[str, ...] = ()  # e.g. the model answer shown earlier in this same attempt; never a past session's
+    hints: tuple[str, ...] = ()  # the rungs of the item's hint ladder shown before this answer
     for_instructor: bool = False
 
 
@@ -93,9 +95,8 @@ def grade_card(item: Card, answer: Any, context: Context = Context()) -> Grade:
 
 def concept_decisions(item: Explain | Card, answer: str, max_score: float, context: Context) -> Scored:
     """The scorer's decision on each of the item's concepts for this answer: what grading and the class report read."""
-    hints = getattr(item, "hints", None) or getattr(item, "hint", "")  # one hint, or a ladder of them
-    hints = (hints,) if isinstance(hints, str) else tuple(hints)
-    return score(answer, item.concepts, prompt=item.prompt, hints=hints, shown=context.shown, max_score=max_score)
+    return score(answer, item.concepts, prompt=item.prompt, hints=context.hints, shown=context.shown,
+                 max_score=max_score)
 
 
 def concept_grade(item: Explain | Card, answer: str, max_score: float, context: Context) -> Grade:

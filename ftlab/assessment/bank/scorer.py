@@ -289,6 +289,9 @@ def normalize(text: str) -> str:
             .replace("machine learning", "machine_learning").replace("learning rate", "rate")
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
+    text = re.sub(r"\b(models?|networks?|nets?|cnns?|resnets?)(?: that was| which was| that has been| already)? "
+                  r"(?:trained|learned|learnt) (on|with|using)\b", r"\1 pretrained \2", text)  # "a model trained on
+    # loads of images" was pretrained: its training is not the fine-tuning the answer goes on to describe
     text = re.sub(r"\bless (?:accurate|effective|robust|reliable)\b", "worse", text)  # not "small accurate"
     text = re.sub(r"\bby (?:heart|rote)\b", "memorise", text)  # "remembers the training images by heart"
     text = re.sub(r"\b(?:far |way |much )?(?:too few|too little|insufficient|nowhere near enough|not (?:that|so|very) "

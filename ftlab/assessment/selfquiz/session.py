@@ -95,8 +95,10 @@ class QuizSession:
         the review; later ones are practice. `typed`: what the learner wrote before revealing a card, saved too."""
         item = self.item(item_id)
         model = item.model_answer if isinstance(item, Explain) else getattr(item, "answer", "")
-        # the model answer is on screen only after a first attempt of this session: pasting it then earns nothing
-        result = grade(item, answer, Context(shown=(model,) if item_id in self.grades else ()))
+        # the model answer is on screen only after a first attempt of this session: pasting it then earns nothing;
+        # so are the hints taken
+        taken = tuple(getattr(item, "hints", [])[:self.hints_used.get(item_id, 0)])
+        result = grade(item, answer, Context(shown=(model,) if item_id in self.grades else (), hints=taken))
         if isinstance(item, Exercise):  # a failed live check makes the concept's recall items due
             result = exercise_checked(item.id, result)
         if result.outcome is Outcome.NOT_ATTEMPTED:

@@ -98,10 +98,17 @@ def test_claims_about_training_from_scratch_count_the_other_way_round(answer, ex
     ("overfit-explain-many-layers", "Too many unfrozen weights for a tiny dataset: the model memorises it, and "
                                     "val loss goes up.", 4),
     ("similarity-explain-which-layers", "Whether your images look like ImageNet or are dissimilar, and how much "
-                                        "data you have.", 1),  # the data half repeats the hint
+                                        "data you have.", 2),  # no hint was shown: the data half is the learner's
 ])
 def test_the_issue_examples(item_id, answer, points):
     assert grade(BANK.get(item_id), answer).score == points
+
+
+def test_repeating_a_hint_earns_nothing_only_once_it_was_shown():
+    item = BANK.get("similarity-explain-which-layers")  # hint: "Think about your data (how much, how similar) ..."
+    answer = "Whether your images look like ImageNet or are dissimilar, and how much data you have."
+    assert grade(item, answer, Context(hints=tuple(item.hints[:1]))).score == 1
+    assert "hint-echo" not in grade(item, answer).flags
 
 
 def test_a_contradicted_concept_scores_zero_and_names_the_misconception():
@@ -370,7 +377,8 @@ def measure(name: str) -> tuple[float, float, dict[str, float]]:
     for sample in tomllib.loads((SAMPLES / name).read_text(encoding="utf-8"))["samples"]:
         item = BANK.get(sample["item"])
         shown = (getattr(item, "model_answer", "") or item.answer,) if sample.get("kind") == "pasted-model" else ()
-        result = grade(item, sample["answer"], Context(shown=shown))
+        hints = tuple(item.hints) if sample.get("kind") == "hint-echo" else ()  # a hint repeated after it was shown
+        result = grade(item, sample["answer"], Context(shown=shown, hints=hints))
         hits = [c.name not in result.missing for c in item.concepts]
         covers = set(sample["covers"])
         if sample.get("kind", "partial") in ("paraphrase", "partial"):

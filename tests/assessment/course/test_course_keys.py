@@ -114,7 +114,8 @@ def test_the_solution_and_honest_paraphrases_earn_full_marks(item_id):
 def test_wrong_answers_of_every_kind_earn_nothing(item_id):
     item = KEYS.bank.get(item_id)
     for kind, text in {**WRONG[item_id], "pasted": _shown(item)}.items():
-        result = grade(item, text, Context(shown=(_shown(item),), for_instructor=True))  # the course's context
+        hints = tuple(item.hints) if kind == "hint" else ()  # repeating a hint earns nothing where one was shown
+        result = grade(item, text, Context(shown=(_shown(item),), hints=hints, for_instructor=True))
         assert result.score == 0, (kind, result.feedback)
         if kind in ("negated", "misconception", "from scratch"):
             assert result.diagnosis, kind  # feedback names the wrong belief

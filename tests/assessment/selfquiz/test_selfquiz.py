@@ -273,3 +273,12 @@ def test_a_notebook_quiz_is_practice_and_says_so(tmp_path):
         find(box, w.Button, "Check")[0].click()
         assert "practice, so your revision schedule is unchanged" in html_of(box)
         assert [a.attempt for a in store.answers()] == ["practice"] and store.cards() == {}
+
+
+def test_a_hint_taken_is_not_the_learners_words_and_one_never_shown_is():
+    item = BANK.get("similarity-explain-which-layers")  # hint 1: "Think about your data (how much, how similar) ..."
+    answer = "Whether your images look like ImageNet or are dissimilar, and how much data you have."
+    hinted = QuizSession([item])
+    hinted.hint(item.id)
+    assert "hint-echo" in hinted.submit(item.id, answer).flags
+    assert "hint-echo" not in QuizSession([item]).submit(item.id, answer).flags
