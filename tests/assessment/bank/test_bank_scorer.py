@@ -517,3 +517,10 @@ def test_a_participle_heading_stays_with_what_it_introduces():
     assert verdicts(transfer, "Carried over: the pretrained weights. Learned anew: the new head for your classes.") \
         == "AA"
     assert verdicts(transfer, "Kept: the pretrained feature extractor. New: the replaced classification head.") == "AA"
+
+
+def test_a_model_trained_on_other_images_is_a_pretrained_one():
+    assert normalize("a model trained on loads of images") == "a model pretrained on many images"
+    approach = BANK.get("basics-explain-approach")  # 2: continues training it on the new task
+    said = "A model trained on loads of images already knows edges, so it is useful for a new vision task."
+    assert verdicts(approach, said)[1] == "-"
