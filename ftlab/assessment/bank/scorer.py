@@ -744,7 +744,8 @@ def continuations(kept: list[Clause]) -> list[Clause]:
 
 
 def _bare_step(clause: Clause) -> bool:
-    stems = {w.stem for w in clause.words}
+    written = {canon(w) for w in clause.text.split()}
+    stems = {w.stem for w in clause.words} - (POSITIONS - written)  # "train it": an inherited position is no object
     return bool(stems & {"train", "tun"}) and stems <= BARE_STEP and not any(w.negated for w in clause.words)
 
 

@@ -493,6 +493,8 @@ def test_a_bare_train_trains_what_the_step_before_it_made():
     steps = "Load a pretrained resnet, freeze everything, swap model.fc for a new Linear with your classes, and train."
     assert verdicts(RECIPE, steps)[3] == "A"  # 4: train the new head first, with the body frozen
     assert verdicts(RECIPE, "Load a pretrained resnet and freeze everything. Train.")[3] != "A"
+    assert verdicts(RECIPE, "Load a pretrained model, freeze it, replace the last layer, train.")[3] == "A"  # "train"
+    # inherits "last" from the step before: a position it did not write names no object of its own
 
 
 def test_named_architectures_are_networks_and_too_few_is_a_shortfall():
