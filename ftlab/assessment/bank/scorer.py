@@ -732,6 +732,22 @@ ANAPHORS = {"it", "they"}  # subjects that stand for what the clause before them
 BARE_STEP = {"train", "tun", "only", "few", "epoch", "little", "bit", "couple"}  # "..., then train (it) a few epochs"
 
 
+VERDICT_WORDS = {"overfit", "sign", "clear", "classic", "typical", "mean", "indicate", "show", "mild", "kind", "only",
+                 "big", "clearest", "tell"}  # "..., that's (also) a sign of overfitting"
+
+
+def verdicts_on(kept: list[Clause]) -> list[Clause]:
+    """A verdict that names what the clause before it shows ("if both losses go down together, that's overfitting
+    too") read with that clause as one claim: a rule the learner states, so it can state a misconception."""
+    out = []
+    for before, clause in zip(kept, kept[1:]):
+        stems = {w.stem for w in clause.words}
+        if "overfit" in stems and stems <= VERDICT_WORDS and before.sentence == clause.sentence and before.states \
+                and not any(w.negated for w in clause.words) and clause.text.split(" ", 1)[0] in PRONOUNS:
+            out.append(replace(joined([before, clause]), hypothetical=False))
+    return out
+
+
 def continuations(kept: list[Clause]) -> list[Clause]:
     """A clause whose subject is a pronoun read with the clause before it in its sentence: in "from scratch the net
     must learn every feature, so it will just overfit" the second clause says what the first one's subject does. A
@@ -946,7 +962,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                  else "hint-echo")
     common = frozenset(COMMON | premise)
-    read = kept + conditionals(kept) + concessions(kept) + continuations(kept)
+    read = kept + conditionals(kept) + concessions(kept) + continuations(kept) + verdicts_on(kept)
     decisions = [decide(c, read, common) for c in concepts]
     mistaken = [d.misstated for d in decisions]
     for i, concept in enumerate(concepts):  # a clause stating another concept's misconception earns this one nothing

@@ -526,3 +526,14 @@ def test_a_model_trained_on_other_images_is_a_pretrained_one():
     approach = BANK.get("basics-explain-approach")  # 2: continues training it on the new task
     said = "A model trained on loads of images already knows edges, so it is useful for a new vision task."
     assert verdicts(approach, said)[1] == "-"
+
+
+def test_a_verdict_on_the_clause_before_it_can_state_a_misconception():
+    signs = BANK.get("overfit-card-signs")  # misconceptions: both curves falling, a rising training loss
+    for wrong in ("If both training and validation loss go down together, that's also overfitting.",
+                  "Also if the training loss goes up over the epochs, that's a sign of overfitting."):
+        assert verdicts(signs, wrong) == "C", wrong
+    right = score("Training loss going down while validation loss goes up means overfitting. If both go down "
+                  "together, that's also overfitting.", signs.concepts)
+    assert right.credited == 1 and "self-contradiction" in right.flags and not right.confident
+    assert verdicts(signs, "If both losses go down together, that's not overfitting.") != "C"
