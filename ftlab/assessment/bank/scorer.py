@@ -48,7 +48,7 @@ _DEPTH = re.compile(r"\b(?:(lower|low|bottom|shallow|shallower|low[ -]level|firs
                     r"(higher|high|upper|top|deeper|high[ -]level|last|final|later|late))[ -]"
                     r"((?:few |\d+ |two |three )?"
                     r"(?:layers?|blocks?|stages?|convolutions?|filters?|ones|levels?|features?|conv))\b")
-STOPWORDS = {"_then_", "_either_",  # an arrow in notes, a guarded danger: see `normalize`
+STOPWORDS = {"_then_", "_either_", "_aside_", "_end_",  # an arrow in notes, a guarded danger, a parenthesis
     "a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "be", "been", "being", "was", "were", "it", "its",
     "this", "that", "these", "those", "with", "as", "by", "at", "from", "we", "you", "your", "they", "them", "their",
     "our", "do", "does", "did", "can", "could", "will", "would", "should", "what", "then", "very", "also",
@@ -171,7 +171,7 @@ _CANON = set(SYNONYMS.values())
 # Stems whose negation does not flip a claim: the things a claim is about, not what it says of them.
 NOUNS = {"accuracy", "layer", "weight", "model", "network", "data", "featur", "head", "edg", "textur", "imagenet",
          "class", "task", "stat", "batch", "rate", "time", "valid", "grad", "requires_grad", "net", "neuron",
-         "step", "loss", "curve", "set", "domain", "source", "target", "body", "backbone", "optimizer"}
+         "step", "loss", "curve", "set", "domain", "source", "target", "body", "backbone", "optimizer", "bias"}
 PRONOUNS = {"they", "them", "these", "those", "it", "which", "that", "both", "this", "ones", "are", "is", "be",
             "was", "were", "become", "becomes"}
 # Conjunctions that always start a new clause; "and"/"or" do so only before a new subject or verb.
@@ -334,15 +334,17 @@ def normalize(text: str) -> str:
     text = re.sub(r"(?<=[a-z)])\s+=\s+(?=[a-z(])", " is ", text)  # notes: "lower = general"
     text = re.sub(r"(?<=[a-z_])\.(?=[a-z_])", " ", text)  # model.eval() -> model eval
     text = re.sub(r"(?<=\w)\(\)", "", text)
-    return text
+    return text.replace("(", " _aside_ ").replace(")", " _end_ ")  # a parenthesis: see `_clause`
 
 
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"[.;:!?\n]+(?:\s|$)|[;:!?\n]|\s[-–—]\s", text) if s.strip()]
 
 
-def _words(fragment: str) -> list[str]:
-    return [w for w in re.split(r"[^a-z0-9_.\-]+|(?<![0-9])\.|\.(?![0-9])|-(?![0-9])", fragment) if w]
+def _words(fragment: str, marks: bool = False) -> list[str]:
+    """The words of a normalized fragment; a parenthesis's marks only where a clause is read (`_clause`)."""
+    found = [w for w in re.split(r"[^a-z0-9_.\-]+|(?<![0-9])\.|\.(?![0-9])|-(?![0-9])", fragment) if w]
+    return found if marks else [w for w in found if w not in ("_aside_", "_end_")]
 
 
 _HEADING = re.compile(r"(^|[.;!?\n]\s*)((?:[\w'-]+[ /]+){0,2}[\w'-]+)\s*:\s+")
@@ -477,8 +479,9 @@ def clauses(text: str, said: bool | None = None, before: Clause | None = None) -
         commands = [_imperative(_words(part)) for part in normal]
         listed = sum(commands) >= max(2, len(parts) / 2)  # a list of steps: its verbless items are steps too
         for span, part, command in zip(parts, normal, commands):
-            raw = _words(part)
-            part_states = stated or command or listed or _terse(raw) or _clause_shape(raw)
+            raw = _words(part, marks=True)
+            bare = _words(part)
+            part_states = stated or command or listed or _terse(bare) or _clause_shape(bare)
             pieces: list[tuple[list[str], bool, str]] = []  # (words, negation carried from an "or" before it, the
             # word that began it)
             current: list[str] = []
@@ -545,21 +548,31 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
     negated, scratch = carried, False
     drop_position = False
     first_negation: int | None = None
-    either = False
-    for w in raw:
+    either = compared = False
+    outside = negated
+    denied_at = -9
+    for i, w in enumerate(raw):
         if w == "_then_":  # "small data can't constrain them -> memorises": the negation ends at the arrow
             negated = False
+            continue
+        if w == "_aside_":  # "early layers barely move (tiny lr)": what a parenthesis adds is not under the
+            outside, negated = negated, negated and compared  # denial before it, and the denial resumes after it
+            continue
+        if w == "_end_":
+            negated = outside
             continue
         if w == "_either_":
             either = True
             continue
-        if w in NEGATIONS:
-            negated = not negated if w != "nor" else True
+        if w in NEGATIONS:  # a second denial undoes the first only close to it ("does not stop", "not without");
+            # "don't compute a gradient and the optimizer doesn't change it" denies twice
+            negated = not negated if w != "nor" and i - denied_at <= 3 else True
+            denied_at = i
             drop_position = True
             first_negation = len(words) if first_negation is None else first_negation
             continue
         if w in _COMPARAND:  # "faster than training from scratch": what follows is the thing compared against
-            negated = True
+            negated = compared = True
             continue
         if w in _EXCEPT:  # "freeze everything except the head": what follows is set aside
             break

@@ -537,3 +537,11 @@ def test_a_verdict_on_the_clause_before_it_can_state_a_misconception():
                   "together, that's also overfitting.", signs.concepts)
     assert right.credited == 1 and "self-contradiction" in right.flags and not right.confident
     assert verdicts(signs, "If both losses go down together, that's not overfitting.") != "C"
+
+
+def test_a_parenthesis_is_outside_the_denial_and_two_distant_denials_both_deny():
+    assert [w.stem for w in clauses("early layers barely move (tiny lr)")[0].words if w.negated] == ["updat"]
+    said = "they don't get gradients (grad is None) and the optimizer doesn't change them"
+    assert [w.negated for c in clauses(said) for w in c.words if w.stem == "updat"] == [True]
+    assert [w.negated for c in clauses("it does not stop the statistics from updating") for w in c.words
+            if w.stem == "updat"] == [False]  # two denials close together undo each other
