@@ -474,7 +474,8 @@ def test_logged_curve_names_by_heart_and_a_fresh_head_read_as_words():
 
 
 def test_a_parenthesis_inside_a_clause_keeps_its_commas():
-    assert verdicts(ROLE, "Early blocks (conv1, layer1) hold edge detectors that transfer to nearly anything.")[2] == "A"
+    said = "Early blocks (conv1, layer1) hold edge detectors that transfer to nearly anything."
+    assert verdicts(ROLE, said)[2] == "A"
 
 
 def test_a_sentence_about_scratch_stays_about_scratch_until_it_turns():
