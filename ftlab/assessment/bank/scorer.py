@@ -104,7 +104,7 @@ SYNONYMS = {
     "gradient": "grad", "gradients": "grad", "grad": "grad",
     "update": "updat", "modify": "updat", "change": "updat", "alter": "updat", "move": "updat", "shift": "updat",
     "destroy": "ruin", "ruin": "ruin", "wipe": "ruin", "damage": "ruin", "forget": "ruin", "overwrite": "ruin",
-    "wreck": "ruin", "erase": "ruin", "lose": "ruin", "lost": "ruin", "discard": "ruin", "throw": "ruin",
+    "wreck": "ruin", "gone": "ruin", "erase": "ruin", "lose": "ruin", "lost": "ruin", "discard": "ruin", "throw": "ruin",
     "corrupt": "ruin", "break": "ruin", "harm": "ruin", "distort": "ruin", "scramble": "ruin", "smash": "ruin",
     "trash": "ruin", "mess": "ruin", "spoil": "ruin", "clobber": "ruin", "undo": "ruin", "override": "ruin",
     "touch": "updat", "gamma": "weight", "beta": "bias", "w": "weight", "fresh": "new",
@@ -548,7 +548,7 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
     negated, scratch = carried, False
     drop_position = False
     first_negation: int | None = None
-    either = compared = False
+    either = compared = aside = False
     outside = negated
     denied_at = -9
     for i, w in enumerate(raw):
@@ -557,9 +557,10 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
             continue
         if w == "_aside_":  # "early layers barely move (tiny lr)": what a parenthesis adds is not under the
             outside, negated = negated, negated and compared  # denial before it, and the denial resumes after it
+            aside = True
             continue
         if w == "_end_":
-            negated = outside
+            negated, aside = outside, False
             continue
         if w == "_either_":
             either = True
@@ -589,8 +590,8 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
             drop_position = False
             continue
         drop_position = False
-        if stem == "scratch" and not negated:
-            scratch = True
+        if stem == "scratch" and not negated and not aside:  # "lr=0.1 (a from-scratch value) makes huge jumps"
+            scratch = True  # speaks of fine-tuning: a parenthesis names scratch only in passing
         words.append(Word(stem, negated and stem not in NOUNS and stem not in POSITIONS, either))
         either = False
     after = words[first_negation:] if first_negation is not None else []

@@ -546,3 +546,10 @@ def test_a_parenthesis_is_outside_the_denial_and_two_distant_denials_both_deny()
     assert [w.negated for c in clauses(said) for w in c.words if w.stem == "updat"] == [True]
     assert [w.negated for c in clauses("it does not stop the statistics from updating") for w in c.words
             if w.stem == "updat"] == [False]  # two denials close together undo each other
+
+
+def test_scratch_named_in_passing_and_features_that_are_gone():
+    high = BANK.get("lr-explain-high")  # 2 large steps move weights far, 3 the learned features get destroyed
+    said = ("Using lr=0.1 (a typical from-scratch value) on the unfrozen layers makes huge jumps, and the features "
+            "that made transfer useful are gone.")
+    assert verdicts(high, said)[1:3] == "AA"
