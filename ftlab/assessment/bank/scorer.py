@@ -48,7 +48,8 @@ _DEPTH = re.compile(r"\b(?:(lower|low|bottom|shallow|shallower|low[ -]level|firs
                     r"(higher|high|upper|top|deeper|high[ -]level|last|final|later|late))[ -]"
                     r"((?:few |\d+ |two |three )?"
                     r"(?:layers?|blocks?|stages?|convolutions?|filters?|ones|levels?|features?|conv))\b")
-STOPWORDS = {"_then_", "_either_", "_aside_", "_end_",  # an arrow in notes, a guarded danger, a parenthesis
+PAREN_MARKS = ("_aside_", "_end_")  # where a parenthesis opens and closes: see `normalize` and `_clause`
+STOPWORDS = {"_then_", "_either_", *PAREN_MARKS,  # an arrow in notes, a guarded danger, a parenthesis
     "a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "be", "been", "being", "was", "were", "it", "its",
     "this", "that", "these", "those", "with", "as", "by", "at", "from", "we", "you", "your", "they", "them", "their",
     "our", "do", "does", "did", "can", "could", "will", "would", "should", "what", "then", "very", "also",
@@ -176,10 +177,10 @@ NOUNS = {"accuracy", "layer", "weight", "model", "network", "data", "featur", "h
 PRONOUNS = {"they", "them", "these", "those", "it", "which", "that", "both", "this", "ones", "are", "is", "be",
             "was", "were", "become", "becomes"}
 # Conjunctions that always start a new clause; "and"/"or" do so only before a new subject or verb.
-_BREAKS = {"but", "while", "whereas", "although", "though", "however", "because", "since", "so", "which", "where",
-           "hence", "therefore", "thus", "otherwise", "meanwhile", "whilst", "then", "afterwards", "next"}
-_SCRATCH_NAMED = re.compile(r"\bscratch\b|\brandom(?:ly)? (?:init|weight)")
 CONTRASTS = {"but", "while", "whereas", "although", "though", "however", "otherwise", "meanwhile", "whilst"}
+_BREAKS = CONTRASTS | {"because", "since", "so", "which", "where", "hence", "therefore", "thus", "then", "afterwards",
+                       "next"}
+_SCRATCH_NAMED = re.compile(r"\bscratch\b|\brandom(?:ly)? (?:init|weight)")
 _COMPARAND = {"than", "compared", "versus", "vs", "unlike"}
 _EXCEPT = {"except", "excluding", "besides", "apart"}
 # Verbs that make a fragment a statement rather than a keyword.
@@ -345,7 +346,7 @@ def _sentences(text: str) -> list[str]:
 def _words(fragment: str, marks: bool = False) -> list[str]:
     """The words of a normalized fragment; a parenthesis's marks only where a clause is read (`_clause`)."""
     found = [w for w in re.split(r"[^a-z0-9_.\-]+|(?<![0-9])\.|\.(?![0-9])|-(?![0-9])", fragment) if w]
-    return found if marks else [w for w in found if w not in ("_aside_", "_end_")]
+    return found if marks else [w for w in found if w not in PAREN_MARKS]
 
 
 _HEADING = re.compile(r"(^|[.;!?\n]\s*)((?:[\w'-]+[ /]+){0,2}[\w'-]+)\s*:\s+")
@@ -509,11 +510,11 @@ def clauses(text: str, said: bool | None = None, before: Clause | None = None) -
                 pieces.append((current, carry, joint))
             for piece, carried, joint in pieces:
                 clause = _clause(piece, carried, previous)
-                if joint in CONTRASTS or any(w.stem in ("tun", "pretrain") for w in clause.words):
+                tuning = any(w.stem in ("tun", "pretrain") for w in clause.words)
+                if joint in CONTRASTS or tuning:
                     about_scratch = False
                 clause.scratch = clause.scratch or about_scratch or (
-                    not out and before is not None and before.scratch and piece[0] in PRONOUNS
-                    and not any(w.stem in ("tun", "pretrain") for w in clause.words))
+                    not out and before is not None and before.scratch and piece[0] in PRONOUNS and not tuning)
                 about_scratch = about_scratch or (clause.scratch and bool(_SCRATCH_NAMED.search(clause.text)))
                 if clause.words:
                     clause.span, clause.states, clause.sentence = span, part_states, number
@@ -709,6 +710,11 @@ class Decision:
 CONDITIONS = {"if", "when", "whenever"}
 
 
+def _opening(clause: Clause) -> str:
+    """The word a clause begins with (its subject, or the conjunction that frames it)."""
+    return clause.text.split(" ", 1)[0]
+
+
 def conditionals(kept: list[Clause]) -> list[Clause]:
     """A condition and the clause it governs read as one claim: "if your data is small and similar, train only the
     head" states the rule only as a whole. A condition opening its sentence joins the clause after it, one closing it
@@ -716,7 +722,7 @@ def conditionals(kept: list[Clause]) -> list[Clause]:
     joined this way read as invented contradictions)."""
     out = []
     for i, clause in enumerate(kept):
-        if clause.text.split(" ", 1)[0] not in CONDITIONS:
+        if _opening(clause) not in CONDITIONS:
             continue
         after = kept[i + 1] if i + 1 < len(kept) and kept[i + 1].sentence == clause.sentence else None
         before = kept[i - 1] if i and kept[i - 1].sentence == clause.sentence else None
@@ -733,7 +739,7 @@ def concessions(kept: list[Clause]) -> list[Clause]:
     any other the clause before. The joined claim only asserts."""
     out = []
     for i, clause in enumerate(kept):
-        if clause.text.split(" ", 1)[0] != "despite":
+        if _opening(clause) != "despite":
             continue
         before = kept[i - 1] if i and kept[i - 1].sentence == clause.sentence else None
         after = kept[i + 1] if i + 1 < len(kept) and kept[i + 1].sentence == clause.sentence else None
@@ -758,7 +764,7 @@ def verdicts_on(kept: list[Clause]) -> list[Clause]:
     for before, clause in zip(kept, kept[1:]):
         stems = {w.stem for w in clause.words}
         if "overfit" in stems and stems <= VERDICT_WORDS and before.sentence == clause.sentence and before.states \
-                and not any(w.negated for w in clause.words) and clause.text.split(" ", 1)[0] in PRONOUNS:
+                and not any(w.negated for w in clause.words) and _opening(clause) in PRONOUNS:
             out.append(replace(joined([before, clause]), hypothetical=False))
     return out
 
@@ -770,7 +776,7 @@ def continuations(kept: list[Clause]) -> list[Clause]:
     Like a condition, the joined claim only asserts."""
     return [framed([before, clause]) for before, clause in zip(kept, kept[1:])
             if before.states and clause.states and (
-                (clause.text.split(" ", 1)[0] in ANAPHORS and before.sentence == clause.sentence)
+                (_opening(clause) in ANAPHORS and before.sentence == clause.sentence)
                 or _bare_step(clause))]
 
 
