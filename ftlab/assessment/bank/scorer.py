@@ -592,8 +592,9 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
             drop_position = False
             continue
         drop_position = False
-        if stem == "scratch" and not negated and not aside:  # "lr=0.1 (a from-scratch value) makes huge jumps"
-            scratch = True  # speaks of fine-tuning: a parenthesis names scratch only in passing
+        if stem == "scratch" and not negated and not aside and not _random_head(raw[i + 1:]):  # "lr=0.1 (a
+            # from-scratch value) makes huge jumps" speaks of fine-tuning: a parenthesis names scratch in passing
+            scratch = True
         words.append(Word(stem, negated and stem not in NOUNS and stem not in POSITIONS, either))
         either = False
     after = words[first_negation:] if first_negation is not None else []
@@ -615,6 +616,13 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
         scratch = scratch or (previous.scratch and not any(w.stem in ("tun", "pretrain") and not w.negated
                                                            for w in words))
     return Clause(words, text, scratch, frozenset(lemmas(raw)), hypothetical=bool(HYPOTHETICAL.intersection(raw)))
+
+
+def _random_head(after: list[str]) -> bool:
+    """Whether "random" describes a new head ("a random(ly initialised) head"): a fresh head is no network trained
+    from scratch."""
+    rest = [w for w in after if w not in STOPWORDS and canon(w) not in ("init", "initialise", "initialize", "new")]
+    return bool(rest) and canon(rest[0]) == "head"
 
 
 def lemmas(raw: list[str]) -> set[tuple[str, str]]:
@@ -990,6 +998,11 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
         wrong = set().union(*(spans for j, spans in enumerate(mistaken) if j != i))
         if decisions[i].verdict is Verdict.ASSERTED and decisions[i].evidence in wrong:
             decisions[i] = decide(concept, [c for c in read if c.span not in wrong], common)
+    claimed = {d.evidence for d in decisions if d.verdict is Verdict.ASSERTED}
+    for i, concept in enumerate(concepts):  # an opposite word in a part that states another concept ("big gradients
+        # distort the features") is that concept's claim, not a denial of this one ("LP-FT gets small gradients")
+        if decisions[i].opposite_only and decisions[i].evidence in claimed:
+            decisions[i] = decide(concept, [c for c in read if c.span not in claimed], common)
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
         decisions = [Decision(d.concept) for d in decisions]
