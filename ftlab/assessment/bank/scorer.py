@@ -984,8 +984,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
             for clause in sentence_clauses:
                 said = said_all if _echoes(said_all, given, rubric) else clause.lemmas
                 if not _echoes(said, given, rubric):
-                    clause.counterfactual = any(not w.negated and QUANTITIES[w.stem] & premise
-                                                and w.stem not in premise for w in clause.words if w.stem in QUANTITIES)
+                    clause.counterfactual = counterfactual(clause, premise)
                     kept.append(clause)
                 elif any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
                     flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
@@ -1038,6 +1037,16 @@ def states_misconception(phrasing: str, clause: Clause) -> bool:
     """Whether the clause states a misconception's phrasing as it stands: not turned, not as a hypothetical."""
     return not clause.hypothetical and match(phrasing, clause, turn=False, misconception=True) is Verdict.ASSERTED \
         and not turns({w.stem for w in compile_phrasing(phrasing)}, clause)
+
+
+def counterfactual(clause: Clause, premise: set[str]) -> bool:
+    """Whether a clause speaks of the opposite of the question's premise ("with a small rate, ..." when the question
+    asks about a high one); one that also names the premise's own quantity ("a big lr on your small dataset") speaks
+    of the premise."""
+    stated = {w.stem for w in clause.words if not w.negated and w.stem in QUANTITIES}
+    given = [QUANTITIES[p] for p in premise if p in QUANTITIES]
+    return any(QUANTITIES[s] & premise and s not in premise for s in stated) and \
+        not any(QUANTITIES[s] in given for s in stated)
 
 
 def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset[str]) -> int:
