@@ -295,6 +295,8 @@ def normalize(text: str) -> str:
                   r"(?:trained|learned|learnt) (on|with|using)\b", r"\1 pretrained \2", text)  # "a model trained on
     # loads of images" was pretrained: its training is not the fine-tuning the answer goes on to describe
     text = re.sub(r"\bless (?:accurate|effective|robust|reliable)\b", "worse", text)  # not "small accurate"
+    text = re.sub(r"\b(?:more|less) (general|generic|basic|universal|abstract|specific|specialised|specialized|"
+                  r"complex|simple)\b", r"\1", text)  # "the first layers are more general": no quantity of anything
     text = re.sub(r"\bby (?:heart|rote)\b", "memorise", text)  # "remembers the training images by heart"
     text = re.sub(r"\b(?:far |way |much )?(?:too few|too little|insufficient|nowhere near enough|not (?:that|so|very) "
                   r"many)\b", "not enough", text)  # "50 photos is too few": a shortfall, not a small size
@@ -1034,9 +1036,34 @@ HEDGES = {"sure", "know", "think", "guess", "idea", "remember", "exactly", "tota
 
 
 def states_misconception(phrasing: str, clause: Clause) -> bool:
-    """Whether the clause states a misconception's phrasing as it stands: not turned, not as a hypothetical."""
+    """Whether the clause states a misconception's phrasing as it stands: not turned, not as a hypothetical, and
+    pairing its place and amount as the clause pairs them."""
     return not clause.hypothetical and match(phrasing, clause, turn=False, misconception=True) is Verdict.ASSERTED \
-        and not turns({w.stem for w in compile_phrasing(phrasing)}, clause)
+        and not turns({w.stem for w in compile_phrasing(phrasing)}, clause) and paired_as(phrasing, clause)
+
+
+SIDES = {"early": "early", "input": "early", "late": "late", "head": "late", "output": "late"}
+AMOUNTS = {"small": "small", "low": "small", "big": "big", "high": "big"}
+
+
+def paired_as(phrasing: str, clause: Clause) -> bool:
+    """A clause that gives both ends of the network opposite amounts ("low for the first layers and higher for the
+    head") pairs each amount with the end written next to it, in the order the clause uses: a phrasing of one end and
+    one amount ("early high") is said only if the clause pairs them so."""
+    wanted = [w.stem for w in compile_phrasing(phrasing)]
+    side = next((SIDES[s] for s in wanted if s in SIDES), None)
+    amount = next((AMOUNTS[s] for s in wanted if s in AMOUNTS), None)
+    marks = [("side", SIDES[w.stem]) if w.stem in SIDES else ("amount", AMOUNTS[w.stem])
+             for w in clause.words if (w.stem in SIDES or w.stem in AMOUNTS) and not w.negated]
+    if side is None or amount is None or len({v for k, v in marks if k == "side"}) < 2 or \
+            len({v for k, v in marks if k == "amount"}) < 2:
+        return True
+    pairs, lead = set(), marks[0][0]
+    for i, (kind, value) in enumerate(marks):
+        other = next((v for k, v in marks[i + 1:] if k != kind), None) if kind == lead else None
+        if other is not None:
+            pairs.add((value, other) if kind == "side" else (other, value))
+    return (side, amount) in pairs
 
 
 def counterfactual(clause: Clause, premise: set[str]) -> bool:
