@@ -1038,7 +1038,7 @@ HEDGES = {"sure", "know", "think", "guess", "idea", "remember", "exactly", "tota
 def states_misconception(phrasing: str, clause: Clause) -> bool:
     """Whether the clause states a misconception's phrasing as it stands: not turned, not as a hypothetical, and
     pairing its place and amount as the clause pairs them."""
-    return not clause.hypothetical and match(phrasing, clause, turn=False, misconception=True) is Verdict.ASSERTED \
+    return not clause.hypothetical and match(phrasing, clause, opposites=False, turn=False, misconception=True) is Verdict.ASSERTED \
         and not turns({w.stem for w in compile_phrasing(phrasing)}, clause) and paired_as(phrasing, clause)
 
 
