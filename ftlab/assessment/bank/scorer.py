@@ -149,7 +149,8 @@ SYNONYMS = {
     "needs": "need", "needed": "need", "require": "need", "requires": "need", "required": "need",
     "affine": "affine", "just": "only", "solely": "only", "alone": "only",
     "exclusively": "only", "purely": "only", "continue": "further", "continues": "further",
-    "continued": "further", "continuing": "further",
+    "continued": "further", "continuing": "further", "optim": "optimizer", "adam": "optimizer",
+    "adamw": "optimizer", "sgd": "optimizer",
 }
 # Pairs of opposite stems: saying one of them is saying "not" the other.
 _PAIRS = [("early", "late"), ("generic", "specif"), ("small", "big"), ("fast", "slow"), ("perform", "worse"),
@@ -544,7 +545,8 @@ def _degree(word: str) -> bool:
 
 def _starts_clause(word: str) -> bool:
     return word in PRONOUNS or word in {"the", "we", "you", "its", "their", "then", "so", "only"} or \
-        canon(word) in VERBS or canon(word) in POSITIONS or word in VERBS
+        word in {"in", "during", "when", "once", "if"} or \
+        canon(word) in VERBS or canon(word) in POSITIONS or word in VERBS  # "... and in train mode it updates"
 
 
 def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
