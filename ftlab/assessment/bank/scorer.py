@@ -298,6 +298,8 @@ def normalize(text: str) -> str:
     text = re.sub(r"\bless (?:accurate|effective|robust|reliable)\b", "worse", text)  # not "small accurate"
     text = re.sub(r"\b(?:more|less) (general|generic|basic|universal|abstract|specific|specialised|specialized|"
                   r"complex|simple)\b", r"\1", text)  # "the first layers are more general": no quantity of anything
+    text = re.sub(r"\bnot (?:work|works|working|perform|performs|performing|do|does|doing)(?: that| so| very)? well\b",
+                  "worse", text)  # "from scratch it just doesn't work well"
     text = re.sub(r"\bby (?:heart|rote)\b", "memorise", text)  # "remembers the training images by heart"
     text = re.sub(r"\b(?:far |way |much )?(?:too few|too little|insufficient|nowhere near enough|not (?:that|so|very) "
                   r"many)\b", "not enough", text)  # "50 photos is too few": a shortfall, not a small size
