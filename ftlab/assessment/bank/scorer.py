@@ -150,7 +150,7 @@ SYNONYMS = {
     "affine": "affine", "just": "only", "solely": "only", "alone": "only",
     "exclusively": "only", "purely": "only", "continue": "further", "continues": "further",
     "continued": "further", "continuing": "further", "optim": "optimizer", "adam": "optimizer",
-    "adamw": "optimizer", "sgd": "optimizer",
+    "adamw": "optimizer", "sgd": "optimizer", "similarity": "similar", "similarities": "similar",
 }
 # Pairs of opposite stems: saying one of them is saying "not" the other.
 _PAIRS = [("early", "late"), ("generic", "specif"), ("small", "big"), ("fast", "slow"), ("perform", "worse"),
