@@ -151,6 +151,14 @@ SYNONYMS = {
     "exclusively": "only", "purely": "only", "continue": "further", "continues": "further",
     "continued": "further", "continuing": "further", "optim": "optimizer", "adam": "optimizer",
     "adamw": "optimizer", "sgd": "optimizer", "similarity": "similar", "similarities": "similar",
+    "adaptation": "adapt", "adaptations": "adapt", "robustness": "robust", "stability": "stable",
+    "instabilities": "unstable", "distortion": "ruin", "distortions": "ruin", "differently": "differ",
+    "divergence": "unstable", "regularisation": "regularise", "regularization": "regularise",
+    "regulariser": "regularise", "regularizer": "regularise", "replacement": "replac", "memorisation": "overfit",
+    "memorization": "overfit", "specialisation": "adapt", "specialization": "adapt", "refinement": "adapt",
+    "convergence": "converge", "usefulness": "useful", "efficiently": "cheap", "requirement": "need",
+    "requirements": "need", "recalibrating": "updat", "recalibrates": "updat", "recalibrated": "updat",
+    "closer": "similar", "closely": "similar", "newly": "new", "freshly": "new",
 }
 # Pairs of opposite stems: saying one of them is saying "not" the other.
 _PAIRS = [("early", "late"), ("generic", "specif"), ("small", "big"), ("fast", "slow"), ("perform", "worse"),
