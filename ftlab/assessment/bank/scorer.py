@@ -301,6 +301,8 @@ def normalize(text: str) -> str:
             .replace("machine learning", "machine_learning").replace("learning rate", "rate")
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
+    text = re.sub(r"\bout[- ]of[- ]distribution\b", "ood", text)
+    text = re.sub(r"\bin[- ]distribution\b", "in_distribution", text)
     text = re.sub(r"\b(models?|networks?|nets?|cnns?|resnets?)(?: that was| which was| that has been| already)? "
                   r"(?:trained|learned|learnt) (on|with|using)\b", r"\1 pretrained \2", text)  # "a model trained on
     # loads of images" was pretrained: its training is not the fine-tuning the answer goes on to describe
