@@ -213,8 +213,9 @@ DOMAIN_WORDS = {"knowledge", "pretrained", "dataset", "features", "generalize", 
                 "domain", "smaller", "faster", "better", "cheaper", "ood", "distribution"}
 _VOCAB = sorted(set(SYNONYMS) | DOMAIN_WORDS)
 # Words any answer to these questions uses: repeating them is not echoing the prompt.
-ECHO_FREE = {"finetuning", "finetune", "finetuned", "model", "layer", "network", "pretrained", "train", "training",
-             "and", "or", "why", "how", "explain", "describe"}
+QUESTION_WORDS = {"and", "or", "why", "how", "explain", "describe"}
+ECHO_FREE = {"finetuning", "finetune", "finetuned", "model", "layer", "network", "pretrained", "train", "training"} | \
+    QUESTION_WORDS
 _LEMMA_ORDER = ("VERB", "NOUN", "ADJ", "ADV")
 
 
@@ -311,6 +312,8 @@ def normalize(text: str) -> str:
                   r"complex|simple)\b", r"\1", text)  # "the first layers are more general": no quantity of anything
     text = re.sub(r"\bnot (?:work|works|working|perform|performs|performing|do|does|doing)(?: that| so| very)? well\b",
                   "worse", text)  # "from scratch it just doesn't work well"
+    text = re.sub(r"\b(worse|better|more|less|faster|slower|higher|lower|bigger|smaller|larger) then\b", r"\1 than",
+                  text)  # "even worse then a linear probe": the comparison, misspelt
     text = re.sub(r"\bby (?:heart|rote)\b", "memorise", text)  # "remembers the training images by heart"
     text = re.sub(r"\b(?:far |way |much )?(?:too few|too little|insufficient|nowhere near enough|not (?:that|so|very) "
                   r"many)\b", "not enough", text)  # "50 photos is too few": a shortfall, not a small size
@@ -953,6 +956,11 @@ def _echoes(said: frozenset[tuple[str, str]], given: set[str], rubric: set[str])
     return len(repeated) >= 2 and not any(stem in rubric for lemma, stem in said if lemma not in given)
 
 
+def _leans(span: str, given: set[str]) -> bool:
+    """A part of the answer that repeats two or more words of the question or hint."""
+    return len({lemma for lemma, _ in lemmas(_words(normalize(span)))} & given - QUESTION_WORDS) >= 2
+
+
 def _copied_names(sentences: list[str], names: list[str]) -> list[str]:
     """Sentences that reproduce concept names ("Missing: ..."): two or more of them, or one holding two names."""
     hits = {s: sum(fuzz.partial_ratio(n, s) >= 90 for n in names) for s in sentences}
@@ -967,6 +975,7 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     is judged on the points at stake: `max_score` (default one point per concept)."""
     flags: list[str] = []
     kept: list[Clause] = []
+    echoes: list[tuple[Clause, str]] = []  # clauses set aside as repeating the question or hint, with their flag
     prompt_lemmas = {lemma for lemma, _ in lemmas(_words(normalize(prompt)))}
     given = prompt_lemmas | {lemma for h in hints for lemma, _ in lemmas(_words(normalize(h)))}
     rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
@@ -1003,9 +1012,9 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                 if not _echoes(said, given, rubric):
                     clause.counterfactual = counterfactual(clause, premise)
                     kept.append(clause)
-                elif any(decide(c, [clause]).verdict is not Verdict.ABSENT for c in concepts):  # the echo mattered
-                    flags.append("prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
-                                 else "hint-echo")
+                else:
+                    echoes.append((clause, "prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
+                                   else "hint-echo"))
     common = frozenset(COMMON | premise)
     read = kept + conditionals(kept) + concessions(kept) + continuations(kept) + verdicts_on(kept)
     decisions = [decide(c, read, common) for c in concepts]
@@ -1019,6 +1028,12 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
         # distort the features") is that concept's claim, not a denial of this one ("LP-FT gets small gradients")
         if decisions[i].opposite_only and decisions[i].evidence in claimed:
             decisions[i] = decide(concept, [c for c in read if c.span not in claimed], common)
+    for clause, flag in echoes:  # an echo that decides a concept: a person looks, unless a part of the answer that
+        # does not lean on the question's words decided that concept the same way
+        if any(decide(c, [clause]).verdict not in (Verdict.ABSENT,) and
+               (decide(c, [clause]).verdict is not d.verdict or _leans(d.evidence, given))
+               for c, d in zip(concepts, decisions)):
+            flags.append(flag)
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
         decisions = [Decision(d.concept) for d in decisions]
