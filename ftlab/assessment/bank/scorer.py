@@ -561,7 +561,7 @@ def _degree(word: str) -> bool:
 
 def _starts_clause(word: str) -> bool:
     return word in PRONOUNS or word in {"the", "we", "you", "its", "their", "then", "so", "only"} or \
-        word in {"in", "during", "when", "once", "if"} or \
+        word in {"in", "during", "when", "once", "if", "nothing", "everything", "something"} or \
         canon(word) in VERBS or canon(word) in POSITIONS or word in VERBS  # "... and in train mode it updates"
 
 
