@@ -376,10 +376,22 @@ def sentences(text: str) -> list[tuple[str, list[str]]]:
     short heading before a colon ("Small and similar: freeze most layers") stays with what it introduces."""
     text = re.sub(r"\b(e\.g|i\.e)\.", r"\1", text, flags=re.IGNORECASE)
     text = _HEADING.sub(lambda m: m.group(1) + m.group(2) + (" " if _heading(m.group(2)) else ": "), text)
+    text = re.sub(r"\b([a-z]+) ([a-z]+), ([a-z]+) ([a-z]+)\b", _one_noun, text, flags=re.IGNORECASE)
     text = re.sub(r"\([^()]*\)(?=\s*\w)", lambda m: m.group(0).replace(",", "\0"), text)  # inside a clause:
     # "early blocks (conv1, layer1) hold edge detectors" is one part
     return [(s.strip(), [p.strip().replace("\0", ",") for p in re.split(r"[,|]|\s/|/\s", s) if p.strip()])
             for s in _sentences(text)]
+
+
+DEGREES = {"more", "less", "much", "most", "least", "many", "few", "fewer", "enough", "only", "all"}
+
+
+def _one_noun(m: re.Match) -> str:
+    """ "sends big, chaotic updates": two adjectives of one noun, after a verb or a function word, are one part."""
+    before, first, second, noun = (w.lower() for w in m.groups())
+    held = before in FUNCTION or "VERB" in getAllLemmas(before)
+    adjectives = all("ADJ" in getAllLemmas(w) and w not in FUNCTION | DEGREES for w in (first, second))
+    return m.group(0).replace(",", "\0") if held and adjectives and "NOUN" in getAllLemmas(noun) else m.group(0)
 
 
 def _heading(words: str) -> bool:
