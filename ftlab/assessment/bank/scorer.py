@@ -1078,10 +1078,15 @@ HEDGES = {"sure", "know", "think", "guess", "idea", "remember", "exactly", "tota
 
 
 def states_misconception(phrasing: str, clause: Clause) -> bool:
-    """Whether the clause states a misconception's phrasing as it stands: not turned, not as a hypothetical, and
-    pairing its place and amount as the clause pairs them."""
-    return not clause.hypothetical and match(phrasing, clause, opposites=False, turn=False, misconception=True) is Verdict.ASSERTED \
-        and not turns({w.stem for w in compile_phrasing(phrasing)}, clause) and paired_as(phrasing, clause)
+    """Whether the clause states a misconception's phrasing as it stands, in its own words' polarity: not turned,
+    not as a hypothetical, pairing its place and amount as the clause pairs them, and with a denial the learner's own
+    rather than the far side of a comparison ("worse than a linear probe trained on the frozen body")."""
+    wanted = compile_phrasing(phrasing)
+    compared = any(w.negated for w in wanted) and not _COMPARAND.intersection(phrasing.split()) and \
+        bool(_COMPARAND.intersection(clause.text.split()))
+    return not clause.hypothetical and not compared and \
+        match(phrasing, clause, opposites=False, turn=False, misconception=True) is Verdict.ASSERTED and \
+        not turns({w.stem for w in wanted}, clause) and paired_as(phrasing, clause)
 
 
 SIDES = {"early": "early", "input": "early", "late": "late", "head": "late", "output": "late"}

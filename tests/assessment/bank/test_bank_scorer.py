@@ -104,6 +104,63 @@ def test_the_issue_examples(item_id, answer, points):
     assert grade(BANK.get(item_id), answer).score == points
 
 
+def item_of(item_id: str):
+    """An item of the public bank or of the course's private one."""
+    return next(i for i in BANK.items + COURSE.items if i.id == item_id)
+
+
+@pytest.mark.parametrize("item_id,answer,expected,sure", [
+    # a random head is no network trained from scratch, and its big gradients are not LP-FT's small ones
+    ("forgetting-explain-shift", "At the start the random head pushes big gradients into the body, which bends the "
+                                 "pretrained features toward the training images.", "A-", None),
+    # the far side of a comparison is no denial of the learner's own: no misconception of LP-FT
+    ("forgetting-explain-shift", "The random head's big gradients wreck the features, so on shifted images the model "
+                                 "ends up worse then a linear probe trained on the frozen body.", "A-", None),
+    # "a large rate on your small dataset" speaks of the large rate the question asks about
+    ("lr-explain-high", "With a large rate, a few steps on your small dataset carry the weights far away from their "
+                        "pretrained values.", "-A--", True),
+    # each amount goes with the end of the network written next to it
+    ("lr-card-discriminative", "Each group of layers gets its own rate, smaller for the first layers and larger for "
+                               "the head.", "AA", True),
+    # "not slower or bigger" is no claim that merging makes the model smaller
+    ("adapters-card-merge", "After merging, the layer is an ordinary layer again with the update added into its "
+                            "weight, so inference is not slower or bigger than the base model.", "AA", True),
+    ("batchnorm-card-running-stats", "The running mean and var are buffers, so requires_grad=False does not cover "
+                                     "them and in train mode each forward pass updates them.", "AA", True),
+    # an opening that repeats the question, with every concept said in the learner's own words
+    ("lr-explain-high", "A high learning rate can ruin a pretrained network during fine-tuning. The pretrained "
+                        "weights already hold good features, and huge steps throw the weights far from those "
+                        "values, so the features are wiped out and the loss jumps around.", "AAAA", True),
+    ("recipe-card-head-first", "A random head would push big, noisy updates into the pretrained body and spoil "
+                               "what it learned.", "AA", True),
+    ("basics-explain-vs-scratch", "Training from scratch on a small dataset just doesn't work well.", "---A", True),
+    ("similarity-explain-which-layers", "Think about the similarity between your images and the pretraining data.",
+     "-A--", True),
+    ("forgetting-card-wise-ft", "Averaging the weights of the start and fine-tuned models helps out-of-distribution "
+                                "while in-distribution accuracy stays the same.", "AA", True),
+    ("forgetting-card-lp-ft", "LP-FT: first a linear probe on the frozen body, then FT of all layers at a low rate; "
+                              "it beat plain FT out of distribution.", "AA", True),
+    ("freezing-card-attribute-trap", "model.layer1.requires_grad = False just makes a new attribute on the module "
+                                     "and nothing happens to the weights.", "A-", True),
+    ("recipe-explain-steps", "Load the pretrained weights, freeze every parameter, swap in a new head for your "
+                             "classes, give Adam only the head's parameters and train, then unfreeze the top block "
+                             "at a low rate.", "AAAAA", True),
+])
+def test_readings_of_the_seventh_session(item_id, answer, expected, sure):
+    item = item_of(item_id)
+    result = score(answer, item.concepts, prompt=item.prompt)
+    assert verdicts(item, answer) == expected
+    assert not [d.misconception for d in result.decisions if d.misconception]
+    assert sure is None or result.confident is sure
+
+
+def test_an_echo_whose_claim_leans_on_the_question_still_goes_to_a_person():
+    item = BANK.get("recipe-explain-steps")
+    result = score("Fine-tuning a pretrained model in PyTorch goes step by step: you start with the pretrained model "
+                   "and then you fine-tune it in PyTorch.", item.concepts, prompt=item.prompt)
+    assert "prompt-echo" in result.flags and not result.confident
+
+
 def test_repeating_a_hint_earns_nothing_only_once_it_was_shown():
     item = BANK.get("similarity-explain-which-layers")  # hint: "Think about your data (how much, how similar) ..."
     answer = "Whether your images look like ImageNet or are dissimilar, and how much data you have."
