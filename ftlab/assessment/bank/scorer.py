@@ -821,8 +821,13 @@ def continuations(kept: list[Clause]) -> list[Clause]:
 
 
 def _bare_step(clause: Clause) -> bool:
-    written = {canon(w) for w in clause.text.split()}
-    stems = {w.stem for w in clause.words} - (POSITIONS - written)  # "train it": an inherited position is no object
+    """ "train (it / only that)", with at most a "with ..." saying how ("train only that with an optimizer given the
+    trainable params"): a step with no object of its own."""
+    step, *how = re.split(r"\b(?:with|using|via)\b", clause.text, maxsplit=1)
+    if how and not {"it", "that", "them", "this", "only", "just"} & set(step.split()):
+        return False  # "train with a small rate" names no object: it is a step of its own
+    written = {canon(w) for w in step.split()} - {""}
+    stems = {w.stem for w in clause.words if w.stem in written or w.stem in POSITIONS} - (POSITIONS - written)
     return bool(stems & {"train", "tun"}) and stems <= BARE_STEP and not any(w.negated for w in clause.words)
 
 
