@@ -1133,7 +1133,8 @@ def unexplained(decisions: list[Decision], kept: list[Clause], common: frozenset
     the words every answer uses): where a concept left out may have been said in words no phrasing reaches."""
     used = {d.evidence for d in decisions} | {d.fragment for d in decisions}
     return len({c.span for c in kept if c.states and not any(c.span in span for span in used if span)
-                and len({w.stem for w in c.words} - common - NOUNS - HEDGES) >= 2})
+                and len({w.stem for w in c.words if len(w.stem) > 2} - common - NOUNS - HEDGES) >= 2})  # "m", "B A":
+    # a loop variable or a matrix's letter says nothing of its own
 
 
 ZEROING = {"keyword-list", "no-statement", "prompt-echo", "hint-echo", "pasted-model-answer", "pasted-concept-names"}
