@@ -64,7 +64,7 @@ STOPWORDS = {"_then_", "_either_", *PAREN_MARKS,  # an arrow in notes, a guarded
 SYNONYMS = {
     "pretrained": "pretrain", "pretraining": "pretrain", "pretrain": "pretrain", "already": "pretrain",
     "existing": "pretrain", "imagenet": "imagenet",
-    "fix": "freez", "fixed": "freez", "lock": "freez", "locked": "freez", "frozen": "freez", "froze": "freez",
+    "fix": "repair", "fixes": "repair", "fixing": "repair", "fixed": "freez", "lock": "freez", "locked": "freez", "frozen": "freez", "froze": "freez",
     "freeze": "freez", "freezing": "freez", "unchanged": "freez", "untouched": "freez", "static": "freez",
     "constant": "freez", "hold": "freez", "intact": "freez",
     "unfreeze": "unfreez", "unfreezing": "unfreez", "unfrozen": "unfreez", "trainable": "unfreez",
@@ -279,7 +279,7 @@ PARAMETER_NAMES = r"p|params?|parameters?|w|b|t|tensor|weight|bias|\w*_(?:weight
 _DANGER = r"(?:ruin|wreck|destroy|mess|damag|lose|los|forget|forgot|overwrit|distort|wipe|eras|trash|overfit)"
 _GUARDED = re.compile(r"\bso (?:that )?(?:(?:you|we|it|they|the \w+|its \w+|their \w+|your \w+) )?(?:do|does|will|"
                       r"would) not(?= " + _DANGER + r")|\b(?:avoid|prevent)(?:s|ed|ing)?(?= " + _DANGER
-                      + r")|\bnot to(?= " + _DANGER + r")")
+                      + r")|\bnot to(?= " + _DANGER + r")|\bwithout(?= " + _DANGER + r")")
 
 
 def normalize(text: str) -> str:
