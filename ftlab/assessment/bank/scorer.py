@@ -64,7 +64,8 @@ STOPWORDS = {"_then_", "_either_", *PAREN_MARKS,  # an arrow in notes, a guarded
 SYNONYMS = {
     "pretrained": "pretrain", "pretraining": "pretrain", "pretrain": "pretrain", "already": "pretrain",
     "existing": "pretrain", "imagenet": "imagenet",
-    "fix": "repair", "fixes": "repair", "fixing": "repair", "fixed": "freez", "lock": "freez", "locked": "freez", "frozen": "freez", "froze": "freez",
+    "fix": "repair", "fixes": "repair", "fixing": "repair", "fixed": "freez",
+    "lock": "freez", "locked": "freez", "frozen": "freez", "froze": "freez",
     "freeze": "freez", "freezing": "freez", "unchanged": "freez", "untouched": "freez", "static": "freez",
     "constant": "freez", "hold": "freez", "intact": "freez",
     "unfreeze": "unfreez", "unfreezing": "unfreez", "unfrozen": "unfreez", "trainable": "unfreez",
@@ -1091,7 +1092,20 @@ def states_misconception(phrasing: str, clause: Clause) -> bool:
         bool(_COMPARAND.intersection(clause.text.split()))
     return not clause.hypothetical and not compared and \
         match(phrasing, clause, opposites=False, turn=False, misconception=True) is Verdict.ASSERTED and \
-        not turns({w.stem for w in wanted}, clause) and paired_as(phrasing, clause)
+        not turns({w.stem for w in wanted}, clause) and paired_as(phrasing, clause) and \
+        not frozen_elsewhere(wanted, clause)
+
+
+def frozen_elsewhere(wanted: tuple[Word, ...], clause: Clause) -> bool:
+    """Whether every "frozen" of the clause belongs to another part of the network than the phrasing's ("train that
+    head with the body frozen", "the head learns to use the frozen features" say nothing of a frozen head)."""
+    stems = {w.stem for w in wanted}
+    if "freez" not in stems or not stems & (OBJECTS | POSITIONS):  # "frozen forever" names no part: any will do
+        return False
+    others = (OBJECTS | {"featur", "rest"}) - stems
+    places = [i for i, w in enumerate(clause.words) if w.stem == "freez"]
+    return bool(places) and all(any(0 <= j < len(clause.words) and clause.words[j].stem in others
+                                    for j in (i - 1, i + 1)) for i in places)
 
 
 SIDES = {"early": "early", "input": "early", "late": "late", "head": "late", "output": "late"}

@@ -142,6 +142,13 @@ def item_of(item_id: str):
                               "it beat plain FT out of distribution.", "AA", True),
     ("freezing-card-attribute-trap", "model.layer1.requires_grad = False just makes a new attribute on the module "
                                      "and nothing happens to the weights.", "A-", True),
+    # "frozen" that belongs to the body or the features says nothing of a frozen head
+    ("recipe-explain-steps", "Load a pretrained model, freeze all its parameters, swap the last layer for a new one "
+                             "for your classes so the new head learns to use the frozen features, then unfreeze the "
+                             "top block and train on at a low rate.", "AAAAA", None),
+    # "without destroying them" guards against the danger: it does not deny it
+    ("course-explain-lr", "Much smaller: the pretrained body is already good, so you only refine its features without "
+                          "destroying them.", "AA", True),
     ("recipe-explain-steps", "Load the pretrained weights, freeze every parameter, swap in a new head for your "
                              "classes, give Adam only the head's parameters and train, then unfreeze the top block "
                              "at a low rate.", "AAAAA", True),
