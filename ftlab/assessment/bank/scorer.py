@@ -341,6 +341,8 @@ def normalize(text: str) -> str:
                   text)  # a concession is its own clause, marked: "despite requires_grad false"
     text = _DENIAL.sub(" not ", text)
     text = _INTENSIFIER.sub("", text)
+    text = re.sub(r"\b((?:lower|reduc|decreas|cut|drop)\w* (?:the |your |its )?(?:lr|rate))(?: by)? (?:a lot|much|a "
+                  r"bunch|loads|heaps|significantly|drastically|a ton|way down)\b", r"\1", text)  # "lower the lr a lot"
     text = re.sub(r"\b(?:a lot|lots|loads|heaps|a ton|tons) of\b", "many", text)  # "a lot of data": a quantity
     text = re.sub(r"\ba lot\b", "much", text)  # "the weights change a lot"
     text = re.sub(r"([a-z_][\w.\[\]]*)\s*=\s*(?:torch\.)?(?:nn\.)?(?:linear|sequential)\b",
