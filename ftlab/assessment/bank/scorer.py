@@ -382,6 +382,7 @@ def sentences(text: str) -> list[tuple[str, list[str]]]:
     text = re.sub(r"\b([a-z]+) ([a-z]+), ([a-z]+) ([a-z]+)\b", _one_noun, text, flags=re.IGNORECASE)
     text = re.sub(r"\([^()]*\)(?=\s*\w)", lambda m: m.group(0).replace(",", "\0"), text)  # inside a clause:
     # "early blocks (conv1, layer1) hold edge detectors" is one part
+    text = "\n".join(_steps(line) for line in text.split("\n"))
     return [(s.strip(), [p.strip().replace("\0", ",") for p in re.split(r"[,|]|\s/|/\s", s) if p.strip()])
             for s in _sentences(text)]
 
@@ -395,6 +396,22 @@ def _one_noun(m: re.Match) -> str:
     held = before in FUNCTION or "VERB" in getAllLemmas(before)
     adjectives = all("ADJ" in getAllLemmas(w) and w not in FUNCTION | DEGREES for w in (first, second))
     return m.group(0).replace(",", "\0") if held and adjectives and "NOUN" in getAllLemmas(noun) else m.group(0)
+
+
+def _step(part: str) -> bool:
+    """A part that opens with a step of a recipe: "then", or a base verb of the course ("set", "replace", "train")."""
+    word = (re.findall(r"[a-z]+", part.lower()) or [""])[0]
+    return word == "then" or (_verb_lemma(word) == word and canon(word) in VERBS and word not in FUNCTION)
+
+
+def _steps(line: str) -> str:
+    """A chain of steps joined by arrows ("load it -> freeze it -> train the head") is a list of steps; an arrow
+    after anything but a step says what follows from it ("small + similar -> train only the head")."""
+    parts = re.split(r"\s(?:->|=>|→)\s", line)
+    out = parts[0]
+    for before, part in zip(parts, parts[1:]):
+        out += (" | " if _step(before) and _step(part) else " -> ") + part
+    return out
 
 
 def _heading(words: str) -> bool:

@@ -146,6 +146,11 @@ def item_of(item_id: str):
     ("recipe-explain-steps", "Load a pretrained model, freeze all its parameters, swap the last layer for a new one "
                              "for your classes so the new head learns to use the frozen features, then unfreeze the "
                              "top block and train on at a low rate.", "AAAAA", None),
+    # a chain of steps joined by arrows is a list of steps; "lower the lr a lot" is no high rate
+    ("recipe-explain-steps", "load a pretrained resnet -> set requires_grad false on all its params -> swap the last "
+                             "layer for a new nn.Linear for your classes -> give the optimizer only the trainable "
+                             "params and train the head -> then unfreeze the last block, lower the lr a lot, train "
+                             "more", "AAAAA", True),
     # "without destroying them" guards against the danger: it does not deny it
     ("course-explain-lr", "Much smaller: the pretrained body is already good, so you only refine its features without "
                           "destroying them.", "AA", True),
