@@ -1067,9 +1067,9 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
             decisions[i] = decide(concept, [c for c in read if c.span not in claimed], common)
     for clause, flag in echoes:  # an echo that decides a concept: a person looks, unless a part of the answer that
         # does not lean on the question's words decided that concept the same way
-        if any(decide(c, [clause]).verdict not in (Verdict.ABSENT,) and
-               (decide(c, [clause]).verdict is not d.verdict or _leans(d.evidence, given))
-               for c, d in zip(concepts, decisions)):
+        echoed = [(decide(c, [clause]).verdict, d) for c, d in zip(concepts, decisions)]
+        if any(said is not Verdict.ABSENT and (said is not d.verdict or _leans(d.evidence, given))
+               for said, d in echoed):
             flags.append(flag)
     if any(d.fragment for d in decisions) and not any(c.states for c in kept):
         flags.append("keyword-list" if listing else "no-statement")  # keywords in any order: nothing is asserted
