@@ -846,8 +846,8 @@ def _bare_step(clause: Clause) -> bool:
     step, *how = re.split(r"\b(?:with|using|via)\b", clause.text, maxsplit=1)
     if how and not {"it", "that", "them", "this", "only", "just"} & set(step.split()):
         return False  # "train with a small rate" names no object: it is a step of its own
-    written = {canon(w) for w in step.split()} - {""}
-    stems = {w.stem for w in clause.words if w.stem in written or w.stem in POSITIONS} - (POSITIONS - written)
+    written = {canon(w) for w in step.split()}
+    stems = {w.stem for w in clause.words if w.stem in written}  # "train it": an inherited position is no object
     return bool(stems & {"train", "tun"}) and stems <= BARE_STEP and not any(w.negated for w in clause.words)
 
 
