@@ -315,6 +315,8 @@ def normalize(text: str) -> str:
                   "worse", text)  # "from scratch it just doesn't work well"
     text = re.sub(r"\b(worse|better|more|less|faster|slower|higher|lower|bigger|smaller|larger) then\b", r"\1 than",
                   text)  # "even worse then a linear probe": the comparison, misspelt
+    text = re.sub(r"\b(?:end|ends|ended|ending) up\b", "becomes", text)  # "ends up below a linear probe": no end
+    # of training named
     text = re.sub(r"\bby (?:heart|rote)\b", "memorise", text)  # "remembers the training images by heart"
     text = re.sub(r"\b(?:far |way |much )?(?:too few|too little|insufficient|nowhere near enough|not (?:that|so|very) "
                   r"many)\b", "not enough", text)  # "50 photos is too few": a shortfall, not a small size

@@ -166,6 +166,16 @@ def test_readings_of_the_seventh_session(item_id, answer, expected, sure):
     assert sure is None or result.confident is sure
 
 
+def test_lp_ft_in_the_reverse_order_is_its_misconception_and_ending_up_below_a_probe_is_not():
+    item = BANK.get("forgetting-explain-shift")
+    reversed_ = score("LP-FT fixes this by fine-tuning first and then doing a linear probe at the end.", item.concepts,
+                      prompt=item.prompt)
+    assert "LP-FT fine-tunes first and trains the head last" in {d.misconception for d in reversed_.decisions}
+    honest = score("Full fine-tuning can end up below the linear probe on shifted data. LP-FT trains the head on the "
+                   "frozen body first.", item.concepts, prompt=item.prompt)
+    assert not [d.misconception for d in honest.decisions if d.misconception]
+
+
 def test_an_echo_whose_claim_leans_on_the_question_still_goes_to_a_person():
     item = BANK.get("recipe-explain-steps")
     result = score("Fine-tuning a pretrained model in PyTorch goes step by step: you start with the pretrained model "
