@@ -1024,7 +1024,9 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     stating = [(sentence, unit_states(unit, len(full) == 1)) for unit in full for sentence, _ in sentences(unit)]
     written = [sentence for sentence, _ in stating]
     normal = [normalize(sentence) for sentence in written]
-    names = _copied_names(normal, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3])
+    names = _copied_names(normal, [normalize(c.name) for c in concepts if len(_words(c.name)) >= 3]) if visible else []
+    # concept names are on screen only where feedback was (a retry, a validated notebook): a first answer may say
+    # what a name says in as few words
     whole = normalize(answer)
     pasted_whole = len(answer) >= 80 and any(fuzz.partial_ratio(whole, text) >= 90 for text in visible)
     listed = is_keyword_list(";".join(normal), separators=r"[;,/|+&]|\band\b|\bor\b")

@@ -225,6 +225,13 @@ def test_stuffing_echo_and_pastes_earn_nothing_and_are_flagged(answer, flag):
     assert result.credited == 0 and flag in result.flags and result.confident  # sure: nothing else is claimed
 
 
+def test_concept_names_count_as_copied_only_where_feedback_showed_them():
+    item = item_of("course-explain-lr")
+    answer = "Use a smaller rate, because the pretrained weights are already good and big steps destroy the learned features."
+    assert score(answer, item.concepts, prompt=item.prompt).credited == 2  # a first answer: nothing was on screen
+    assert "pasted-concept-names" in score(answer, item.concepts, prompt=item.prompt, shown=(item.model_answer,)).flags
+
+
 def test_echoing_the_prompt_earns_nothing_and_is_flagged_when_it_would_have_scored():
     item = BANK.get("basics-explain-adjust")
     echo = grade(item, "Fine-tuning improves a pretrained model on a specific task compared with using it unchanged.")
@@ -455,7 +462,9 @@ def measure(name: str) -> tuple[float, float, dict[str, float]]:
     dishonest: dict[str, list[float]] = {}
     for sample in tomllib.loads((SAMPLES / name).read_text(encoding="utf-8"))["samples"]:
         item = BANK.get(sample["item"])
-        shown = (getattr(item, "model_answer", "") or item.answer,) if sample.get("kind") == "pasted-model" else ()
+        shown = (getattr(item, "model_answer", "") or item.answer,) if sample.get("kind") in ("pasted-model",
+                                                                                           "pasted-names") else ()
+        # names come from feedback, shown with the model answer
         hints = tuple(item.hints) if sample.get("kind") == "hint-echo" else ()  # a hint repeated after it was shown
         result = grade(item, sample["answer"], Context(shown=shown, hints=hints))
         hits = [c.name not in result.missing for c in item.concepts]
