@@ -300,7 +300,7 @@ def normalize(text: str) -> str:
             .replace("un-freez", "unfreez")
             .replace("over-fit", "overfit").replace("task-specific", "task specific").replace("batch-norm", "batchnorm")
             .replace("transfer learning", "transfer_learning").replace("deep learning", "deep_learning")
-            .replace("machine learning", "machine_learning").replace("learning rate", "rate")
+            .replace("machine learning", "machine_learning").replace("weight decay", "weight_decay").replace("learning rate", "rate")
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
     text = re.sub(r"\bout[- ]of[- ]distribution\b", "ood", text)

@@ -176,6 +176,15 @@ def test_lp_ft_in_the_reverse_order_is_its_misconception_and_ending_up_below_a_p
     assert not [d.misconception for d in honest.decisions if d.misconception]
 
 
+@pytest.mark.parametrize("item_id,answer,expected", [
+    # weight decay is a penalty, not the weights: "nothing is modified ... except by weight decay" stops no weight
+    ("batchnorm-card-running-stats", "Once requires_grad is False nothing inside the layer can be modified, so a "
+                                     "change must come from the optimizer's weight decay.", "--"),
+])
+def test_readings_of_the_eighth_session(item_id, answer, expected):
+    assert verdicts(item_of(item_id), answer) == expected
+
+
 def test_an_echo_whose_claim_leans_on_the_question_still_goes_to_a_person():
     item = BANK.get("recipe-explain-steps")
     result = score("Fine-tuning a pretrained model in PyTorch goes step by step: you start with the pretrained model "
