@@ -119,7 +119,7 @@ GUARD_NOTES = {
     "hint-echo": "repeating the hint earns nothing",
     "pasted-model-answer": "text copied from the model answer on screen earns nothing",
     "pasted-concept-names": "copied concept names earn nothing",
-    "self-contradiction": "a claim and its opposite side by side: a person decides which was meant",
+    "self-contradiction": "a claim and its misconception side by side: the misconception counts",
     "padding": "fluent filler words read as a claim: a person confirms the answer says it",
 }
 UNSURE = {True: "This score is a suggestion for a person to confirm.",
@@ -134,11 +134,11 @@ def concept_feedback(result: Scored, for_instructor: bool = False) -> str:
     for d in result.decisions:
         if d.verdict is Verdict.ASSERTED:
             text += f" Covered: {d.concept.name} (you wrote: '{d.evidence}')."
-            if d.misconception:
-                text += f" But '{d.against}' reads as the misconception: {d.misconception}."
         elif d.verdict is Verdict.CONTRADICTED:
             said = f"; that is the misconception: {d.misconception}" if d.misconception else ", which says the opposite"
             text += f" Contradicted: {d.concept.name} (you wrote: '{d.evidence}'{said})."
+            if d.against:
+                text += f" Yet '{d.against}' states it."
     if absent:
         text += " Missing: " + "; ".join(absent) + "."
     notes = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES and f in ZEROING]

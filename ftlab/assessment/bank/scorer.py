@@ -300,7 +300,8 @@ def normalize(text: str) -> str:
             .replace("un-freez", "unfreez")
             .replace("over-fit", "overfit").replace("task-specific", "task specific").replace("batch-norm", "batchnorm")
             .replace("transfer learning", "transfer_learning").replace("deep learning", "deep_learning")
-            .replace("machine learning", "machine_learning").replace("weight decay", "weight_decay").replace("learning rate", "rate")
+            .replace("machine learning", "machine_learning").replace("weight decay", "weight_decay")
+            .replace("learning rate", "rate")
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
     text = re.sub(r"\bout[- ]of[- ]distribution\b", "ood", text)
@@ -765,7 +766,8 @@ class Decision:
     fragment: str = ""  # a part without a predicate that would have decided it: a person should look
     opposite_only: bool = False  # contradicted only by an opposite word, not by a negation or a named misconception
     strength: int = 0  # words in the longest phrasing that asserted it, one more if it starts with a rare word
-    against: str = ""  # asserted, yet this part of the answer states the misconception: a person weighs the two
+    against: str = ""  # contradicted by a misconception, yet this part of the answer states the concept: a person
+    # weighs the two
     misstated: frozenset[str] = frozenset()  # every part of the answer that states one of its misconceptions
 
 
@@ -887,8 +889,8 @@ def both_parts(phrasings: list[str], answer_clauses: list[Clause]) -> list[tuple
 
 
 def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str] = frozenset(COMMON)) -> Decision:
-    """Assert, contradict or leave out one concept; a claim wins over its opposite elsewhere in the answer, and a
-    misconception beside it is kept as `against` for a person to weigh.
+    """Assert, contradict or leave out one concept; a claim wins over a stray opposite elsewhere in the answer, and a
+    named misconception wins over the claim, which is kept as `against` for a person to weigh.
 
     A misconception or a negated phrasing contradicts when nothing asserts the concept; an opposite word alone
     ("small steps ...") is weaker evidence (`opposite_only`). Only clauses that state something decide; a keyword
@@ -931,9 +933,13 @@ def decide(concept: Concept, answer_clauses: list[Clause], common: frozenset[str
             named = named or mistake
         else:
             opposed = opposed or clause.span
-    if asserted:  # a claim beside a stray opposite or a misconception: held-out answers meant the claim more often
-        return Decision(concept, Verdict.ASSERTED, named, evidence=asserted, fragment=fragment, strength=strength,
-                        against=contradicted if named else "", misstated=frozenset(misstated))
+    if asserted and named:  # a claim beside its misconception: labellers called the concept contradicted in 143 of
+        # 175 open answers, so the misconception decides and a person weighs the claim
+        return Decision(concept, Verdict.CONTRADICTED, named, evidence=contradicted, fragment=fragment,
+                        against=asserted, misstated=frozenset(misstated))
+    if asserted:  # a claim beside a stray opposite: held-out answers meant the claim more often
+        return Decision(concept, Verdict.ASSERTED, evidence=asserted, fragment=fragment, strength=strength,
+                        misstated=frozenset(misstated))
     if contradicted or opposed:  # unnamed: the concept's first misconception, if it has one
         named = named or next((m.name for m in concept.misconceptions), None)
         return Decision(concept, Verdict.CONTRADICTED, named, evidence=contradicted or opposed, fragment=fragment,
@@ -1185,7 +1191,8 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     with the labeller; one-word matches of a word every answer uses (or the question's) agreed on about 60% of
     decisions, longer phrasings on 86-94%; contradictions by an opposite word alone were mostly wrong; and when right
     and wrong claims are mixed, how they weigh is a person's call. A claim next to a stray opposite counts as the
-    claim (it was meant in 12 of 17 held-out cases) and is not doubted. Most confident mistakes were honest answers
+    claim (it was meant in 12 of 17 held-out cases) and is not doubted; one beside its named misconception
+    counts as the misconception and is doubted once. Most confident mistakes were honest answers
     saying a concept in words no phrasing reaches, so an answer that leaves a concept out while a stated part of it
     decided nothing (`unexplained`) is doubted too. A keyword note is doubted only where notes outnumber the sentences
     or nothing else credits.
@@ -1193,6 +1200,8 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
     among_sentences = sum(c.states for c in kept) >= sum(not c.states for c in kept) and \
         any(d.verdict is Verdict.ASSERTED and d.evidence != d.fragment for d in decisions)
+    weighed = sum(bool(d.against) for d in decisions)  # a misconception beside the claim: a person may credit it
+    flags = [f for f in flags if f != "self-contradiction"]  # doubted below, one concept each
     if set(flags) == {"fragment"} and among_sentences:  # a note among sentences that credit on their own: on the open
         flags = []  # sets every such answer was scored as its labeller scored it, and no keyword list was among them
     if flags:  # a fragment read as a claim, or an echo beside other statements (an honest answer using the question's
@@ -1200,9 +1209,9 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
         echoed = {"prompt-echo", "hint-echo"} & set(flags)
         return credited == 0 and set(flags) <= ZEROING | {"padding"} and not (echoed and any(c.states for c in kept))
     contradicted = sum(d.verdict is Verdict.CONTRADICTED for d in decisions)
-    doubtful = sum(d.opposite_only or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
-    if credited and contradicted:
-        doubtful += min(credited, contradicted)
+    doubtful = weighed + sum(d.opposite_only or (d.verdict is Verdict.ASSERTED and d.strength < 2) for d in decisions)
+    if credited and contradicted > weighed:
+        doubtful += min(credited, contradicted - weighed)
     length = sum(len(c.words) for c in kept)
     barely = length >= 14 and credited < len(decisions) / 2 and not contradicted  # a long answer it may not understand
     left_out = sum(d.verdict is Verdict.ABSENT for d in decisions)

@@ -236,7 +236,8 @@ def test_stuffing_echo_and_pastes_earn_nothing_and_are_flagged(answer, flag):
 
 def test_concept_names_count_as_copied_only_where_feedback_showed_them():
     item = item_of("course-explain-lr")
-    answer = "Use a smaller rate, because the pretrained weights are already good and big steps destroy the learned features."
+    answer = ("Use a smaller rate, because the pretrained weights are already good and big steps destroy the learned "
+              "features.")
     assert score(answer, item.concepts, prompt=item.prompt).credited == 2  # a first answer: nothing was on screen
     assert "pasted-concept-names" in score(answer, item.concepts, prompt=item.prompt, shown=(item.model_answer,)).flags
 
@@ -250,13 +251,17 @@ def test_echoing_the_prompt_earns_nothing_and_is_flagged_when_it_would_have_scor
     assert grade(SCRATCH, "Consider the benefits of transfer learning.").score == 0  # the hint, repeated
 
 
-def test_a_claim_beside_its_misconception_goes_to_a_person_with_both_quoted():
-    """On held-out answers the claim was meant more often than the misconception beside it, so the suggestion keeps
-    the claim; a person decides, and the feedback quotes both parts."""
+def test_a_claim_beside_its_misconception_counts_as_the_misconception_and_a_person_weighs_both():
+    """Labellers called such a concept contradicted far more often than stated, so the suggestion follows the
+    misconception; the feedback quotes both parts, and a person may credit the claim where a point turns on it."""
     result = grade(ROLE, "Frozen weights are not updated. Frozen layers are updated normally.")
-    assert result.score == 1 and "self-contradiction" in result.flags and not result.confident
-    assert "'Frozen weights are not updated'" in result.feedback and "'Frozen layers are updated normally'" in \
-        result.feedback and "To check:" in result.feedback
+    assert result.score == 0 and "self-contradiction" in result.flags and not result.confident
+    assert "'Frozen weights are not updated' states it" in result.feedback and \
+        "'Frozen layers are updated normally'" in result.feedback and "To check:" in result.feedback
+    card = BANK.get("freezing-card-meaning")  # two concepts, half a point each: the doubt is half a point
+    halves = grade(card, "Frozen layers keep their weights unchanged, so the pretrained knowledge is kept. They are "
+                         "also skipped in the forward pass.")
+    assert "self-contradiction" in halves.flags and halves.score == 0.5 and halves.confident
 
 
 def test_notes_without_glue_are_a_keyword_list_and_a_clause_with_an_adverb_still_states():
@@ -633,7 +638,7 @@ def test_a_verdict_on_the_clause_before_it_can_state_a_misconception():
         assert verdicts(signs, wrong) == "C", wrong
     right = score("Training loss going down while validation loss goes up means overfitting. If both go down "
                   "together, that's also overfitting.", signs.concepts)
-    assert right.credited == 1 and "self-contradiction" in right.flags and not right.confident
+    assert right.credited == 0 and "self-contradiction" in right.flags and not right.confident
     assert verdicts(signs, "If both losses go down together, that's not overfitting.") != "C"
 
 
