@@ -306,8 +306,8 @@ def normalize(text: str) -> str:
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
     text = re.sub(r"\bout[- ]of[- ]distribution\b", "ood", text)
     text = re.sub(r"\bin[- ]distribution\b", "in_distribution", text)
-    text = re.sub(r"\b(models?|networks?|nets?|cnns?|resnets?)(?: that was| which was| that has been| already)? "
-                  r"(?:trained|learned|learnt) (on|with|using)\b", r"\1 pretrained \2", text)  # "a model trained on
+    text = re.sub(r"\b(models?|networks?|nets?|cnns?|resnets?)(?: that was| which was| that has been| already| was "
+                  r"already| has already been| had already been| had been)? (?:trained|learned|learnt) (on|with|using)\b", r"\1 pretrained \2", text)  # "a model trained on
     # loads of images" was pretrained: its training is not the fine-tuning the answer goes on to describe
     text = re.sub(r"\bless (?:accurate|effective|robust|reliable)\b", "worse", text)  # not "small accurate"
     text = re.sub(r"\b(?:more|less) (general|generic|basic|universal|abstract|specific|specialised|specialized|"
