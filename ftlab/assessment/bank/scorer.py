@@ -160,7 +160,7 @@ SYNONYMS = {
     "convergence": "converge", "usefulness": "useful", "efficiently": "cheap", "requirement": "need",
     "requirements": "need", "recalibrating": "updat", "recalibrates": "updat", "recalibrated": "updat",
     "closer": "similar", "closely": "similar", "newly": "new", "freshly": "new",
-    "bn": "batchnorm", "batchnorm2d": "batchnorm", "var": "stat", "ft": "tun",
+    "bn": "batchnorm", "batchnorm2d": "batchnorm", "var": "stat", "ft": "tun", "towards": "toward",
 }
 # Pairs of opposite stems: saying one of them is saying "not" the other.
 _PAIRS = [("early", "late"), ("generic", "specif"), ("small", "big"), ("fast", "slow"), ("perform", "worse"),
