@@ -1109,7 +1109,8 @@ PADDING = re.compile(r"\b(?:leverag\w*|holistic\w*|synerg\w*|elegant\w*|cornerst
 
 # Words of a learner's hedge ("I'm not totally sure about the rest"): a part made of them says nothing unread.
 HEDGES = {"sure", "know", "think", "guess", "idea", "remember", "exactly", "totally", "explain", "rest", "mainly",
-          "basically", "probably", "maybe", "certain", "cause", "reason", "main", "why", "how"}
+          "basically", "probably", "maybe", "certain", "cause", "reason", "main", "why", "how", "hope", "sense", "exact",
+          "technique", "practice", "people"}
 
 
 def states_misconception(phrasing: str, clause: Clause) -> bool:
