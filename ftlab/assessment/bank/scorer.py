@@ -339,6 +339,10 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b(?! \w+ing\b)"
                   r"([^.,;:]{0,60}?)\bfrom (?:being |getting )?", r"\1\2 not ",
                   text)  # "keeps X from being overwritten", not "keeps updating its statistics from the new batches"
+    text = re.sub(r"\b(?:(?:just )?an? )?(?:outdated|obsolete|old[- ]fashioned|overrated|unnecessary|pointless|needless)"
+                  r" (?:trick|idea|practice|technique|habit|step|hack|thing)\b|\b(?:just )?(?:a )?(?:waste of time|myth)\b|"
+                  r"\b(?:outdated|obsolete|old[- ]fashioned|overrated|overkill)\b", "not necessary", text)  # a practice
+    # dismissed ("freezing is an outdated trick") is a practice denied
     text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
     text = re.sub(r"\beven (?:when|if|though|with)\b|\bregardless of\b|\bin spite of\b|\bdespite\b", "although despite",
                   text)  # a concession is its own clause, marked: "despite requires_grad false"

@@ -180,6 +180,9 @@ def test_lp_ft_in_the_reverse_order_is_its_misconception_and_ending_up_below_a_p
     # weight decay is a penalty, not the weights: "nothing is modified ... except by weight decay" stops no weight
     ("batchnorm-card-running-stats", "Once requires_grad is False nothing inside the layer can be modified, so a "
                                      "change must come from the optimizer's weight decay.", "--"),
+    # a practice dismissed is a practice denied
+    ("recipe-explain-steps", "Load the pretrained model and replace the head. Freezing layers is an outdated trick.",
+     "ACA--"),
     # "the model was already trained on lots of pictures" is its pretraining, not the fine-tuning
     ("basics-explain-approach", "You don't need a huge dataset, since the model was already trained on lots of pictures "
                                 "before.", "A--A"),
