@@ -1144,26 +1144,34 @@ def frozen_elsewhere(wanted: tuple[Word, ...], clause: Clause) -> bool:
 
 SIDES = {"early": "early", "input": "early", "late": "late", "head": "late", "output": "late"}
 AMOUNTS = {"small": "small", "low": "small", "big": "big", "high": "big"}
+ACTIONS = {"freez": "freeze", "train": "train", "unfreez": "train", "tun": "train"}
 
 
 def paired_as(phrasing: str, clause: Clause) -> bool:
     """A clause that gives both ends of the network opposite amounts ("low for the first layers and higher for the
-    head") pairs each amount with the end written next to it, in the order the clause uses: a phrasing of one end and
-    one amount ("early high") is said only if the clause pairs them so."""
+    head") or opposite treatments ("freeze the early layers and train the last ones") pairs each with the end written
+    next to it, in the order the clause uses: a phrasing of one end and one amount or treatment ("early high",
+    "freeze late") is said only if the clause pairs them so."""
+    return all(_paired(phrasing, clause, values) for values in (AMOUNTS, ACTIONS))
+
+
+def _paired(phrasing: str, clause: Clause, values: dict[str, str]) -> bool:
     wanted = [w.stem for w in compile_phrasing(phrasing)]
     side = next((SIDES[s] for s in wanted if s in SIDES), None)
-    amount = next((AMOUNTS[s] for s in wanted if s in AMOUNTS), None)
-    marks = [("side", SIDES[w.stem]) if w.stem in SIDES else ("amount", AMOUNTS[w.stem])
-             for w in clause.words if (w.stem in SIDES or w.stem in AMOUNTS) and not w.negated]
-    if side is None or amount is None or len({v for k, v in marks if k == "side"}) < 2 or \
-            len({v for k, v in marks if k == "amount"}) < 2:
+    value = next((values[s] for s in wanted if s in values), None)
+    marks = [("side", SIDES[w.stem]) if w.stem in SIDES else ("value", values[w.stem])
+             for w in clause.words if (w.stem in SIDES or w.stem in values) and not w.negated]
+    if side is None or value is None or len({v for k, v in marks if k == "value"}) < 2 or \
+            (values is AMOUNTS and len({v for k, v in marks if k == "side"}) < 2):
         return True
-    pairs, lead = set(), marks[0][0]
-    for i, (kind, value) in enumerate(marks):
-        other = next((v for k, v in marks[i + 1:] if k != kind), None) if kind == lead else None
-        if other is not None:
-            pairs.add((value, other) if kind == "side" else (other, value))
-    return (side, amount) in pairs
+    pairs, lead = set(), marks[0][0]  # each end takes the nearest amount or treatment on the side the clause leads with
+    for i, (kind, mark) in enumerate(marks):
+        if kind == "side":
+            near = reversed(marks[:i]) if lead == "value" else marks[i + 1:]
+            other = next((v for k, v in near if k == "value"), None)
+            if other is not None:
+                pairs.add((mark, other))
+    return (side, value) in pairs
 
 
 def counterfactual(clause: Clause, premise: set[str]) -> bool:

@@ -180,6 +180,10 @@ def test_lp_ft_in_the_reverse_order_is_its_misconception_and_ending_up_below_a_p
     # weight decay is a penalty, not the weights: "nothing is modified ... except by weight decay" stops no weight
     ("batchnorm-card-running-stats", "Once requires_grad is False nothing inside the layer can be modified, so a "
                                      "change must come from the optimizer's weight decay.", "--"),
+    # each end of the network takes the treatment written next to it: freezing the last layer is the reversed plan,
+    # training the last ones after freezing most is the plan
+    ("recipe-card-strategy", "Phase one: freeze the final layer and train the early layers.", "C-"),
+    ("recipe-card-strategy", "First you freeze most of the layers and just train the last ones on your data.", "A-"),
     # a practice dismissed is a practice denied
     ("recipe-explain-steps", "Load the pretrained model and replace the head. Freezing layers is an outdated trick.",
      "ACA--"),
