@@ -1005,6 +1005,13 @@ def _echoes(said: frozenset[tuple[str, str]], given: set[str], rubric: set[str])
     return len(repeated) >= 2 and not any(stem in rubric for lemma, stem in said if lemma not in given)
 
 
+def _restates(kept: list[Clause], prompt: str) -> bool:
+    """Whether the answer's words (beyond hedges) all fold to stems of the question's words, two or more of them."""
+    asked = {stem for _, stem in lemmas(_words(normalize(prompt)))}
+    own = {w.stem for c in kept for w in c.words if len(w.stem) > 2} - HEDGES
+    return bool(kept) and len(own & asked) >= 2 and own <= asked
+
+
 def _leans(span: str, given: set[str]) -> bool:
     """A part of the answer that repeats two or more words of the question or hint."""
     return len({lemma for lemma, _ in lemmas(_words(normalize(span)))} & given - QUESTION_WORDS) >= 2
@@ -1066,6 +1073,10 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                 else:
                     echoes.append((clause, "prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                    else "hint-echo"))
+    if _restates(kept, prompt):  # every word is the question's, or one folding to its stem ("better" for
+        # "improve"): the whole answer restates the question
+        echoes += [(clause, "prompt-echo") for clause in kept]
+        kept = []
     common = frozenset(COMMON | premise)
     read = kept + conditionals(kept) + concessions(kept) + continuations(kept) + verdicts_on(kept)
     decisions = [decide(c, read, common) for c in concepts]

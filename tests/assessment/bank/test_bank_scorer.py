@@ -195,6 +195,12 @@ def test_readings_of_the_eighth_session(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
 
 
+def test_an_answer_whose_every_word_folds_to_the_question_restates_it():
+    item = BANK.get("freezing-card-pytorch")  # "How do you freeze every parameter of a model in PyTorch?"
+    result = score("You freeze all the model's parameters in PyTorch.", item.concepts, prompt=item.prompt)
+    assert result.credited == 0 and "prompt-echo" in result.flags and result.confident
+
+
 def test_an_echo_whose_claim_leans_on_the_question_still_goes_to_a_person():
     item = BANK.get("recipe-explain-steps")
     result = score("Fine-tuning a pretrained model in PyTorch goes step by step: you start with the pretrained model "
