@@ -307,8 +307,9 @@ def normalize(text: str) -> str:
     text = re.sub(r"\bout[- ]of[- ]distribution\b", "ood", text)
     text = re.sub(r"\bin[- ]distribution\b", "in_distribution", text)
     text = re.sub(r"\b(models?|networks?|nets?|cnns?|resnets?)(?: that was| which was| that has been| already| was "
-                  r"already| has already been| had already been| had been)? (?:trained|learned|learnt) (on|with|using)\b", r"\1 pretrained \2", text)  # "a model trained on
-    # loads of images" was pretrained: its training is not the fine-tuning the answer goes on to describe
+                  r"already| has already been| had already been| had been)? (?:trained|learned|learnt) "
+                  r"(on|with|using)\b", r"\1 pretrained \2", text)  # "a model trained on loads of images" was
+    # pretrained: its training is not the fine-tuning the answer goes on to describe
     text = re.sub(r"\bless (?:accurate|effective|robust|reliable)\b", "worse", text)  # not "small accurate"
     text = re.sub(r"\b(?:more|less) (general|generic|basic|universal|abstract|specific|specialised|specialized|"
                   r"complex|simple)\b", r"\1", text)  # "the first layers are more general": no quantity of anything
@@ -339,10 +340,11 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(keeps?|kept|keeping|protects?|protected|protecting|saves?|guards?|shields?)\b(?! \w+ing\b)"
                   r"([^.,;:]{0,60}?)\bfrom (?:being |getting )?", r"\1\2 not ",
                   text)  # "keeps X from being overwritten", not "keeps updating its statistics from the new batches"
-    text = re.sub(r"\b(?:(?:just )?an? )?(?:outdated|obsolete|old[- ]fashioned|overrated|unnecessary|pointless|needless)"
-                  r" (?:trick|idea|practice|technique|habit|step|hack|thing)\b|\b(?:just )?(?:a )?(?:waste of time|myth)\b|"
-                  r"\b(?:outdated|obsolete|old[- ]fashioned|overrated|overkill)\b", "not necessary", text)  # a practice
-    # dismissed ("freezing is an outdated trick") is a practice denied
+    text = re.sub(r"\b(?:(?:just )?an? )?(?:outdated|obsolete|old[- ]fashioned|overrated|unnecessary|pointless|"
+                  r"needless) (?:trick|idea|practice|technique|habit|step|hack|thing)\b|"
+                  r"\b(?:just )?(?:a )?(?:waste of time|myth)\b|"
+                  r"\b(?:outdated|obsolete|old[- ]fashioned|overrated|overkill)\b",
+                  "not necessary", text)  # a practice dismissed ("freezing is an outdated trick") is a practice denied
     text = re.sub(r"\b(?:unnecessary|needless|pointless|useless|irrelevant|optional)\b", "not necessary", text)
     text = re.sub(r"\beven (?:when|if|though|with)\b|\bregardless of\b|\bin spite of\b|\bdespite\b", "although despite",
                   text)  # a concession is its own clause, marked: "despite requires_grad false"
@@ -1124,8 +1126,8 @@ PADDING = re.compile(r"\b(?:leverag\w*|holistic\w*|synerg\w*|elegant\w*|cornerst
 
 # Words of a learner's hedge ("I'm not totally sure about the rest"): a part made of them says nothing unread.
 HEDGES = {"sure", "know", "think", "guess", "idea", "remember", "exactly", "totally", "explain", "rest", "mainly",
-          "basically", "probably", "maybe", "certain", "cause", "reason", "main", "why", "how", "hope", "sense", "exact",
-          "technique", "practice", "people"}
+          "basically", "probably", "maybe", "certain", "cause", "reason", "main", "why", "how", "hope", "sense",
+          "exact", "technique", "practice", "people"}
 
 
 def states_misconception(phrasing: str, clause: Clause) -> bool:

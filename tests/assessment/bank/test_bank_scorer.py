@@ -188,8 +188,8 @@ def test_lp_ft_in_the_reverse_order_is_its_misconception_and_ending_up_below_a_p
     ("recipe-explain-steps", "Load the pretrained model and replace the head. Freezing layers is an outdated trick.",
      "ACA--"),
     # "the model was already trained on lots of pictures" is its pretraining, not the fine-tuning
-    ("basics-explain-approach", "You don't need a huge dataset, since the model was already trained on lots of pictures "
-                                "before.", "A--A"),
+    ("basics-explain-approach", "You don't need a huge dataset, since the model was already trained on lots of "
+                                "pictures before.", "A--A"),
 ])
 def test_readings_of_the_eighth_session(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
