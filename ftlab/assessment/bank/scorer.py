@@ -1007,9 +1007,9 @@ def _echoes(said: frozenset[tuple[str, str]], given: set[str], rubric: set[str])
     return len(repeated) >= 2 and not any(stem in rubric for lemma, stem in said if lemma not in given)
 
 
-def _restates(kept: list[Clause], prompt: str) -> bool:
-    """Whether the answer's words (beyond hedges) all fold to stems of the question's words, two or more of them."""
-    asked = {stem for _, stem in lemmas(_words(normalize(prompt)))}
+def _restates(kept: list[Clause], asked: set[str]) -> bool:
+    """Whether the answer's words (beyond hedges) all fold to stems of the question's words (`asked`), two or more
+    of them."""
     own = {w.stem for c in kept for w in c.words if len(w.stem) > 2} - HEDGES
     return bool(kept) and len(own & asked) >= 2 and own <= asked
 
@@ -1034,7 +1034,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
     flags: list[str] = []
     kept: list[Clause] = []
     echoes: list[tuple[Clause, str]] = []  # clauses set aside as repeating the question or hint, with their flag
-    prompt_lemmas = {lemma for lemma, _ in lemmas(_words(normalize(prompt)))}
+    prompt_words = lemmas(_words(normalize(prompt)))
+    prompt_lemmas = {lemma for lemma, _ in prompt_words}
     given = prompt_lemmas | {lemma for h in hints for lemma, _ in lemmas(_words(normalize(h)))}
     rubric = {w.stem for c in concepts for p in c.phrasings for w in compile_phrasing(p)}
     premise = {w.stem for c in clauses(prompt) for w in c.words if not w.negated}
@@ -1075,8 +1076,8 @@ def score(answer: str, concepts: list[Concept], *, prompt: str = "", hints: tupl
                 else:
                     echoes.append((clause, "prompt-echo" if {lemma for lemma, _ in said} & given <= prompt_lemmas
                                    else "hint-echo"))
-    if _restates(kept, prompt):  # every word is the question's, or one folding to its stem ("better" for
-        # "improve"): the whole answer restates the question
+    if _restates(kept, {stem for _, stem in prompt_words}):  # every word is the question's, or one folding to its stem
+        # ("better" for "improve"): the whole answer restates the question
         echoes += [(clause, "prompt-echo") for clause in kept]
         kept = []
     common = frozenset(COMMON | premise)
@@ -1165,17 +1166,19 @@ def paired_as(phrasing: str, clause: Clause) -> bool:
     head") or opposite treatments ("freeze the early layers and train the last ones") pairs each with the end written
     next to it, in the order the clause uses: a phrasing of one end and one amount or treatment ("early high",
     "freeze late") is said only if the clause pairs them so."""
-    return all(_paired(phrasing, clause, values) for values in (AMOUNTS, ACTIONS))
+    return _paired(phrasing, clause, AMOUNTS, sides=2) and _paired(phrasing, clause, ACTIONS, sides=0)
 
 
-def _paired(phrasing: str, clause: Clause, values: dict[str, str]) -> bool:
+def _paired(phrasing: str, clause: Clause, values: dict[str, str], sides: int) -> bool:
+    """`paired_as` for one kind of value, where the clause names at least `sides` ends of the network (an amount
+    pairs only where both ends are named; a treatment wherever one is: "freeze most and train the last ones")."""
     wanted = [w.stem for w in compile_phrasing(phrasing)]
     side = next((SIDES[s] for s in wanted if s in SIDES), None)
     value = next((values[s] for s in wanted if s in values), None)
     marks = [("side", SIDES[w.stem]) if w.stem in SIDES else ("value", values[w.stem])
              for w in clause.words if (w.stem in SIDES or w.stem in values) and not w.negated]
     if side is None or value is None or len({v for k, v in marks if k == "value"}) < 2 or \
-            (values is AMOUNTS and len({v for k, v in marks if k == "side"}) < 2):
+            len({v for k, v in marks if k == "side"}) < sides:
         return True
     pairs, lead = set(), marks[0][0]  # each end takes the nearest amount or treatment on the side the clause leads with
     for i, (kind, mark) in enumerate(marks):
