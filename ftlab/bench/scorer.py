@@ -1,13 +1,13 @@
 """Free-text scorer figures on a labelled answer set: confident-and-wrong, sent to a person, dishonest credit,
 honest-full credit, paraphrase spread, per-concept agreement and ms/answer, with the confusions quoted.
 
-Run: python -m ftlab.bench scorer [--set PATH ...] [--confusions]. A set is a TOML file of [[answers]] with item,
-kind (honest-full, honest-partial, half-right, wrong, misconception, keyword-list, echo, padded, ...), group
-(paraphrases of one answer share it), text, labels (concept name -> "stated" / "missing" / "contradicted") and
-optionally score (the labeller's points; without it, the concepts labelled stated, or `overall`: full / partial /
-none) and second (a second labeller's concept labels, to print how far two people are apart). Without --set it
-reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private bank (quizzes/bank), or
---bank folders.
+Run: python -m ftlab.bench scorer [--set PATH ...] [--confusions | --calibration]. A set is a TOML file of
+[[answers]] with item, kind (honest-full, honest-partial, half-right, wrong, misconception, keyword-list, echo,
+padded, ...), group (paraphrases of one answer share it), text, labels (concept name -> "stated" / "missing" /
+"contradicted") and optionally score (the labeller's points; without it, the concepts labelled stated, or
+`overall`: full / partial / none) and second (a second labeller's concept labels, to print how far two people are
+apart). Without --set it reads benchmarks/scorer/*.toml. Items come from the public bank and the course's private
+bank (quizzes/bank), or --bank folders. --calibration says which concepts to mark `check_when_absent`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import statistics
 import time
 import tomllib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ftlab.assessment.bank import Context, grade, load_bank
@@ -146,6 +146,36 @@ def measure(path: Path, items: dict[str, Item]) -> Figures:
     return figures
 
 
+AGREE, LEFT_OUT = 0.90, 8  # a concept left out this many times and agreed on less often is checked by a person
+
+
+def unflagged(items: dict[str, Item]) -> dict[str, Item]:
+    """The items with no concept marked `check_when_absent`: what the scorer decides before calibration."""
+    return {key: replace(item, concepts=[replace(c, check_when_absent=False) for c in item.concepts])
+            if getattr(item, "concepts", None) else item for key, item in items.items()}
+
+
+def calibration(rows: list[Scored]) -> None:
+    """Per concept, how often the labeller agreed where the uncalibrated scorer, sure of the answer, left it out; the
+    concepts below AGREE (of at least LEFT_OUT) should be marked `check_when_absent`, and only they."""
+    tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    marked: dict[tuple[str, str], bool] = {}
+    for r in rows:
+        for concept, verdict in zip(r.item.concepts, r.verdicts):
+            marked[(r.item.id, concept.name)] = concept.check_when_absent
+            if r.confident and verdict is Verdict.ABSENT and concept.name in r.answer.get("labels", {}):
+                tally[(r.item.id, concept.name)][0] += 1
+                tally[(r.item.id, concept.name)][1] += r.answer["labels"][concept.name] != "stated"
+    print(f"\nLeft out while sure: the labeller agreed on (concepts below {AGREE:.0%} of at least {LEFT_OUT} decisions "
+          "should be marked check_when_absent)")
+    for key, (n, agreed) in sorted(tally.items(), key=lambda kv: kv[1][1] / kv[1][0]):
+        below = n >= LEFT_OUT and agreed < AGREE * n
+        if below or marked[key]:
+            state = "marked" if marked[key] else "NOT MARKED"
+            print(f"  {agreed:4d}/{n:<4d} {agreed / n:6.1%}  {state if below else 'marked, but agrees: unmark'}  "
+                  f"{key[0]}: {key[1]}")
+
+
 def report(name: str, figures: Figures, confusions: bool) -> None:
     """Print the figures against the targets, per kind, the paraphrase spread and the confusions."""
     rows = figures.rows
@@ -225,12 +255,20 @@ def main(argv: list[str] | None = None) -> None:
                         help="a labelled answer set (TOML, [[answers]]); repeatable; default benchmarks/scorer/*.toml")
     parser.add_argument("--bank", type=Path, action="append", help="a bank folder besides the public bank")
     parser.add_argument("--confusions", action="store_true", help="also quote every unsure answer off the label")
+    parser.add_argument("--calibration", action="store_true",
+                        help="only say which concepts to mark check_when_absent, from the sets' labels")
     args = parser.parse_args(argv)
     sets = args.sets or sorted(SETS.glob("*.toml"))
     missing = [str(s) for s in sets if not s.is_file()]
     if missing or not sets:
         parser.error(f"no labelled set at {', '.join(missing) or SETS}")
     items = items_of(args.bank)
+    if args.calibration:
+        plain = unflagged(items)
+        rows = [r for path in sets for r in measure(path, plain).rows]
+        for r in rows:
+            r.item = items[r.item.id]  # the marks as they stand, to compare
+        return calibration(rows)
     every: list[Scored] = []
     for path in sets:
         figures = measure(path, items)

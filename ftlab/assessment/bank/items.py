@@ -71,6 +71,8 @@ class Concept:
     name: str
     phrasings: list[str]
     misconceptions: list[Misconception] = field(default_factory=list)
+    check_when_absent: bool = False  # held-out answers said it in words no phrasing reached: when none is found, a
+    # person checks (set from `python -m ftlab.bench scorer --calibration`)
 
 
 @dataclass(frozen=True)

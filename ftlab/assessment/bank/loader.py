@@ -200,6 +200,12 @@ class _Validator:
             raise self.error(field, "expected a non-empty string")
         return value.strip()
 
+    def flag(self, field: str) -> bool:
+        value = self.raw.get(field, False)
+        if not isinstance(value, bool):
+            raise self.error(field, f"expected true or false, got {value!r}")
+        return value
+
     def choice(self, field: str, allowed: tuple[str, ...]) -> str:
         value = self.raw.get(field)
         if value not in allowed:
@@ -231,13 +237,14 @@ class _Validator:
             sub = _Validator(self.path, self.item_id, entry if isinstance(entry, dict) else {})
             try:
                 concepts.append(Concept(name=sub.text("name"), phrasings=sub.text_list("phrasings"),
-                                        misconceptions=sub.misconceptions()))
+                                        misconceptions=sub.misconceptions(),
+                                        check_when_absent=sub.flag("check_when_absent")))
             except BankError as err:
                 raise self.error(f"concepts[{i}].{err.field}", err.problem) from None
-            unknown = sorted(set(sub.raw) - {"name", "phrasings", "misconceptions"})
+            unknown = sorted(set(sub.raw) - {"name", "phrasings", "misconceptions", "check_when_absent"})
             if unknown:
                 raise self.error(f"concepts[{i}].{unknown[0]}",
-                                 "unknown field; expected name, phrasings, misconceptions")
+                                 "unknown field; expected name, phrasings, misconceptions, check_when_absent")
         return concepts
 
     def misconceptions(self) -> list[Misconception]:

@@ -1248,4 +1248,5 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
         doubtful += 1  # a concept or two left out, and a part it did not read: maybe said in other words (answers
         # leaving out most concepts, and short answers of under about 30 words, were on the open sets short of the
         # ideas and not of the phrasings: 3 of 39 short ones were misjudged)
-    return not barely and doubtful * per_concept < 1
+    unchecked = sum(d.verdict is Verdict.ABSENT and d.concept.check_when_absent for d in decisions)
+    return not barely and doubtful * per_concept < 1 and unchecked * per_concept < 1

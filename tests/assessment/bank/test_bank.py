@@ -90,6 +90,7 @@ BROKEN = [
     ('A = "chose a"', 'B = "chose b"', "q-one", "mistakes.B"),
     ('hint = "not a"', 'hint = "not a"\ncolour = "red"', "q-one", "colour"),
     ('phrasings = ["y"]', "phrasings = []", "q-two", "concepts[1].phrasings"),
+    ('phrasings = ["y"]', 'phrasings = ["y"]\ncheck_when_absent = "yes"', "q-two", "concepts[1].check_when_absent"),
     ('kind = "explain"', 'kind = "essay"', "q-two", "kind"),
     ('id = "q-two"', 'id = "Q two"', "Q two", "id"),
     ('kind = "explain"', 'kind = "exercise"', "q-two", "concepts"),  # allowed fields follow the item's dataclass

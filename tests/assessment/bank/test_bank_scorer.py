@@ -1,5 +1,6 @@
 """The claim scorer: polarity, opposites, roles, guards against stuffing, echo and pastes, and measured figures."""
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,19 @@ def test_lp_ft_in_the_reverse_order_is_its_misconception_and_ending_up_below_a_p
 ])
 def test_readings_of_the_eighth_session(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
+
+
+def test_a_concept_people_say_in_many_ways_goes_to_a_person_when_left_out():
+    item = BANK.get("basics-explain-adjust")  # its "adjusts some layers / a new head" is marked check_when_absent
+    answer = ("It keeps the general features it learned on ImageNet and learns the patterns specific to your data, "
+              "so its predictions on your task get more accurate.")
+    assert [c.check_when_absent for c in item.concepts] == [False, True, False, False]
+    result = score(answer, item.concepts, prompt=item.prompt)
+    assert result.credited == 3 and not result.confident
+    plain = [replace(c, check_when_absent=False) for c in item.concepts]
+    assert score(answer, plain, prompt=item.prompt).confident  # only the mark made it unsure
+    stated = answer.replace("and learns", "adapts its last layers and learns")
+    assert score(stated, item.concepts, prompt=item.prompt).confident  # said: nothing for a person to check
 
 
 def test_an_answer_whose_every_word_folds_to_the_question_restates_it():

@@ -130,3 +130,23 @@ second = { "much less data than training from scratch" = "missing" }
         assert figure in out
     assert re.search(r"honest-full credit +100.0%", out) and "confident and wrong (0)" in out
     assert "a second labeller against the first: concepts 0.0% the same, off by a point or more on 100.0%" in out
+
+
+def test_calibration_names_the_concepts_a_person_should_check_when_left_out(tmp_path, capsys):
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "aug.toml").write_text(NEW_ITEM)
+    said = "augmentation makes varied new versions of the images"  # said here in words no phrasing reaches
+    labelled = tmp_path / "set.toml"
+    labelled.write_text("".join(f'''[[answers]]
+item = "aug-explain-why"
+kind = "honest-full"
+text = "It overfits less because each epoch the model sees photo {n} rotated and recoloured."
+labels = {{ "{said}" = "stated", "so the model overfits less" = "stated" }}
+''' for n in range(8)))
+    bench_main(["--set", str(labelled), "--bank", str(bank), "--calibration"])
+    assert re.search(rf"0/8 +0.0%  NOT MARKED  aug-explain-why: {said}", capsys.readouterr().out)
+    (bank / "aug.toml").write_text(NEW_ITEM.replace('"more data"]', '"more data"]\ncheck_when_absent = true'))
+    bench_main(["--set", str(labelled), "--bank", str(bank), "--calibration"])
+    assert re.search(rf"0/8 +0.0%  marked  aug-explain-why: {said}", capsys.readouterr().out)
+    assert not grade(load_bank(bank).get("aug-explain-why"), "It overfits less, seeing photos rotated.").confident
