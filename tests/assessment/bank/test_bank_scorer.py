@@ -54,6 +54,11 @@ def test_every_phrasing_is_plain_words_the_tool_stems():
                 assert not set(phrasing.split()) & STEM_FRAGMENTS, (item.id, phrasing)  # "features", not "featur"
                 if "&" in phrasing:  # "A | B & C": every alternative of every part is a phrasing of its own
                     assert all(x.strip() for part in phrasing.split("&") for x in part.split("|")), phrasing
+                for part in (x.split() for side in phrasing.split("&") for x in side.split("|")):
+                    for i, word in enumerate(part):  # every word counts: "train other task" was "train task"
+                        without = " ".join(part[:i] + part[i + 1:])
+                        assert not without or \
+                            compile_phrasing(without) != compile_phrasing(" ".join(part)), (item.id, phrasing, word)
                 for word in (w for w in normalize(phrasing).split() if w not in STOPWORDS | {"&", "|"}):
                     assert word in _CANON or getAllLemmas(word) or canon(word) != word or "_" in word \
                         or word[0].isdigit() or word in DOMAIN_WORDS | {"not", "no", "than", "lora", "autograd"} \
