@@ -551,8 +551,10 @@ def clauses(text: str, said: bool | None = None, before: Clause | None = None) -
             joint = ","
             for i, w in enumerate(raw):
                 nxt = raw[i + 1] if i + 1 < len(raw) else ""
-                if w in PAIRED:  # "between the head and the body": its "and" joins the pair
-                    paired = True
+                if w in PAIRED or (w == "both" and (nxt in DETERMINERS or
+                                                    "VERB" not in getAllLemmas(nxt) and bool(getAllLemmas(nxt)))):
+                    paired = True  # "between the head and the body", "both the training and the validation loss
+                    # rise": its "and" joins the pair
                 elif w in ("and", "or") and paired:
                     paired = False
                     current.append(w)
@@ -583,8 +585,9 @@ def clauses(text: str, said: bool | None = None, before: Clause | None = None) -
     return out
 
 
-PAIRED = {"between"}  # words whose "A and B" names a pair, never the start of a second clause ("both" is also a
-# pronoun: "both stay frozen and the head trains" is two clauses)
+PAIRED = {"between"}  # words whose "A and B" names a pair, never the start of a second clause; so does "both"
+# before a noun ("both stay frozen and the head trains" is two clauses)
+DETERMINERS = {"the", "your", "its", "their", "our", "my", "these", "those"}
 
 
 def _gerunds_denied(current: list[str], joint: str, nxt: str) -> bool:
