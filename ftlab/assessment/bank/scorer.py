@@ -420,7 +420,15 @@ def _steps(line: str) -> str:
     out = parts[0]
     for before, part in zip(parts, parts[1:]):
         out += (" | " if _step(before) and _step(part) else " -> ") + part
+    numbered = list(_NUMBERED.finditer(out))  # "1 load the model 2 freeze it 3 train the head": steps, in order
+    if len(numbered) >= 2 and [int(m.group(1)) for m in numbered] == list(range(1, len(numbered) + 1)) and \
+            sum(_step(m.group(2)) for m in numbered) * 2 >= len(numbered):
+        for m in reversed(numbered[1:]):
+            out = out[:m.start()] + " |" + out[m.start():]
     return out
+
+
+_NUMBERED = re.compile(r"(?:^|(?<=\s))(\d{1,2})[.)]?\s+([A-Za-z]+)")
 
 
 def _heading(words: str) -> bool:

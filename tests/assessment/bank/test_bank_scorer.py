@@ -201,6 +201,30 @@ def test_readings_of_the_eighth_session(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
 
 
+@pytest.mark.parametrize("item_id,answer,expected", [
+    # "both" before a noun joins its pair: both curves rising is the misconception, a widening gap is not
+    ("overfit-card-signs", "When overfitting, both the training loss and the validation loss are going up together.",
+     "C"),
+    ("overfit-card-signs", "A widening gap between the train and val curves = overfitting.", "A"),
+    # inline numbered steps are steps, each its own part
+    ("recipe-explain-steps", "1 load a pretrained model 2 freeze it with requires_grad False, which keeps it fixed "
+                             "3 replace model.fc with a new layer for your classes 4 train the head 5 unfreeze the "
+                             "last layers and train with a small lr", "AAAAA"),
+    # a flag set on a module freezes nothing
+    ("recipe-explain-steps", "Load the model. Then freeze the layers with model.layer1.requires_grad = False for each "
+                             "layer.", "AC---"),
+    # LP-FT's name, or a linear probe alone, is not the recipe; the recipe is
+    ("forgetting-explain-shift", "LP-FT fixes this by doing only the linear probe.", "--"),
+    ("forgetting-explain-shift", "LP-FT trains the head on the frozen body first, then every layer is tuned at a low "
+                                 "rate.", "-A"),
+    # training on the new task is no pretraining ("train other task" read as "train task")
+    ("basics-explain-approach", "Early layers learn edges, so you freeze those and only train the later layers for the "
+                                "new task.", "-AA-"),
+])
+def test_readings_of_the_ninth_session(item_id, answer, expected):
+    assert verdicts(item_of(item_id), answer) == expected
+
+
 def test_a_concept_people_say_in_many_ways_goes_to_a_person_when_left_out():
     item = BANK.get("basics-explain-adjust")  # its "adjusts some layers / a new head" is marked check_when_absent
     answer = ("It keeps the general features it learned on ImageNet and learns the patterns specific to your data, "
