@@ -292,6 +292,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(?:cant|wont)\b", lambda m: {"cant": "can not", "wont": "will not"}[m.group(0)], text)
     text = re.sub(r"\b(?:cuz|coz|bc|b/c)(?=\s)", "because", text)  # chat spellings of the words that hold a claim
     text = re.sub(r"\bw/o\b", "without", text)
+    text = re.sub(r"\b(?:more |very )?data[- ]efficient\b", "needing less data", text)  # not "more data"
     text = re.sub(r"\bur\b", "your", text)
     text = re.sub(r"\bu\b", "you", text)
     text = re.sub(r"\binstead of\b", "not", text)  # "instead" alone ("starts instead from ...") denies nothing
