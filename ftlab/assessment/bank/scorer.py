@@ -415,8 +415,9 @@ def _step(part: str) -> bool:
 
 
 def _steps(line: str) -> str:
-    """A chain of steps joined by arrows ("load it -> freeze it -> train the head") is a list of steps; an arrow
-    after anything but a step says what follows from it ("small + similar -> train only the head")."""
+    """A chain of steps joined by arrows ("load it -> freeze it -> train the head") is a list of steps, and so are
+    steps numbered in one line; an arrow after anything but a step says what follows from it ("small + similar ->
+    train only the head")."""
     parts = re.split(r"\s(?:->|=>|→)\s", line)
     out = parts[0]
     for before, part in zip(parts, parts[1:]):
@@ -1236,7 +1237,8 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     counts as the misconception and is doubted once. Most confident mistakes were honest answers
     saying a concept in words no phrasing reaches, so an answer that leaves a concept out while a stated part of it
     decided nothing (`unexplained`) is doubted too. A keyword note is doubted only where notes outnumber the sentences
-    or nothing else credits.
+    or nothing else credits. Concepts left out that the labelled sets showed to be said in words no phrasing reaches
+    (`Concept.check_when_absent`) go to a person where they are worth a point together.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
     among_sentences = sum(c.states for c in kept) >= sum(not c.states for c in kept) and \
