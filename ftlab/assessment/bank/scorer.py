@@ -1172,14 +1172,17 @@ def frozen_elsewhere(wanted: tuple[Word, ...], clause: Clause) -> bool:
 SIDES = {"early": "early", "input": "early", "late": "late", "head": "late", "output": "late"}
 AMOUNTS = {"small": "small", "low": "small", "big": "big", "high": "big"}
 ACTIONS = {"freez": "freeze", "train": "train", "unfreez": "train", "tun": "train"}
+ROLES = {"generic": "generic", "specif": "specific"}
 
 
 def paired_as(phrasing: str, clause: Clause) -> bool:
     """A clause that gives both ends of the network opposite amounts ("low for the first layers and higher for the
-    head") or opposite treatments ("freeze the early layers and train the last ones") pairs each with the end written
-    next to it, in the order the clause uses: a phrasing of one end and one amount or treatment ("early high",
-    "freeze late") is said only if the clause pairs them so."""
-    return _paired(phrasing, clause, AMOUNTS, sides=2) and _paired(phrasing, clause, ACTIONS, sides=0)
+    head"), opposite treatments ("freeze the early layers and train the last ones") or opposite roles ("early layers
+    are generic, later ones task-specific") pairs each with the end written next to it, in the order the clause uses:
+    a phrasing of one end and one amount, treatment or role ("early high", "freeze late", "early specific") is said
+    only if the clause pairs them so."""
+    return _paired(phrasing, clause, AMOUNTS, sides=2) and _paired(phrasing, clause, ACTIONS, sides=0) and \
+        _paired(phrasing, clause, ROLES, sides=2)
 
 
 def _paired(phrasing: str, clause: Clause, values: dict[str, str], sides: int) -> bool:

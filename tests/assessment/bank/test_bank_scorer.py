@@ -220,6 +220,9 @@ def test_readings_of_the_eighth_session(item_id, answer, expected):
     # training on the new task is no pretraining ("train other task" read as "train task")
     ("basics-explain-approach", "Early layers learn edges, so you freeze those and only train the later layers for the "
                                 "new task.", "-AA-"),
+    # each end of the network takes the role written next to it: generic early, specific late is no reversal
+    ("similarity-explain-which-layers", "Early layers are generic, later ones task-specific, so fine-tune the later "
+                                        "layers.", "--A-"),
     # "data-efficient" needs less data, not more; fine-tuning with zero examples is a misconception
     ("basics-card-less-data", "Fine-tuning offers a more data-efficient pathway than training from scratch.", "A"),
     ("basics-card-less-data", "You can even do it with zero labeled examples from your task.", "C"),
