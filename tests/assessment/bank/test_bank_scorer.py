@@ -223,6 +223,9 @@ def test_readings_of_the_eighth_session(item_id, answer, expected):
     # each end of the network takes the role written next to it: generic early, specific late is no reversal
     ("similarity-explain-which-layers", "Early layers are generic, later ones task-specific, so fine-tune the later "
                                         "layers.", "--A-"),
+    # LoRA as compression: the low-rank matrices replace nothing
+    ("adapters-card-lora", "LoRA compresses the layer: it replaces the weight matrix W with two small low-rank "
+                           "matrices A and B and trains those.", "-C"),
     # "data-efficient" needs less data, not more; fine-tuning with zero examples is a misconception
     ("basics-card-less-data", "Fine-tuning offers a more data-efficient pathway than training from scratch.", "A"),
     ("basics-card-less-data", "You can even do it with zero labeled examples from your task.", "C"),
