@@ -155,14 +155,14 @@ def unflagged(items: dict[str, Item]) -> dict[str, Item]:
             if getattr(item, "concepts", None) else item for key, item in items.items()}
 
 
-def calibration(rows: list[Scored]) -> None:
-    """Per concept, how often the labeller agreed where the uncalibrated scorer, sure of the answer, left it out; the
-    concepts below AGREE (of at least LEFT_OUT) should be marked `check_when_absent`, and only they."""
+def calibration(rows: list[Scored], items: dict[str, Item]) -> None:
+    """Per concept, how often the labeller agreed where the uncalibrated scorer (`rows`, scored on `unflagged`
+    items), sure of the answer, left it out; the concepts below AGREE (of at least LEFT_OUT) should be marked
+    `check_when_absent` in `items`, and only they."""
     tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    marked: dict[tuple[str, str], bool] = {}
+    marked = {(item.id, c.name): c.check_when_absent for item in items.values() for c in getattr(item, "concepts", [])}
     for r in rows:
         for concept, verdict in zip(r.item.concepts, r.verdicts):
-            marked[(r.item.id, concept.name)] = concept.check_when_absent
             if r.confident and verdict is Verdict.ABSENT and concept.name in r.answer.get("labels", {}):
                 tally[(r.item.id, concept.name)][0] += 1
                 tally[(r.item.id, concept.name)][1] += r.answer["labels"][concept.name] != "stated"
@@ -265,10 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     items = items_of(args.bank)
     if args.calibration:
         plain = unflagged(items)
-        rows = [r for path in sets for r in measure(path, plain).rows]
-        for r in rows:
-            r.item = items[r.item.id]  # the marks as they stand, to compare
-        return calibration(rows)
+        return calibration([r for path in sets for r in measure(path, plain).rows], items)
     every: list[Scored] = []
     for path in sets:
         figures = measure(path, items)
