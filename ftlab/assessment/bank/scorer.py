@@ -1244,6 +1244,9 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     (`Concept.check_when_absent`) go to a person where they are worth a point together.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
+    if not set(flags) - {"self-contradiction"} and credited * per_concept < 1 and \
+            (len(decisions) - credited) * per_concept < 1:
+        return True  # part of a one-point card, no guard fired: no label can be a point away from this score
     among_sentences = sum(c.states for c in kept) >= sum(not c.states for c in kept) and \
         any(d.verdict is Verdict.ASSERTED and d.evidence != d.fragment for d in decisions)
     weighed = sum(bool(d.against) for d in decisions)  # a misconception beside the claim: a person may credit it

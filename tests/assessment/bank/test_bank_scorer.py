@@ -234,6 +234,27 @@ def test_readings_of_the_ninth_session(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
 
 
+@pytest.mark.parametrize("item_id,answer,expected", [
+    # a small learning rate alone is no second phase: the step unfreezes later layers and trains them gently
+    ("recipe-explain-steps", "Load pretrained weights, change the output layer to your classes, train with a small "
+                             "learning rate.", "A-A--"),
+    ("recipe-explain-steps", "Load pretrained weights and change the output layer to your classes, then unfreeze the "
+                             "top block and train with a small learning rate.", "A-A-A"),
+])
+def test_readings_of_the_tenth_session(item_id, answer, expected):
+    assert verdicts(item_of(item_id), answer) == expected
+
+
+def test_half_of_a_one_point_card_is_sure_where_no_guard_fired():
+    item = BANK.get("forgetting-card-lp-ft")  # two concepts on a one-point card: half a point each
+    answer = ("LP-FT = train the head on the frozen body first, then fine-tune all layers. Kumar et al. showed it "
+              "helps in distribution but makes out-of-distribution accuracy worse than plain fine-tuning.")
+    result = score(answer, item.concepts, prompt=item.prompt, max_score=1.0)
+    assert [d.verdict for d in result.decisions] == [Verdict.ASSERTED, Verdict.CONTRADICTED] and not result.flags
+    assert result.confident  # 0.5 of 1: whatever a person decides, it is less than a point away
+    assert not score(answer, item.concepts, prompt=item.prompt, max_score=2.0).confident  # a point each: doubted
+
+
 def test_a_concept_people_say_in_many_ways_goes_to_a_person_when_left_out():
     item = BANK.get("basics-explain-adjust")  # its "adjusts some layers / a new head" is marked check_when_absent
     answer = ("It keeps the general features it learned on ImageNet and learns the patterns specific to your data, "
