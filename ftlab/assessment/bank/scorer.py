@@ -305,6 +305,8 @@ def normalize(text: str) -> str:
             .replace("learning rate", "rate")
             .replace("learning-rate", "rate").replace("running mean", "running_mean"))
     text = re.sub(r"\bfrom (?:nothing|zero|the ground up)\b", "from scratch", text)
+    text = re.sub(r"\bat (?:the same|one|a) time\b", "at once", text)  # idioms of "time" that say nothing of compute
+    text = re.sub(r"\b(?:every|each|any|all the|most of the) time\b", "always", text)
     text = re.sub(r"\bout[- ]of[- ]distribution\b", "ood", text)
     text = re.sub(r"\bin[- ]distribution\b", "in_distribution", text)
     text = re.sub(r"\b(models?|networks?|nets?|cnns?|resnets?)(?: that was| which was| that has been| already| was "
