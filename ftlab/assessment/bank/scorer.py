@@ -278,8 +278,13 @@ PARAMETER_NAMES = r"p|params?|parameters?|w|b|t|tensor|weight|bias|\w*_(?:weight
 # A danger named by what guards against it ("small steps, so you don't wreck the features", "to avoid forgetting"): the
 # clause says the danger is real and that it is prevented, so it neither denies the danger nor the protection.
 _DANGER = r"(?:ruin|wreck|destroy|mess|damag|lose|los|forget|forgot|overwrit|distort|wipe|eras|trash|overfit)"
+# ... or by what a step keeps from happening to a named thing ("so the running mean/var don't get overwritten", "so
+# that their statistics are not updated"): the change would happen without the step, so this denies nothing.
+_KEPT_FROM = (r"\bso (?:that )?(?:the|its|their|your|those|these)(?: [\w/]+){1,5}? (?:do|does|will|would|are|is|can) "
+              r"not(?= (?:get |be )?(?:" + _DANGER[3:-1] + r"|updat|chang|drift))")
 _GUARDED = re.compile(r"\bso (?:that )?(?:(?:you|we|it|they|the \w+|its \w+|their \w+|your \w+) )?(?:do|does|will|"
-                      r"would) not(?= " + _DANGER + r")|\b(?:avoid|prevent)(?:s|ed|ing)?(?= " + _DANGER
+                      r"would) not(?= " + _DANGER + r")|" + _KEPT_FROM
+                      + r"|\b(?:avoid|prevent)(?:s|ed|ing)?(?= " + _DANGER
                       + r")|\bnot to(?= " + _DANGER + r")|\bwithout(?= " + _DANGER + r")")
 
 

@@ -240,9 +240,21 @@ def test_readings_of_the_ninth_session(item_id, answer, expected):
                              "learning rate.", "A-A--"),
     ("recipe-explain-steps", "Load pretrained weights and change the output layer to your classes, then unfreeze the "
                              "top block and train with a small learning rate.", "A-A-A"),
+    # what a step keeps from happening is no denial that it happens: eval mode is there because train mode updates
+    ("course-explain-batchnorm", "So the running mean/var from pretraining don't get overwritten by the new data's "
+                                 "batch statistics.", "A--"),
+    ("course-explain-batchnorm", "The running stats don't change in train mode.", "C--"),
 ])
 def test_readings_of_the_tenth_session(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
+
+
+def test_every_time_is_always_not_compute_time():
+    item = BANK.get("basics-explain-vs-scratch")
+    result = score("Even with millions of images, a pretrained model beats a scratch one every time.", item.concepts,
+                   prompt=item.prompt)
+    assert result.decisions[1].concept.name == "less training time or compute"
+    assert result.decisions[1].verdict is Verdict.ABSENT
 
 
 def test_half_of_a_one_point_card_is_sure_where_no_guard_fired():
