@@ -244,6 +244,9 @@ def test_readings_of_the_ninth_session(item_id, answer, expected):
     ("course-explain-batchnorm", "So the running mean/var from pretraining don't get overwritten by the new data's "
                                  "batch statistics.", "A--"),
     ("course-explain-batchnorm", "The running stats don't change in train mode.", "C--"),
+    # both curves stuck high is underfitting; frozen layers still run forward
+    ("overfit-card-signs", "If both losses stay high and flat from the start, that's also overfitting.", "C"),
+    ("freezing-explain-role", "Frozen layers are skipped during the forward pass, so inference gets faster.", "C---"),
 ])
 def test_readings_of_the_tenth_session(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
