@@ -663,7 +663,7 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
         if w in STOPWORDS or w in ("and", "or"):
             continue
         stem = canon(w)
-        if w in ("rest", "remaining") and previous is not None:  # "freeze the early layers, train the rest": the
+        if w in ("rest", "remaining", "else") and previous is not None:  # "freeze the early layers, train the rest": the
             # other position than the one just named; with none named ("new head, freeze the rest") no position
             named = [x.stem for x in previous.words if x.stem in POSITIONS]
             stem = ANTONYMS[named[0]] if named else stem

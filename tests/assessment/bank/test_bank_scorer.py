@@ -247,6 +247,11 @@ def test_readings_of_the_ninth_session(item_id, answer, expected):
     # both curves stuck high is underfitting; frozen layers still run forward
     ("overfit-card-signs", "If both losses stay high and flat from the start, that's also overfitting.", "C"),
     ("freezing-explain-role", "Frozen layers are skipped during the forward pass, so inference gets faster.", "C---"),
+    # "everything else" is the other end from the one just named; a big dataset is no call for more layers
+    ("course-explain-plan", "I'd take a pretrained model, swap the last layer for one with my classes, freeze "
+                            "everything else and train just that head.", "AAA-"),
+    ("overfit-explain-many-layers", "The first layers had good general features like edges from the big dataset, "
+                                    "and these get changed to fit our small data.", "-A--"),
 ])
 def test_readings_of_the_tenth_session(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
