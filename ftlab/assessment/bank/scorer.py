@@ -33,6 +33,9 @@ NEGATIONS = {"not", "no", "never", "without", "nor", "neither", "cannot", "hardl
              "preventing", "avoid", "avoids", "avoiding", "barely", "nobody"}
 # A clause with one of these says what could happen: it may assert a concept, but it never denies one.
 HYPOTHETICAL = {"would", "could", "might", "if", "unless", "otherwise"}
+# ... unless the condition carries its own verdict: "if both curves drop together, that's overfitting" states a rule.
+_RULE = re.compile(r"^(?:also |and |but )?if\b.*\b(?:that|this|it|then)(?: is| means| shows| indicates)? (?:\w+ ){0,3}"
+                   r"overfit\w*\b(?: too| as well| also)?$")
 # Predicates that deny the clause before them: "overfitting is not the problem", "eval mode is not needed".
 DENIED_BY = {"problem", "issue", "need", "necessary", "true", "case", "important", "matter", "concern", "relevant",
              "happen", "risk", "helpful", "useful", "worry", "danger", "correct", "right", "fact", "either"}
@@ -696,7 +699,9 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
             words = [w for w in subject if w.stem not in {x.stem for x in words}] + words
         scratch = scratch or (previous.scratch and not any(w.stem in ("tun", "pretrain") and not w.negated
                                                            for w in words))
-    return Clause(words, text, scratch, frozenset(lemmas(raw)), hypothetical=bool(HYPOTHETICAL.intersection(raw)))
+    ruled = bool(_RULE.search(" ".join(raw)))
+    return Clause(words, text, scratch, frozenset(lemmas(raw)),
+                  hypothetical=bool(HYPOTHETICAL.intersection(raw)) and not ruled)
 
 
 def _random_head(after: list[str]) -> bool:

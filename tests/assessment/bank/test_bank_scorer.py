@@ -246,6 +246,7 @@ def test_readings_of_the_ninth_session(item_id, answer, expected):
     ("course-explain-batchnorm", "The running stats don't change in train mode.", "C--"),
     # both curves stuck high is underfitting; frozen layers still run forward
     ("overfit-card-signs", "If both losses stay high and flat from the start, that's also overfitting.", "C"),
+    ("overfit-card-signs", "Also if both are dropping together nicely that's overfitting too.", "C"),
     ("freezing-explain-role", "Frozen layers are skipped during the forward pass, so inference gets faster.", "C---"),
     # "everything else" is the other end from the one just named; a big dataset is no call for more layers
     ("course-explain-plan", "I'd take a pretrained model, swap the last layer for one with my classes, freeze "
