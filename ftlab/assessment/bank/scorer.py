@@ -280,11 +280,12 @@ PARAMETER_NAMES = r"p|params?|parameters?|w|b|t|tensor|weight|bias|\w*_(?:weight
 
 # A danger named by what guards against it ("small steps, so you don't wreck the features", "to avoid forgetting"): the
 # clause says the danger is real and that it is prevented, so it neither denies the danger nor the protection.
-_DANGER = r"(?:ruin|wreck|destroy|mess|damag|lose|los|forget|forgot|overwrit|distort|wipe|eras|trash|overfit)"
+_DANGERS = "ruin|wreck|destroy|mess|damag|lose|los|forget|forgot|overwrit|distort|wipe|eras|trash|overfit"
+_DANGER = f"(?:{_DANGERS})"
 # ... or by what a step keeps from happening to a named thing ("so the running mean/var don't get overwritten", "so
 # that their statistics are not updated"): the change would happen without the step, so this denies nothing.
 _KEPT_FROM = (r"\bso (?:that )?(?:the|its|their|your|those|these)(?: [\w/]+){1,5}? (?:do|does|will|would|are|is|can) "
-              r"not(?= (?:get |be )?(?:" + _DANGER[3:-1] + r"|updat|chang|drift))")
+              r"not(?= (?:get |be )?(?:" + _DANGERS + r"|updat|chang|drift))")
 _GUARDED = re.compile(r"\bso (?:that )?(?:(?:you|we|it|they|the \w+|its \w+|their \w+|your \w+) )?(?:do|does|will|"
                       r"would) not(?= " + _DANGER + r")|" + _KEPT_FROM
                       + r"|\b(?:avoid|prevent)(?:s|ed|ing)?(?= " + _DANGER
@@ -666,8 +667,8 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
         if w in STOPWORDS or w in ("and", "or"):
             continue
         stem = canon(w)
-        if w in ("rest", "remaining", "else") and previous is not None:  # "freeze the early layers, train the rest": the
-            # other position than the one just named; with none named ("new head, freeze the rest") no position
+        if w in ("rest", "remaining", "else") and previous is not None:  # "freeze the early layers, train the
+            # rest": the other position than the one just named; with none named ("new head, freeze the rest") none
             named = [x.stem for x in previous.words if x.stem in POSITIONS]
             stem = ANTONYMS[named[0]] if named else stem
         if not stem:
@@ -1253,7 +1254,8 @@ def confident(decisions: list[Decision], kept: list[Clause], flags: list[str], p
     saying a concept in words no phrasing reaches, so an answer that leaves a concept out while a stated part of it
     decided nothing (`unexplained`) is doubted too. A keyword note is doubted only where notes outnumber the sentences
     or nothing else credits. Concepts left out that the labelled sets showed to be said in words no phrasing reaches
-    (`Concept.check_when_absent`) go to a person where they are worth a point together.
+    (`Concept.check_when_absent`) go to a person where they are worth a point together. Half of a one-point card is
+    sure where no guard fired: whatever a person decides, it is less than a point away.
     """
     credited = sum(d.verdict is Verdict.ASSERTED for d in decisions)
     if not set(flags) - {"self-contradiction"} and credited * per_concept < 1 and \
