@@ -700,9 +700,8 @@ def _clause(raw: list[str], carried: bool, previous: Clause | None) -> Clause:
             words = [w for w in subject if w.stem not in {x.stem for x in words}] + words
         scratch = scratch or (previous.scratch and not any(w.stem in ("tun", "pretrain") and not w.negated
                                                            for w in words))
-    ruled = bool(_RULE.search(" ".join(raw)))
-    return Clause(words, text, scratch, frozenset(lemmas(raw)),
-                  hypothetical=bool(HYPOTHETICAL.intersection(raw)) and not ruled)
+    hypothetical = bool(HYPOTHETICAL.intersection(raw)) and not _RULE.search(" ".join(raw))
+    return Clause(words, text, scratch, frozenset(lemmas(raw)), hypothetical=hypothetical)
 
 
 def _random_head(after: list[str]) -> bool:

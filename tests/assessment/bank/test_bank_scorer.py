@@ -182,7 +182,8 @@ def test_lp_ft_in_the_reverse_order_is_its_misconception_and_ending_up_below_a_p
     assert not [d.misconception for d in honest.decisions if d.misconception]
 
 
-@pytest.mark.parametrize("item_id,answer,expected", [
+@pytest.mark.parametrize("item_id,answer,expected", [  # readings fixed from the blind sets, session by session
+    # eighth session
     # weight decay is a penalty, not the weights: "nothing is modified ... except by weight decay" stops no weight
     ("batchnorm-card-running-stats", "Once requires_grad is False nothing inside the layer can be modified, so a "
                                      "change must come from the optimizer's weight decay.", "--"),
@@ -196,12 +197,7 @@ def test_lp_ft_in_the_reverse_order_is_its_misconception_and_ending_up_below_a_p
     # "the model was already trained on lots of pictures" is its pretraining, not the fine-tuning
     ("basics-explain-approach", "You don't need a huge dataset, since the model was already trained on lots of "
                                 "pictures before.", "A--A"),
-])
-def test_readings_of_the_eighth_session(item_id, answer, expected):
-    assert verdicts(item_of(item_id), answer) == expected
-
-
-@pytest.mark.parametrize("item_id,answer,expected", [
+    # ninth session
     # "both" before a noun joins its pair: both curves rising is the misconception, a widening gap is not
     ("overfit-card-signs", "When overfitting, both the training loss and the validation loss are going up together.",
      "C"),
@@ -229,12 +225,7 @@ def test_readings_of_the_eighth_session(item_id, answer, expected):
     # "data-efficient" needs less data, not more; fine-tuning with zero examples is a misconception
     ("basics-card-less-data", "Fine-tuning offers a more data-efficient pathway than training from scratch.", "A"),
     ("basics-card-less-data", "You can even do it with zero labeled examples from your task.", "C"),
-])
-def test_readings_of_the_ninth_session(item_id, answer, expected):
-    assert verdicts(item_of(item_id), answer) == expected
-
-
-@pytest.mark.parametrize("item_id,answer,expected", [
+    # tenth session
     # a small learning rate alone is no second phase: the step unfreezes later layers and trains them gently
     ("recipe-explain-steps", "Load pretrained weights, change the output layer to your classes, train with a small "
                              "learning rate.", "A-A--"),
@@ -254,7 +245,7 @@ def test_readings_of_the_ninth_session(item_id, answer, expected):
     ("overfit-explain-many-layers", "The first layers had good general features like edges from the big dataset, "
                                     "and these get changed to fit our small data.", "-A--"),
 ])
-def test_readings_of_the_tenth_session(item_id, answer, expected):
+def test_readings_of_the_blind_sets(item_id, answer, expected):
     assert verdicts(item_of(item_id), answer) == expected
 
 
