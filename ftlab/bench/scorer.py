@@ -21,6 +21,8 @@ from pathlib import Path
 
 from ftlab.assessment.bank import Context, grade, load_bank
 from ftlab.assessment.bank.items import Item, Outcome
+from ftlab.assessment.bank.loader import ITEMS_DIR
+from ftlab.assessment.bank.reader import write_labelled
 from ftlab.assessment.bank.scorer import Verdict, canon, compile_phrasing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,6 +117,36 @@ def items_of(banks: list[Path] | None) -> dict[str, Item]:
     """Every item of the public bank and the course's private bank (or of the given folders), by id."""
     loaded = [load_bank()] + [load_bank(b) for b in (banks or ([COURSE_BANK] if COURSE_BANK.is_dir() else []))]
     return {item.id: item for bank in loaded for item in bank.items}
+
+
+def labelled_answers(sets: list[Path], folder: Path) -> dict[str, list[tuple[str, list[str]]]]:
+    """The sets' answers to the bank folder's items that carry concept labels: item id -> [(text, concepts stated)]."""
+    bank = load_bank(folder)
+    rows: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
+    for path in sets:
+        for a in tomllib.loads(path.read_text(encoding="utf-8"))["answers"]:
+            item = bank.get(a["item"]) if a["item"] in bank else None
+            if item is not None and getattr(item, "concepts", None) and a.get("labels"):
+                stated = [c.name for c in item.concepts if a["labels"].get(c.name) == "stated"]
+                rows[item.id].append((a["text"], stated))
+    return rows
+
+
+def pack(sets: list[Path], banks: list[Path]) -> list[Path]:
+    """Write each bank folder's labelled.json.gz from the sets' concept labels: the answers the second reader
+    (ftlab.assessment.bank.reader) learns from. Only open sets belong here: a sealed half stays out until scored."""
+    return [write_labelled(folder, labelled_answers(sets, folder)) for folder in banks]
+
+
+def left_out(items: dict[str, Item], path: Path) -> dict[str, Item]:
+    """The items with the answers of this set's family (blind7-tune and blind7-sealed: blind7) taken out of what the
+    second reader learns from, so that a set is read as if nobody had labelled it."""
+    family = path.stem.split("-")[0]
+    texts = {a["text"] for p in path.parent.glob(f"{family}-*.toml")
+             for a in tomllib.loads(p.read_text(encoding="utf-8"))["answers"]}
+    texts |= {a["text"] for a in tomllib.loads(path.read_text(encoding="utf-8"))["answers"]}
+    return {key: replace(item, labelled=tuple(a for a in item.labelled if a.text not in texts))
+            if getattr(item, "labelled", ()) else item for key, item in items.items()}
 
 
 def measure(path: Path, items: dict[str, Item]) -> Figures:
@@ -257,18 +289,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--confusions", action="store_true", help="also quote every unsure answer off the label")
     parser.add_argument("--calibration", action="store_true",
                         help="only say which concepts to mark check_when_absent, from the sets' labels")
+    parser.add_argument("--leave-out", action="store_true",
+                        help="read each set as if nobody had labelled it: its family's answers out of the reader")
+    parser.add_argument("--pack", action="store_true",
+                        help="only write each bank folder's labelled.json.gz from the sets (the reader's answers)")
     args = parser.parse_args(argv)
     sets = args.sets or sorted(SETS.glob("*.toml"))
     missing = [str(s) for s in sets if not s.is_file()]
     if missing or not sets:
         parser.error(f"no labelled set at {', '.join(missing) or SETS}")
+    if args.pack:
+        for path in pack(sets, [ITEMS_DIR] + (args.bank or ([COURSE_BANK] if COURSE_BANK.is_dir() else []))):
+            print(f"wrote {path}")
+        return None
     items = items_of(args.bank)
     if args.calibration:
         plain = unflagged(items)
         return calibration([r for path in sets for r in measure(path, plain).rows], items)
     every: list[Scored] = []
     for path in sets:
-        figures = measure(path, items)
+        figures = measure(path, left_out(items, path) if args.leave_out else items)
         report(path.name, figures, args.confusions)
         every += figures.rows
     scorer, base = per_answer_ms(every)

@@ -6,6 +6,7 @@ from typing import Any
 
 from ftlab.assessment.bank.items import RATINGS, Card, Choice, Explain, Grade, Item, Outcome
 from ftlab.assessment.bank.kinds import KINDS
+from ftlab.assessment.bank.reader import chances, second_opinion
 from ftlab.assessment.bank.scorer import ZEROING, Scored, Verdict, score
 
 CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
@@ -94,9 +95,11 @@ def grade_card(item: Card, answer: Any, context: Context = Context()) -> Grade:
 
 
 def concept_decisions(item: Explain | Card, answer: str, max_score: float, context: Context) -> Scored:
-    """The scorer's decision on each of the item's concepts for this answer: what grading and the class report read."""
-    return score(answer, item.concepts, prompt=item.prompt, hints=context.hints, shown=context.shown,
-                 max_score=max_score)
+    """The scorer's decision on each of the item's concepts for this answer, sure only where the answers people
+    labelled for the item agree (reader.py): what grading and the class report read."""
+    result = score(answer, item.concepts, prompt=item.prompt, hints=context.hints, shown=context.shown,
+                   max_score=max_score)
+    return second_opinion(result, chances(item, answer), max_score)
 
 
 def concept_grade(item: Explain | Card, answer: str, max_score: float, context: Context) -> Grade:
@@ -145,6 +148,8 @@ def concept_feedback(result: Scored, for_instructor: bool = False) -> str:
     if notes:
         text += " Not credited: " + "; ".join(notes) + "."
     checks = [GUARD_NOTES[f] for f in result.flags if f in GUARD_NOTES and f not in ZEROING]
+    if result.doubted:
+        checks.append("answers people labelled rarely say " + "; ".join(result.doubted) + " in words like these")
     if checks:
         text += " To check: " + "; ".join(checks) + "."
     if not result.confident:

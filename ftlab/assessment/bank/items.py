@@ -99,6 +99,8 @@ class Card(Item):
     answer: str = ""
     concepts: list[Concept] = field(default_factory=list)
     solution: str = ""  # a typed full-credit answer, never shown (the answer is shown, so pasting it earns nothing)
+    labelled: tuple = field(default=(), repr=False, compare=False)  # answers people labelled (reader.Labelled), read
+    # from the bank folder's labelled.json.gz, never from an item's TOML
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Explain(Item):
     model_answer: str = ""  # shown to learners after their first check; pasting it earns nothing
     hint: str = ""
     solution: str = ""  # another full-credit answer, never shown to learners: solution notebooks and tests
+    labelled: tuple = field(default=(), repr=False, compare=False)  # as Card.labelled
 
     @property
     def hints(self) -> list[str]:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ftlab.assessment.bank.items import DIFFICULTIES, Card, Choice, Concept, Exercise, Explain, Item, Misconception
 from ftlab.assessment.bank.kinds import KINDS
+from ftlab.assessment.bank.reader import LABELLED, read_labelled
 
 ITEMS_DIR = Path(__file__).parent / "items"
 BANK_FORMAT = 1
@@ -85,7 +86,12 @@ def load_bank(directory: Path | None = None) -> Bank:
         for recall_id in getattr(item, "recall", ()):
             if recall_id not in seen:
                 raise BankError(seen[item.id], item.id, "recall", f"no bank item with id {recall_id!r}")
-    return Bank(items)
+    labelled = read_labelled(directory)
+    by_id = {item.id: item for item in items}
+    for item_id in labelled:
+        if not hasattr(by_id.get(item_id), "labelled"):
+            raise BankError(directory / LABELLED, item_id, None, "labelled answers for no explain item or card here")
+    return Bank([replace(item, labelled=labelled[item.id]) if item.id in labelled else item for item in items])
 
 
 def load_file(path: Path) -> list[Item]:
@@ -113,7 +119,8 @@ def _item(path: Path, raw: dict[str, Any], default_topic: str | None) -> Item:
         difficulty=v.choice("difficulty", DIFFICULTIES), prompt=v.text("prompt"),
         retired=v.text("retired") if "retired" in raw else "",
     )
-    unknown = sorted(set(raw) - {f.name for f in fields(KINDS[kind].item)})
+    authored = {f.name for f in fields(KINDS[kind].item)} - {"labelled"}  # labelled answers come from their own file
+    unknown = sorted(set(raw) - authored)
     if unknown:
         raise BankError(path, item_id, unknown[0], f"unknown field for kind {kind!r}")
     return KINDS[kind].function("read")(v, common)

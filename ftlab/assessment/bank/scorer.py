@@ -988,6 +988,7 @@ class Scored:
     decisions: list[Decision]
     flags: tuple[str, ...] = ()
     confident: bool = True
+    doubted: tuple[str, ...] = ()  # credited concepts that answers people labelled say are all but absent (reader.py)
 
     @property
     def credited(self) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from ftlab.assessment.bank.grading import Context, grade
 from ftlab.assessment.bank.items import Card, Explain, Item
 from ftlab.assessment.bank.loader import Bank, BankError, load_bank, load_file
+from ftlab.assessment.bank.reader import chances
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,10 +44,12 @@ def describe(item: Item, answer: str, shown: bool = False) -> str:
     model = item.model_answer if isinstance(item, Explain) else item.answer
     result = grade(item, answer, Context(shown=(model,) if shown else (), for_instructor=True))
     decided = {name: (verdict, words) for name, verdict, words in result.evidence}
+    read = chances(item, answer)
     lines = [f"{item.id}: {item.prompt}"]
-    for concept in item.concepts:
+    for i, concept in enumerate(item.concepts):
         verdict, words = decided.get(concept.name, ("not addressed", ""))
-        lines.append(f"  {verdict:13s} {concept.name}" + (f"\n                you wrote: '{words}'" if words else ""))
+        lines.append(f"  {verdict:13s} {concept.name}" + (f"\n                you wrote: '{words}'" if words else "")
+                     + (f"\n                people's labels on answers like it: {read[i]:.0%} stated" if read else ""))
     if result.diagnosis:
         lines.append(f"  misconception: {result.diagnosis}")
     if result.flags:

@@ -65,8 +65,9 @@ def test_a_run_of_keywords_asserts_nothing_in_any_order_or_punctuation(item_id, 
 
 
 def test_every_decision_quotes_the_answer_and_a_wrong_answer_earns_nothing_confidently():
-    answer = ("A high learning rate takes big steps, so the weights move far from the pretrained values and the "
-              "learned features are overwritten. The loss jumps around.")
+    answer = ("The pretrained weights already hold good features. A high learning rate takes big steps that move "
+              "the weights far from those values, so the learned features get destroyed, and training becomes "
+              "unstable: the loss jumps around.")
     result = grade(LR, answer)
     assert result.score == 4 and result.confident
     for concept, verdict, words in result.evidence:

@@ -107,7 +107,8 @@ def test_the_solution_and_honest_paraphrases_earn_full_marks(item_id):
     item = KEYS.bank.get(item_id)
     for text in [item.solution, *HONEST[item_id]]:
         result = grade(item, text)
-        assert result.score == result.max_score and result.confident and not result.flags, (text, result.feedback)
+        assert result.score == result.max_score and not result.flags, (text, result.feedback)
+        assert result.confident or text != item.solution, result.feedback  # a paraphrase may still go to a person
 
 
 @pytest.mark.parametrize("item_id", FREE_TEXT)
@@ -152,7 +153,7 @@ def test_the_grader_scores_recall_cells_and_sends_unsure_ones_to_a_person():
     assert _recall(2, WRONG["course-card-frozen-tensor"]["keywords"]).confident  # keywords: a sure zero
     pasted = _recall(2, frozen.answer)
     assert pasted.score == 0 and not pasted.confident  # a paste: zero, and a person sees it
-    unsure = _recall(2, "requires_grad False. no gradient. The optimizer never changes it.")  # notes outnumber it
+    unsure = _recall(1, "The knowledge carries over and the head is new")  # people rarely credit "the head is new"
     assert unsure.score == 1.0 and not unsure.confident and "Provisional" in unsure.outputs(1)[0].text  # a suggestion
     blank = _recall(1, "")
     assert blank.score == 0 and blank.confident
