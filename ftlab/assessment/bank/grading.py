@@ -6,7 +6,7 @@ from typing import Any
 
 from ftlab.assessment.bank.items import RATINGS, Card, Choice, Explain, Grade, Item, Outcome
 from ftlab.assessment.bank.kinds import KINDS
-from ftlab.assessment.bank.reader import chances, second_opinion
+from ftlab.assessment.bank.reader import second_opinion
 from ftlab.assessment.bank.scorer import ZEROING, Scored, Verdict, score
 
 CARD_SCORES = {"again": 0.0, "hard": 0.5, "good": 1.0, "easy": 1.0}
@@ -99,7 +99,7 @@ def concept_decisions(item: Explain | Card, answer: str, max_score: float, conte
     labelled for the item agree (reader.py): what grading and the class report read."""
     result = score(answer, item.concepts, prompt=item.prompt, hints=context.hints, shown=context.shown,
                    max_score=max_score)
-    return second_opinion(result, chances(item, answer), max_score)
+    return second_opinion(result, item, answer, max_score)
 
 
 def concept_grade(item: Explain | Card, answer: str, max_score: float, context: Context) -> Grade:
@@ -136,7 +136,8 @@ def concept_feedback(result: Scored, for_instructor: bool = False) -> str:
     text = f"You covered {result.credited} of {len(result.decisions)} concepts."
     for d in result.decisions:
         if d.verdict is Verdict.ASSERTED:
-            text += f" Covered: {d.concept.name} (you wrote: '{d.evidence}')."
+            learned = "; no phrasing matched, but people read answers like it so" if d.learned else ""
+            text += f" Covered: {d.concept.name} (you wrote: '{d.evidence}'{learned})."
         elif d.verdict is Verdict.CONTRADICTED:
             said = f"; that is the misconception: {d.misconception}" if d.misconception else ", which says the opposite"
             text += f" Contradicted: {d.concept.name} (you wrote: '{d.evidence}'{said})."

@@ -1,8 +1,8 @@
 """A second reader learned from answers people labelled: how likely a person would call each concept stated.
 
-The rules (`scorer`) decide every concept and quote the words behind it; this reader never scores. It only says where
-the rules are likely wrong, so that the scorer is sure where both readings agree and a person looks where they do
-not. It is a logistic regression per concept over word and character n-grams (scikit-learn), fitted on first use
+The rules (`scorer`) decide every concept and quote the words behind it. This reader says where they are likely
+wrong, so that the scorer is sure where both readings agree and a person looks where they do not, and it credits a
+concept the rules left out only where it is all but sure and can quote the part of the answer that states it. It is a logistic regression per concept over word and character n-grams (scikit-learn), fitted on first use
 from the answers people labelled for that item (`labelled.json.gz` beside the bank's item files; see the bank's
 README). On answers written after it was fitted it was right about where the rules err far more often than the rules'
 own doubts were (benchmarks/RESULTS.md); an item nobody has labelled answers for keeps the rules' confidence alone.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ftlab.assessment.bank.items import Card, Explain
-from ftlab.assessment.bank.scorer import ZEROING, Scored, Verdict
+from ftlab.assessment.bank.scorer import ZEROING, Decision, Scored, Verdict, clauses
 
 LABELLED = "labelled.json.gz"
 LABELLED_FORMAT = 1
@@ -26,9 +26,10 @@ FEWEST = 40  # labelled answers an item needs before its reader is trusted (each
 SURE, SURE_WITH_RULES = 0.50, 0.60  # the largest chance of being a point off the labeller that is still sure: alone,
 # and where the rules are sure too
 DOUBTED = 0.10  # a concept credited although the reader gives it less chance than this of being stated: a person looks
+CREDITED, SPAN = 0.95, 0.50  # a concept the rules left out is credited when the reader gives the answer this chance of
+# stating it, and one part of the answer alone more than even odds: that part is the evidence quoted
 CONTEXT_GUARDS = {"pasted-model-answer", "hint-echo", "pasted-concept-names"}  # depend on what was on screen, which
-# the reader never sees: the rules' decision stands, and so it does where a guard zeroed an answer that states nothing
-# (a keyword list has the words of a good answer, and word counts cannot tell it from one)
+# the reader never sees: the rules' decision stands
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,30 @@ def off_by_a_point(stated: list[float], points: float, max_score: float) -> floa
     return sum(chance for k, chance in spread.items() if abs(k * share - points) >= 1 - 1e-9)
 
 
-def second_opinion(result: Scored, stated: list[float] | None, max_score: float) -> Scored:
-    """The rules' result, sure only where the reader agrees: a point off is unlikely (SURE, or SURE_WITH_RULES where
-    the rules are sure too) and no credit went to a concept the reader finds all but absent."""
-    guards = set(result.flags)
-    if stated is None or guards & CONTEXT_GUARDS or (guards & ZEROING and not result.credited):
+def learned_credit(item: Explain | Card, decision: Decision, index: int, parts: list[str]) -> Decision:
+    """Credit a concept the rules left out, quoting the part of the answer that reads most like it, when that part
+    alone reads as stating it more often than not (SPAN); otherwise leave it out: no quote, no credit."""
+    best = max(parts, key=lambda part: chances(item, part)[index], default="")
+    if not best or chances(item, best)[index] < SPAN:
+        return decision
+    return replace(decision, verdict=Verdict.ASSERTED, evidence=best, learned=True)
+
+
+def second_opinion(result: Scored, item: Explain | Card, answer: str, max_score: float) -> Scored:
+    """The rules' result, with concepts they left out credited where the reader is all but sure (CREDITED) and a
+    part of the answer the rules did not read states them, and sure only where the reader agrees: a point off is unlikely (SURE, or
+    SURE_WITH_RULES where the rules are sure too) and no credit went to a concept the reader finds all but absent."""
+    stated = chances(item, answer)
+    if stated is None or CONTEXT_GUARDS & set(result.flags):
         return result
+    if not ZEROING & set(result.flags):  # never for an answer the rules found states nothing
+        read = {d.evidence for d in result.decisions if d.evidence}  # parts the rules read: often a concept that
+        # usually comes with another one ("load and freeze" with "replace the head"), which it does not state
+        parts = list(dict.fromkeys(c.span for c in clauses(answer) if c.states and c.span
+                                   and not any(c.span in r or r in c.span for r in read)))
+        result = replace(result, decisions=[
+            learned_credit(item, d, i, parts) if d.verdict is Verdict.ABSENT and p >= CREDITED else d
+            for i, (d, p) in enumerate(zip(result.decisions, stated))])
     points = max_score * result.credited / len(result.decisions)
     doubted = tuple(d.concept.name for d, p in zip(result.decisions, stated)
                     if d.verdict is Verdict.ASSERTED and p < DOUBTED)

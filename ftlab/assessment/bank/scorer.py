@@ -800,6 +800,7 @@ class Decision:
     against: str = ""  # contradicted by a misconception, yet this part of the answer states the concept: a person
     # weighs the two
     misstated: frozenset[str] = frozenset()  # every part of the answer that states one of its misconceptions
+    learned: bool = False  # credited by the second reader (reader.py), not by a phrasing
 
 
 CONDITIONS = {"if", "when", "whenever"}

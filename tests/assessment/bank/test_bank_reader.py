@@ -44,11 +44,30 @@ def test_a_credit_people_rarely_give_goes_to_a_person_and_the_feedback_names_it(
     assert f"answers people labelled rarely say {card.concepts[1].name}" in feedback and "a person" in feedback
 
 
-def test_a_statement_less_answer_stays_a_sure_zero_whatever_its_words():
+def test_a_concept_no_phrasing_reaches_is_credited_with_the_part_of_the_answer_that_states_it():
+    item = BANK.get("basics-explain-adjust")
+    answer = ("If you use it unchanged it only knows its old classes and its features are tuned to that data rather "
+              "than yours. Fine-tuning trains it on your data so it can actually predict your classes, while holding "
+              "on to the general stuff it learned.")
+    rules = score(answer, item.concepts, prompt=item.prompt, max_score=4.0)
+    result = concept_decisions(item, answer, 4.0, Context())
+    learned = [d for d in result.decisions if d.learned]
+    assert learned and result.credited == rules.credited + len(learned)
+    quoted = {d.evidence for d in rules.decisions if d.evidence}
+    for d in learned:  # a part of the answer the rules did not read, quoted as the evidence
+        assert d.evidence in answer and not any(d.evidence in q or q in d.evidence for q in quoted)
+        assert f"(you wrote: '{d.evidence}'; no phrasing matched" in grade(item, answer).feedback
+    partial = grade(BANK.get("recipe-explain-steps"), "Load a pretrained ResNet and freeze all its parameters.")
+    assert partial.score == 2  # answers that load and freeze usually replace the head too: this one does not say so
+
+
+def test_a_keyword_list_earns_nothing_and_a_person_confirms_it_where_people_might_credit_its_words():
     item, listed = COURSE.get("course-explain-lr"), "smaller pretrained good large steps destroy features learned"
-    assert min(chances(item, listed)) > 0.5  # the words of a good answer: counting them cannot tell
+    assert min(chances(item, listed)) > 0.5  # people labelled notes like these as stating the concepts
     result = grade(item, listed)
-    assert result.score == 0 and result.confident and result.flags
+    assert result.score == 0 and result.flags and not result.confident
+    paste = grade(item, item.model_answer, Context(shown=(item.model_answer,)))
+    assert paste.score == 0 and paste.confident  # what was on screen the reader never sees: the paste guard decides
 
 
 def test_without_labelled_answers_the_rules_alone_decide():
