@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ftlab.assessment.bank.items import Card, Explain
-from ftlab.assessment.bank.scorer import ZEROING, Decision, Scored, Verdict, clauses
+from ftlab.assessment.bank.scorer import NEGATIONS, ZEROING, Decision, Scored, Verdict, clauses, normalize
 
 LABELLED = "labelled.json.gz"
 LABELLED_FORMAT = 1
@@ -26,8 +27,8 @@ FEWEST = 40  # labelled answers an item needs before its reader is trusted (each
 SURE, SURE_WITH_RULES = 0.50, 0.60  # the largest chance of being a point off the labeller that is still sure: alone,
 # and where the rules are sure too
 DOUBTED = 0.10  # a concept credited although the reader gives it less chance than this of being stated: a person looks
-CREDITED, SPAN = 0.95, 0.50  # a concept the rules left out is credited when the reader gives the answer this chance of
-# stating it, and one part of the answer alone more than even odds: that part is the evidence quoted
+CREDITED, SPAN = 0.95, 0.50  # a concept the rules left out or read as contradicted is credited when the reader gives
+# the answer this chance of stating it, and one part of the answer alone more than even odds: that part is quoted
 CONTEXT_GUARDS = {"pasted-model-answer", "hint-echo", "pasted-concept-names"}  # depend on what was on screen, which
 # the reader never sees: the rules' decision stands
 
@@ -102,30 +103,43 @@ def off_by_a_point(stated: list[float], points: float, max_score: float) -> floa
     return sum(chance for k, chance in spread.items() if abs(k * share - points) >= 1 - 1e-9)
 
 
+def open_to(decision: Decision) -> bool:
+    """Whether the reader may credit this concept: left out, or contradicted by a misconception's phrasing or an
+    opposite word, which people often read otherwise; never one the answer denies ("is not False"), which word
+    counts cannot see."""
+    if decision.verdict is Verdict.ABSENT:
+        return True
+    return decision.verdict is Verdict.CONTRADICTED and bool(decision.misconception or decision.opposite_only)
+
+
 def learned_credit(item: Explain | Card, decision: Decision, index: int, parts: list[str]) -> Decision:
-    """Credit a concept the rules left out, quoting the part of the answer that reads most like it, when that part
-    alone reads as stating it more often than not (SPAN); otherwise leave it out: no quote, no credit."""
+    """Credit a concept the rules left out or read as contradicted, quoting the part of the answer that reads most
+    like it, when that part alone reads as stating it more often than not (SPAN); otherwise the rules' decision
+    stands: no quote, no credit."""
     best = max(parts, key=lambda part: chances(item, part)[index], default="")
     if not best or chances(item, best)[index] < SPAN:
         return decision
-    return replace(decision, verdict=Verdict.ASSERTED, evidence=best, learned=True)
+    return replace(decision, verdict=Verdict.ASSERTED, evidence=best, learned=True, misconception=None,
+                   opposite_only=False, against="")
 
 
 def second_opinion(result: Scored, item: Explain | Card, answer: str, max_score: float) -> Scored:
-    """The rules' result, with concepts they left out credited where the reader is all but sure (CREDITED) and a
-    part of the answer the rules did not read states them, and sure only where the reader agrees: a point off is unlikely (SURE, or
+    """The rules' result, with concepts they left out or read as contradicted credited where the reader is all but
+    sure (CREDITED) and a part of the answer that negates nothing and was not credited for another concept states
+    them, and sure only where the reader agrees: a point off is unlikely (SURE, or
     SURE_WITH_RULES where the rules are sure too) and no credit went to a concept the reader finds all but absent."""
     stated = chances(item, answer)
     if stated is None or CONTEXT_GUARDS & set(result.flags):
         return result
     if not ZEROING & set(result.flags):  # never for an answer the rules found states nothing
-        read = {d.evidence for d in result.decisions if d.evidence}  # parts the rules read: often a concept that
-        # usually comes with another one ("load and freeze" with "replace the head"), which it does not state
-        parts = list(dict.fromkeys(c.span for c in clauses(answer) if c.states and c.span
+        read = {d.evidence for d in result.decisions if d.verdict is Verdict.ASSERTED}  # parts credited for a concept
+        # that often comes with another one ("load and freeze" with "replace the head"), which they do not state
+        parts = list(dict.fromkeys(c.span for c in clauses(answer) if c.states and c.span  # a statement,
+                                   and NEGATIONS.isdisjoint(re.findall(r"[a-z]+", normalize(c.span)))  # with no
+                                   # negation, which word counts miss, and not read already:
                                    and not any(c.span in r or r in c.span for r in read)))
-        result = replace(result, decisions=[
-            learned_credit(item, d, i, parts) if d.verdict is Verdict.ABSENT and p >= CREDITED else d
-            for i, (d, p) in enumerate(zip(result.decisions, stated))])
+        result = replace(result, decisions=[learned_credit(item, d, i, parts) if p >= CREDITED and open_to(d) else d
+                                            for i, (d, p) in enumerate(zip(result.decisions, stated))])
     points = max_score * result.credited / len(result.decisions)
     doubted = tuple(d.concept.name for d, p in zip(result.decisions, stated)
                     if d.verdict is Verdict.ASSERTED and p < DOUBTED)
