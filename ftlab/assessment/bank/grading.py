@@ -95,8 +95,9 @@ def grade_card(item: Card, answer: Any, context: Context = Context()) -> Grade:
 
 
 def concept_decisions(item: Explain | Card, answer: str, max_score: float, context: Context) -> Scored:
-    """The scorer's decision on each of the item's concepts for this answer, sure only where the answers people
-    labelled for the item agree (reader.py): what grading and the class report read."""
+    """The scorer's decision on each of the item's concepts for this answer, read a second time against the answers
+    people labelled for the item (reader.py), and sure only where both readings agree: what grading and the class
+    report read."""
     result = score(answer, item.concepts, prompt=item.prompt, hints=context.hints, shown=context.shown,
                    max_score=max_score)
     return second_opinion(result, item, answer, max_score)
