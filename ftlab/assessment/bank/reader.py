@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ftlab.assessment.bank.items import Card, Explain
-from ftlab.assessment.bank.scorer import NEGATIONS, ZEROING, Decision, Scored, Verdict, clauses, normalize
+from ftlab.assessment.bank.scorer import (
+    COMMON, NEGATIONS, ZEROING, Decision, Scored, Verdict, clauses, normalize, unexplained,
+)
 
 LABELLED = "labelled.json.gz"
 LABELLED_FORMAT = 1
@@ -104,6 +106,14 @@ def off_by_a_point(stated: list[float], points: float, max_score: float) -> floa
     return sum(chance for k, chance in spread.items() if abs(k * share - points) >= 1 - 1e-9)
 
 
+def says_nothing(result: Scored, answer: str) -> bool:
+    """An answer the rules found no concept in and no part of which says anything of its own ("I do not know."):
+    its sure zero stands, since for so few words the reader gives each concept little more than how often answers
+    state it."""
+    return not any(d.verdict is not Verdict.ABSENT for d in result.decisions) and \
+        not unexplained(result.decisions, clauses(answer), COMMON)
+
+
 def open_to(decision: Decision) -> bool:
     """Whether the reader may credit this concept: left out, or contradicted by a misconception's phrasing or an
     opposite word, which people often read otherwise; never one a plain negation denies, which word counts miss."""
@@ -129,7 +139,7 @@ def second_opinion(result: Scored, item: Explain | Card, answer: str, max_score:
     them; sure only where the reader agrees: a point off is unlikely (SURE, or SURE_WITH_RULES where the rules are
     sure too) and no credit went to a concept the reader finds all but absent (DOUBTED)."""
     stated = chances(item, answer)
-    if stated is None or CONTEXT_GUARDS & set(result.flags):
+    if stated is None or CONTEXT_GUARDS & set(result.flags) or says_nothing(result, answer):
         return result
     if not ZEROING & set(result.flags):  # never for an answer the rules found states nothing
         read = {d.evidence for d in result.decisions if d.verdict is Verdict.ASSERTED}  # parts credited for a concept

@@ -319,8 +319,7 @@ def test_free_text_verdicts_quote_the_evidence_and_send_doubt_to_a_person():
     assert sure.score == 2.0 and sure.confident
     assert any("you wrote 'The pretrained weights are already good'" in line for line in sure.lines)
     listed = grader.item(spec, 2.0, 'explain_2 = "smaller pretrained good large steps destroy features learned"', KEYS)
-    assert listed.score == 0 and not listed.confident  # keywords without a sentence earn nothing; people credited
-    # notes like these, so a person confirms
+    assert listed.score == 0 and listed.confident  # keywords without a sentence: sure, and worth nothing
     mixed = grader.item(spec, 2.0, 'explain_2 = "The pretrained weights are already good. Large steps do not '
                                    'destroy the features they learned."', KEYS)
     assert not mixed.confident  # right and wrong claims together: formgrader asks a person

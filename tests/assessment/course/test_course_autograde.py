@@ -207,8 +207,10 @@ def test_every_submission_gets_exactly_its_honest_score(course):
 def test_unsure_scores_and_only_those_wait_for_a_person(course):
     _, auto, _, _ = course
     flagged = {(a, s, g) for (a, s), grades in auto.items() for g, (_, manual) in grades.items() if manual}
-    # keyword lists and echoes are zeros the scorer is sure of; a pasted model answer waits for a person
-    assert flagged == {("strategy", "mallory", EXPLAIN_TESTS[0]), ("freezing", "odd", "e2-replace-head-test")}
+    # keyword lists, echoes and "I do not know." are zeros the scorer is sure of; a pasted model answer waits for a
+    # person, and so do zeros the second reader cannot confirm (a negation or a misconception it cannot see)
+    assert flagged == {("strategy", "mallory", EXPLAIN_TESTS[0]), ("strategy", "mallory", EXPLAIN_TESTS[1]),
+                       ("strategy", "nina", EXPLAIN_TESTS[0]), ("freezing", "odd", "e2-replace-head-test")}
 
 
 def _text(path: Path) -> str:
@@ -305,5 +307,5 @@ def test_class_report_reads_what_plain_nbgrader_left(course):
     card = next(q for q in concepts.questions if q.grade_id == CARD_TESTS[1])
     assert not {r.student for r in card.responses if r.to_person}  # a keyword list is a zero the scorer is sure of
     plan = next(q for q in strategy.questions if q.grade_id == EXPLAIN_TESTS[0])
-    assert {r.student for r in plan.responses if r.to_person} == {"mallory"}  # a pasted model answer waits
+    assert {r.student for r in plan.responses if r.to_person} == {"mallory", "nina"}  # a paste, a negated plan
     assert "mallory" in strategy.flags
