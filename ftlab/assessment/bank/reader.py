@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 
 from ftlab.assessment.bank.items import Card, Explain
 from ftlab.assessment.bank.scorer import (
-    COMMON, NEGATIONS, ZEROING, Decision, Scored, Verdict, clauses, normalize, unexplained,
+    COMMON, NEGATIONS, ZEROING, Clause, Decision, Scored, Verdict, _words, clauses, normalize, unexplained,
 )
 
 LABELLED = "labelled.json.gz"
@@ -106,12 +105,12 @@ def off_by_a_point(stated: list[float], points: float, max_score: float) -> floa
     return sum(chance for k, chance in spread.items() if abs(k * share - points) >= 1 - 1e-9)
 
 
-def says_nothing(result: Scored, answer: str) -> bool:
+def says_nothing(result: Scored, parts: list[Clause]) -> bool:
     """An answer the rules found no concept in and no part of which says anything of its own ("I do not know."):
     its sure zero stands, since for so few words the reader gives each concept little more than how often answers
     state it."""
-    return not any(d.verdict is not Verdict.ABSENT for d in result.decisions) and \
-        not unexplained(result.decisions, clauses(answer), COMMON)
+    return all(d.verdict is Verdict.ABSENT for d in result.decisions) and \
+        not unexplained(result.decisions, parts, COMMON)
 
 
 def open_to(decision: Decision) -> bool:
@@ -122,12 +121,12 @@ def open_to(decision: Decision) -> bool:
     return decision.verdict is Verdict.CONTRADICTED and bool(decision.misconception or decision.opposite_only)
 
 
-def learned_credit(item: Explain | Card, decision: Decision, index: int, parts: list[str]) -> Decision:
+def learned_credit(decision: Decision, index: int, parts: dict[str, list[float]]) -> Decision:
     """Credit a concept the rules left out or read as contradicted, quoting the part of the answer that reads most
-    like it, when that part alone reads as stating it more often than not (SPAN); otherwise the rules' decision
-    stands: no quote, no credit."""
-    best = max(parts, key=lambda part: chances(item, part)[index], default="")
-    if not best or chances(item, best)[index] < SPAN:
+    like it (`parts`: each part's chances), when that part alone reads as stating it more often than not (SPAN);
+    otherwise the rules' decision stands: no quote, no credit."""
+    best = max(parts, key=lambda part: parts[part][index], default="")
+    if not best or parts[best][index] < SPAN:
         return decision
     return replace(decision, verdict=Verdict.ASSERTED, evidence=best, learned=True, misconception=None,
                    opposite_only=False, against="")
@@ -139,17 +138,20 @@ def second_opinion(result: Scored, item: Explain | Card, answer: str, max_score:
     them; sure only where the reader agrees: a point off is unlikely (SURE, or SURE_WITH_RULES where the rules are
     sure too) and no credit went to a concept the reader finds all but absent (DOUBTED)."""
     stated = chances(item, answer)
-    if stated is None or CONTEXT_GUARDS & set(result.flags) or says_nothing(result, answer):
+    if stated is None or CONTEXT_GUARDS & set(result.flags):
         return result
-    if not ZEROING & set(result.flags):  # never for an answer the rules found states nothing
+    answer_clauses = clauses(answer)
+    if says_nothing(result, answer_clauses):
+        return result
+    open_ones = [i for i, (d, p) in enumerate(zip(result.decisions, stated)) if p >= CREDITED and open_to(d)]
+    if open_ones and not ZEROING & set(result.flags):  # never for an answer the rules found states nothing
         read = {d.evidence for d in result.decisions if d.verdict is Verdict.ASSERTED}  # parts credited for a concept
         # that often comes with another one ("load and freeze" with "replace the head"), which they do not state
-        parts = list(dict.fromkeys(c.span for c in clauses(answer) if c.states and c.span  # a statement,
-                                   and NEGATIONS.isdisjoint(re.findall(r"[a-z]+", normalize(c.span)))  # with no
-                                   # negation, which word counts miss, and not read already:
-                                   and not any(c.span in r or r in c.span for r in read)))
-        result = replace(result, decisions=[learned_credit(item, d, i, parts) if p >= CREDITED and open_to(d) else d
-                                            for i, (d, p) in enumerate(zip(result.decisions, stated))])
+        parts = {c.span: chances(item, c.span) for c in answer_clauses if c.states and c.span  # a statement,
+                 and NEGATIONS.isdisjoint(_words(normalize(c.span)))  # with no negation, which word counts miss,
+                 and not any(c.span in r or r in c.span for r in read)}  # and not read already
+        result = replace(result, decisions=[learned_credit(d, i, parts) if i in open_ones else d
+                                            for i, d in enumerate(result.decisions)])
     points = max_score * result.credited / len(result.decisions)
     doubted = tuple(d.concept.name for d, p in zip(result.decisions, stated)
                     if d.verdict is Verdict.ASSERTED and p < DOUBTED)
